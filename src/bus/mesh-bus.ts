@@ -1,0 +1,461 @@
+/**
+ * The MessageBus across the mesh. Requests travel as envelopes over peer links and replies come back matched
+ * by the request's message id (`in_reply_to`); the correlation id stays that of the task across every hop.
+ *
+ * Delivery: a request is retried with the same message id, with backoff, when its link breaks or refuses
+ * it (bounded by maxAttempts and the deadline); the receiver delivers a duplicate id once and answers it
+ * from its reply cache, so a handler never runs twice. Published and broadcast messages are sent once to
+ * every known agent (at most once each). A message over its hop limit is refused with FAILED_PRECONDITION.
+ *
+ * Two levels: the source document's Message API (publish, subscribe, request, send, broadcast, attach) and
+ * an envelope API for the mesh's own patterns (call, handle, post), which use typed protobuf bodies.
+ */
+import type { Envelope, TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+import { systemClock, type Clock, type TimerHandle } from "../protocol/clock.js";
+import { withDefaults } from "../protocol/config.js";
+import { newEnvelope, replyTo, toAgent, toBroadcast, toTopic, type Body, type BodyCase } from "../protocol/envelope.js";
+import { Code, MeshError } from "../protocol/errors.js";
+import { silentLogger, type Logger } from "../protocol/logger.js";
+import { envelopeToMessage, messageToBody, type Message, type MessageInit } from "../protocol/message.js";
+import { backoffDelayMs } from "../transport/backoff.js";
+import type { Link, Transport } from "../transport/transport.js";
+import { defaultBusConfig, type BusConfig, type MessageBus, type MessageHandler, type RequestOptions, type Subscription } from "./bus.js";
+import { Deadlines, type Deadline } from "./deadlines.js";
+import { DedupeWindow } from "./dedupe.js";
+import { checkHops, HandlerTable, replyInit } from "./message-utils.js";
+
+/** Where agents are: what the bus needs from the registry. */
+export interface AgentDirectory {
+  /** host:port of agent `agentId`, or undefined when it is not known. */
+  addressOf(agentId: string): string | undefined;
+  /** Ids of the other agents to reach with publish and broadcast. */
+  peerIds(): string[];
+}
+
+/** Options of one envelope-level call. */
+export interface CallOptions {
+  /** Reuse this message id (a retry of an earlier call); default: a new one. */
+  messageId?: string;
+  /** Correlation id; default: a new one. */
+  correlationId?: string;
+  /** Hops already taken. Default 0. */
+  hops?: number;
+  /** Hop limit to travel with the message; default: the bus's hopLimit. */
+  hopLimit?: number;
+  /** How long to wait for the reply, ms; default: requestTimeoutMs. */
+  timeoutMs?: number;
+  /** Abort to give up (CANCELLED). */
+  signal?: AbortSignal;
+  /** Trace context to carry. */
+  trace?: TraceContext;
+}
+
+/** Answers a request envelope with a reply body (or throws a MeshError). */
+export type EnvelopeHandler = (request: Envelope, link: Link | undefined) => Body | Promise<Body>;
+
+interface Pending {
+  readonly env: Envelope;
+  readonly agentId: string;
+  attempts: number;
+  link: Link | undefined;
+  retry: TimerHandle | undefined;
+  deadline: Deadline | undefined;
+  readonly promise: Promise<Envelope>;
+  resolve(env: Envelope): void;
+  reject(err: MeshError): void;
+}
+
+/** Options of a MeshMessageBus. */
+export interface MeshMessageBusOptions {
+  /** The local agent's id. */
+  selfId: string;
+  /** Peer links. */
+  transport: Transport;
+  /** Where agents are. */
+  directory: AgentDirectory;
+  /** Limits and timers. */
+  config?: Partial<BusConfig>;
+  /** Time source. */
+  clock?: Clock;
+  /** Where to log. */
+  logger?: Logger;
+}
+
+/** The bus of one node of the mesh. */
+export class MeshMessageBus implements MessageBus {
+  /** Effective configuration. */
+  readonly config: BusConfig;
+  private readonly selfId: string;
+  private readonly transport: Transport;
+  private readonly directory: AgentDirectory;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly topics = new HandlerTable();
+  private readonly inbox = new HandlerTable();
+  private readonly handlers = new Map<BodyCase, EnvelopeHandler>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly pendingByLink = new Map<Link, { set: Set<Pending>; off: () => void }>();
+  private readonly seen: DedupeWindow<Envelope>;
+  private readonly deadlines: Deadlines;
+
+  /** Creates the bus; feed it received envelopes with receive(). */
+  constructor(options: MeshMessageBusOptions) {
+    this.config = withDefaults(defaultBusConfig, options.config);
+    this.selfId = options.selfId;
+    this.transport = options.transport;
+    this.directory = options.directory;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.seen = new DedupeWindow(this.config.dedupeWindow);
+    this.deadlines = new Deadlines(this.clock);
+  }
+
+  // ---- the source document's API -------------------------------------------------------------
+
+  async publish(topic: string, message: MessageInit): Promise<void> {
+    const env = this.envelopeFor(message, toTopic(topic));
+    this.fanOut(env);
+    await this.deliverLocally(env);
+  }
+
+  subscribe(topic: string, handler: MessageHandler): Subscription {
+    return this.topics.add(topic, handler);
+  }
+
+  async request(agentId: string, message: MessageInit, options: RequestOptions = {}): Promise<Message> {
+    const body = messageToBody(message.type, message.payload);
+    const reply = await this.call(agentId, body, {
+      messageId: message.id,
+      correlationId: message.correlationId,
+      hops: message.hops,
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
+    if (reply.body.case === "taskResult" && reply.body.value.outcome.case === "failure") {
+      throw MeshError.fromFailure(reply.body.value.outcome.value);
+    }
+    const m = envelopeToMessage(reply);
+    if (m === undefined) throw new MeshError(Code.Internal, `agent ${agentId} answered with ${reply.body.case}, not a message`);
+    return m;
+  }
+
+  async send(agentId: string, message: MessageInit): Promise<void> {
+    const env = this.envelopeFor(message, toAgent(agentId));
+    if (agentId === this.selfId) {
+      await this.deliverLocally(env);
+      return;
+    }
+    this.linkFor(agentId).send(env);
+  }
+
+  async broadcast(message: MessageInit): Promise<void> {
+    const env = this.envelopeFor(message, toBroadcast());
+    this.fanOut(env);
+    await this.deliverLocally(env);
+  }
+
+  attach(agentId: string, handler: MessageHandler): Subscription {
+    if (agentId !== this.selfId) {
+      throw new MeshError(Code.InvalidArgument, `agent id: this bus serves agent ${this.selfId}, not ${agentId}`);
+    }
+    return this.inbox.add(agentId, handler);
+  }
+
+  // ---- the envelope API ------------------------------------------------------------------------
+
+  /** Sends a request with a typed body to `agentId` and resolves with the reply envelope. */
+  call(agentId: string, body: Body, options: CallOptions = {}): Promise<Envelope> {
+    if (options.messageId !== undefined) {
+      const existing = this.pending.get(options.messageId);
+      if (existing !== undefined) return existing.promise;
+    }
+    const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
+    const hopLimit = options.hopLimit ?? this.config.hopLimit;
+    const env = newEnvelope({
+      body,
+      from: this.selfId,
+      to: toAgent(agentId),
+      messageId: options.messageId,
+      correlationId: options.correlationId,
+      hops: options.hops,
+      hopLimit,
+      expectsReply: true,
+      deadlineMs: this.clock.now() + timeoutMs,
+      trace: options.trace,
+    });
+    try {
+      checkHops(env.hops, hopLimit, `${body.case} to agent ${agentId}`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    let resolve!: (env: Envelope) => void;
+    let reject!: (err: MeshError) => void;
+    const promise = new Promise<Envelope>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const p: Pending = { env, agentId, attempts: 0, link: undefined, retry: undefined, deadline: undefined, promise, resolve, reject };
+    this.pending.set(env.messageId, p);
+    p.deadline = this.deadlines.add(this.clock.now() + timeoutMs, () =>
+      this.settle(p, new MeshError(Code.DeadlineExceeded, `no reply from agent ${agentId} within ${timeoutMs} ms (${body.case})`)),
+    );
+    if (options.signal !== undefined) {
+      const signal = options.signal;
+      const onAbort = () => this.settle(p, new MeshError(Code.Canceled, `request to agent ${agentId} cancelled`));
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener("abort", onAbort, { once: true });
+        void promise.catch(() => {}).finally(() => signal.removeEventListener("abort", onAbort));
+      }
+    }
+    this.attempt(p);
+    return promise;
+  }
+
+  /** Answers requests whose body is `bodyCase` with `handler`; returns the function that removes it. */
+  handle(bodyCase: BodyCase, handler: EnvelopeHandler): () => void {
+    this.handlers.set(bodyCase, handler);
+    return () => {
+      if (this.handlers.get(bodyCase) === handler) this.handlers.delete(bodyCase);
+    };
+  }
+
+  /** Sends a one-way envelope with a typed body to `agentId`. */
+  post(agentId: string, body: Body, options: Omit<CallOptions, "timeoutMs" | "signal" | "messageId"> = {}): void {
+    const env = newEnvelope({ body, from: this.selfId, to: toAgent(agentId), ...options, hopLimit: options.hopLimit ?? this.config.hopLimit });
+    if (agentId === this.selfId) queueMicrotask(() => this.receive(env, undefined));
+    else this.linkFor(agentId).send(env);
+  }
+
+  /** Requests waiting for replies. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Fails every pending request with UNAVAILABLE (the node is stopping). */
+  close(): void {
+    for (const p of [...this.pending.values()]) this.settle(p, new MeshError(Code.Unavailable, `agent ${this.selfId} is stopping`));
+  }
+
+  // ---- receiving -------------------------------------------------------------------------------
+
+  /** Entry point for every envelope the transport delivers to the bus. Never throws. */
+  receive(env: Envelope, link: Link | undefined): void {
+    try {
+      this.receiveUnsafe(env, link);
+    } catch (err) {
+      this.logger.error({ err, messageId: env.messageId, correlationId: env.correlationId }, "dropping envelope");
+    }
+  }
+
+  private receiveUnsafe(env: Envelope, link: Link | undefined): void {
+    if (env.inReplyTo !== "") {
+      const p = this.pending.get(env.inReplyTo);
+      if (p === undefined) return; // late or duplicate reply
+      if (env.body.case === "failure") this.settle(p, MeshError.fromFailure(env.body.value));
+      else this.settle(p, undefined, env);
+      return;
+    }
+    const seen = this.seen.check(env.messageId);
+    if (seen !== undefined) {
+      if (env.expectsReply && seen.reply !== undefined) this.sendReply(env, seen.reply, link);
+      return;
+    }
+    const limit = env.hopLimit > 0 ? env.hopLimit : this.config.hopLimit;
+    if (env.hops > limit) {
+      this.fail(env, link, new MeshError(Code.FailedPrecondition, `hop limit ${limit} exceeded by message ${env.messageId} (${env.hops} hops): forwarding chain stopped`));
+      return;
+    }
+    const target = env.to?.target;
+    if (target?.case === "agentId" && target.value !== this.selfId) {
+      this.fail(env, link, new MeshError(Code.NotFound, `agent ${target.value} is not at ${this.transport.address} (reached agent ${this.selfId})`));
+      return;
+    }
+    if (env.expectsReply) {
+      void this.answer(env, link);
+      return;
+    }
+    void this.deliverLocally(env);
+  }
+
+  private async answer(env: Envelope, link: Link | undefined): Promise<void> {
+    let body: Body;
+    try {
+      const handler = this.handlers.get(env.body.case as BodyCase);
+      if (handler !== undefined) body = await handler(env, link);
+      else body = await this.answerMessage(env);
+    } catch (err) {
+      body = { case: "failure", value: MeshError.from(err, Code.Unknown).toFailure() };
+    }
+    const reply = replyTo(env, this.selfId, body);
+    this.seen.setReply(env.messageId, reply);
+    this.sendReply(env, reply, link);
+  }
+
+  private async answerMessage(env: Envelope): Promise<Body> {
+    const m = envelopeToMessage(env);
+    if (m === undefined || !this.inbox.has(this.selfId)) {
+      throw new MeshError(Code.Unimplemented, `agent ${this.selfId} does not answer ${env.body.case ?? "empty"} requests`);
+    }
+    const value = await this.inbox.answer(this.selfId, m);
+    const init = replyInit(m, value);
+    return messageToBody(init.type, init.payload);
+  }
+
+  private fail(env: Envelope, link: Link | undefined, err: MeshError): void {
+    if (!env.expectsReply) {
+      this.logger.warn({ messageId: env.messageId, correlationId: env.correlationId, err: err.message }, "refused message");
+      return;
+    }
+    this.sendReply(env, replyTo(env, this.selfId, { case: "failure", value: err.toFailure() }), link);
+  }
+
+  private sendReply(request: Envelope, reply: Envelope, link: Link | undefined): void {
+    if (request.from === this.selfId) {
+      queueMicrotask(() => this.receive(reply, undefined));
+      return;
+    }
+    try {
+      if (link !== undefined && link.usable) {
+        link.send(reply);
+        return;
+      }
+    } catch {
+      // fall through to a fresh link
+    }
+    const address = this.directory.addressOf(request.from) ?? link?.remoteAddress;
+    if (address === undefined) {
+      this.logger.warn({ to: request.from, correlationId: request.correlationId }, "cannot reply: requester unknown");
+      return;
+    }
+    try {
+      this.transport.linkTo(request.from, address).send(reply);
+    } catch (err) {
+      this.logger.warn({ to: request.from, correlationId: request.correlationId, err: MeshError.from(err).message }, "reply not sent");
+    }
+  }
+
+  private async deliverLocally(env: Envelope): Promise<void> {
+    const m = envelopeToMessage(env);
+    if (m === undefined) return;
+    const target = env.to?.target;
+    const key = target?.case === "topic" ? target.value : this.selfId;
+    const table = target?.case === "topic" ? this.topics : this.inbox;
+    const errors = await table.deliver(key, m);
+    for (const err of errors) this.logger.warn({ err, messageId: m.id, correlationId: m.correlationId, type: m.type }, "message handler threw");
+  }
+
+  // ---- sending ---------------------------------------------------------------------------------
+
+  private envelopeFor(message: MessageInit, to: Envelope["to"]): Envelope {
+    const env = newEnvelope({
+      body: messageToBody(message.type, message.payload),
+      from: this.selfId,
+      to,
+      messageId: message.id,
+      correlationId: message.correlationId,
+      hops: message.hops,
+      hopLimit: this.config.hopLimit,
+      timestampMs: message.timestamp?.getTime(),
+    });
+    checkHops(env.hops, this.config.hopLimit, `message ${env.messageId}`);
+    this.seen.check(env.messageId); // our own copy coming back is a duplicate
+    return env;
+  }
+
+  private fanOut(env: Envelope): void {
+    for (const id of this.directory.peerIds()) {
+      if (id === this.selfId) continue;
+      try {
+        this.linkFor(id).send(env);
+      } catch (err) {
+        this.logger.warn({ to: id, messageId: env.messageId, err: MeshError.from(err).message }, "fan-out send failed");
+      }
+    }
+  }
+
+  private linkFor(agentId: string): Link {
+    const address = this.directory.addressOf(agentId);
+    if (address === undefined) throw new MeshError(Code.NotFound, `agent ${agentId} is not known to agent ${this.selfId}`);
+    return this.transport.linkTo(agentId, address);
+  }
+
+  private attempt(p: Pending): void {
+    if (!this.pending.has(p.env.messageId)) return;
+    p.attempts++;
+    p.retry = undefined;
+    if (p.agentId === this.selfId) {
+      queueMicrotask(() => this.receive(p.env, undefined));
+      return;
+    }
+    let link: Link;
+    try {
+      link = this.linkFor(p.agentId);
+    } catch (err) {
+      this.settle(p, MeshError.from(err));
+      return;
+    }
+    try {
+      link.send(p.env);
+    } catch (err) {
+      this.retryLater(p, MeshError.from(err, Code.Unavailable));
+      return;
+    }
+    this.track(p, link);
+  }
+
+  private track(p: Pending, link: Link): void {
+    p.link = link;
+    let entry = this.pendingByLink.get(link);
+    if (entry === undefined) {
+      const set = new Set<Pending>();
+      const off = link.onState((state) => {
+        if (state.t !== "backoff" && state.t !== "closed") return;
+        const err =
+          state.t === "backoff" ? state.error : new MeshError(Code.Unavailable, `link to agent ${link.peer?.id ?? link.remoteAddress} closed: ${state.reason}`);
+        for (const q of [...set]) this.retryLater(q, err);
+      });
+      entry = { set, off };
+      this.pendingByLink.set(link, entry);
+    }
+    entry.set.add(p);
+  }
+
+  private untrack(p: Pending): void {
+    const link = p.link;
+    if (link === undefined) return;
+    p.link = undefined;
+    const entry = this.pendingByLink.get(link);
+    if (entry === undefined) return;
+    entry.set.delete(p);
+    if (entry.set.size === 0) {
+      entry.off();
+      this.pendingByLink.delete(link);
+    }
+  }
+
+  private retryLater(p: Pending, err: MeshError): void {
+    this.untrack(p);
+    if (!this.pending.has(p.env.messageId) || p.retry !== undefined) return;
+    if (!err.retryable || p.attempts >= this.config.maxAttempts) {
+      this.settle(
+        p,
+        err.retryable ? new MeshError(Code.Unavailable, `agent ${p.agentId} unreachable after ${p.attempts} attempts: ${err.message}`, { cause: err }) : err,
+      );
+      return;
+    }
+    const delay = backoffDelayMs(p.attempts, { initialMs: this.config.retryInitialMs, maxMs: this.config.retryMaxMs, multiplier: 2, jitter: 0.2 });
+    this.logger.debug({ to: p.agentId, messageId: p.env.messageId, correlationId: p.env.correlationId, delay, err: err.message }, "retrying request");
+    p.retry = this.clock.setTimeout(() => this.attempt(p), delay);
+  }
+
+  private settle(p: Pending, err: MeshError | undefined, reply?: Envelope): void {
+    if (this.pending.get(p.env.messageId) !== p) return;
+    this.pending.delete(p.env.messageId);
+    p.deadline?.cancel();
+    p.retry?.cancel();
+    this.untrack(p);
+    if (err !== undefined) p.reject(err);
+    else p.resolve(reply as Envelope);
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * AgentNode: the source document's agent, made real. One node is one agent: its own HTTP/2 server (gRPC,
+ * gRPC-Web and Connect on one port), peer links, discovery, registry, bus, task router and local runner.
+ *
+ * Lifecycle: starting → ready → draining → stopped. stop() drains: health turns NOT_SERVING, peers hear
+ * the node is draining (no new tasks are routed to it), running tasks finish (up to drainTimeoutMs), then
+ * the node leaves the mesh and closes its links.
+ */
+import { create } from "@bufbuild/protobuf";
+import { AgentInfoSchema, MemberStatus, type AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
+import { TaskRequestSchema, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
+import { AgentService } from "../../gen/agentmesh/v1/agent_service_pb.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import type { MessageHandler, RequestOptions, Subscription } from "../bus/bus.js";
+import { MeshMessageBus } from "../bus/mesh-bus.js";
+import type { Discovery } from "../discovery/discovery.js";
+import { EmbeddedDiscovery } from "../discovery/embedded.js";
+import { AgentRegistry } from "../discovery/registry.js";
+import { TaskRouter } from "../patterns/routing.js";
+import { systemClock, type Clock } from "../protocol/clock.js";
+import { Code, MeshError } from "../protocol/errors.js";
+import { newId } from "../protocol/ids.js";
+import { silentLogger, type Logger } from "../protocol/logger.js";
+import type { Message, MessageInit } from "../protocol/message.js";
+import { fromPayload, toPayload } from "../protocol/payload.js";
+import { requireAgentId, requireCapability, requireIntInRange } from "../protocol/validate.js";
+import { GrpcTransport } from "../transport/grpc-transport.js";
+import type { Transport } from "../transport/transport.js";
+import type { TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+import type { Payload } from "../../gen/agentmesh/v1/payload_pb.js";
+import { createAgentService } from "./agent-service.js";
+import { defaultNodeConfig, type AgentNodeConfig } from "./config.js";
+import { HealthState, ServingStatus } from "./health.js";
+import { TaskRunner, type TaskHandler } from "./task-runner.js";
+
+/** The lifecycle of a node. */
+export type NodeStatus = "starting" | "ready" | "draining" | "stopped";
+
+/** An agent's state, as the source document names it. */
+export interface AgentState {
+  /** Tasks running now. */
+  load: number;
+  /** Tasks run at once at most. */
+  capacity: number;
+  /** Tasks waiting for a slot. */
+  queued: number;
+  /** Lifecycle. */
+  status: NodeStatus;
+}
+
+/** A task: the capability it needs and its input. */
+export interface Task {
+  /** Task id; default: a new one. */
+  id?: string;
+  /** The capability needed. */
+  capability: string;
+  /** Input value (JSON-serialisable, or a Uint8Array). */
+  input?: unknown;
+}
+
+/** A task's successful outcome. */
+export interface TaskOutcome {
+  /** The task's id. */
+  taskId: string;
+  /** The correlation id (find its logs and trace with it). */
+  correlationId: string;
+  /** The agent that ran it. */
+  agentId: string;
+  /** What the handler returned. */
+  output: unknown;
+  /** Hops from the node that accepted it to the agent that ran it. */
+  hops: number;
+  /** Time from acceptance to result, ms. */
+  durationMs: number;
+}
+
+/** A task's outcome with the output still encoded. */
+export interface RawTaskOutcome extends Omit<TaskOutcome, "output"> {
+  /** The encoded output. */
+  output: Payload;
+  /** The attempt that produced it. */
+  attempt: number;
+}
+
+/** Options of one submitted task. */
+export interface SubmitOptions {
+  /** How long to wait for the result, ms; default: defaultTaskTimeoutMs. */
+  timeoutMs?: number;
+  /** Correlation id; default: a new one. */
+  correlationId?: string;
+}
+
+/** One agent of the mesh. */
+export class AgentNode {
+  /** The agent id. */
+  readonly id: string;
+  /** Everyone this node knows, itself included. */
+  readonly registry = new AgentRegistry();
+  /** The node's bus (Message API and envelope API). */
+  readonly bus: MeshMessageBus;
+  /** The node's peer links. */
+  readonly transport: Transport;
+  /** How the node finds peers. */
+  readonly discovery: Discovery;
+  /** gRPC health state. */
+  readonly health = new HealthState(["agentmesh.v1.AgentService", "agentmesh.v1.MeshService"], ServingStatus.NOT_SERVING);
+  private readonly config: AgentNodeConfig & typeof defaultNodeConfig;
+  private readonly runner: TaskRunner;
+  private readonly router: TaskRouter;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly info: AgentInfo;
+  private status: NodeStatus = "starting";
+  private stopping: Promise<void> | undefined;
+
+  /** Starts a node with `config` and resolves once it serves. */
+  static async start(config: AgentNodeConfig): Promise<AgentNode> {
+    const node = new AgentNode(config);
+    await node.start();
+    return node;
+  }
+
+  /** Creates a node; start() brings it up. Invalid config fails with INVALID_ARGUMENT naming the field. */
+  constructor(config: AgentNodeConfig) {
+    this.config = { ...defaultNodeConfig, ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) } as AgentNodeConfig & typeof defaultNodeConfig;
+    this.id = requireAgentId(config.id, "id");
+    requireIntInRange(this.config.capacity, "capacity", 1, 100_000);
+    requireIntInRange(this.config.port, "port", 0, 65_535);
+    this.logger = (config.logger ?? silentLogger).child({ agent: this.id });
+    this.clock = config.clock ?? systemClock;
+    this.info = create(AgentInfoSchema, {
+      id: this.id,
+      capacity: this.config.capacity,
+      status: MemberStatus.ALIVE,
+      startedAtMs: BigInt(Date.now()),
+      meta: { version: "0.1.0", ...(config.meta ?? {}) },
+    });
+    this.transport =
+      config.transportImpl ??
+      new GrpcTransport({
+        host: this.config.host,
+        port: this.config.port,
+        advertiseAddress: config.advertiseAddress,
+        config: config.transport,
+        logger: this.logger,
+        clock: this.clock,
+        routes: (router) => {
+          router.service(AgentService, createAgentService(this));
+          router.service(Health, this.health.service());
+        },
+      });
+    this.discovery = config.discovery ?? new EmbeddedDiscovery({ ...config.embeddedDiscovery, seeds: config.seeds ?? [] });
+    this.bus = new MeshMessageBus({
+      selfId: this.id,
+      transport: this.transport,
+      directory: {
+        addressOf: (id) => (id === this.id ? this.transport.address : this.registry.get(id)?.address),
+        peerIds: () => this.registry.all().map((a) => a.id).filter((id) => id !== this.id),
+      },
+      config: config.bus,
+      clock: this.clock,
+      logger: this.logger,
+    });
+    this.runner = new TaskRunner({
+      agentId: this.id,
+      capacity: this.config.capacity,
+      maxQueued: this.config.maxQueuedTasks,
+      clock: this.clock,
+      logger: this.logger,
+      onLoadChange: (load) => {
+        this.info.load = load;
+        this.info.version++;
+      },
+    });
+    this.router = new TaskRouter({
+      selfId: this.id,
+      registry: this.registry,
+      bus: this.bus,
+      clock: this.clock,
+      logger: this.logger,
+      select: config.select,
+      local: {
+        canRun: (capability) => this.status === "ready" && this.runner.has(capability),
+        run: (task, ctx) => this.runner.run(task, ctx),
+      },
+    });
+  }
+
+  /** host:port where peers and clients reach this node (after start). */
+  get address(): string {
+    return this.transport.address;
+  }
+
+  /** Capabilities this agent handles. */
+  get capabilities(): string[] {
+    return [...this.info.capabilities];
+  }
+
+  /** Load, capacity, queue and lifecycle. */
+  get state(): AgentState {
+    return { load: this.runner.load, capacity: this.config.capacity, queued: this.runner.queued, status: this.status };
+  }
+
+  /** This agent's info as the mesh sees it. */
+  localInfo(): AgentInfo {
+    return this.info;
+  }
+
+  /** Brings the node up: server, discovery, routing. */
+  async start(): Promise<void> {
+    if (this.status !== "starting") throw new MeshError(Code.FailedPrecondition, `agent ${this.id} is ${this.status}`);
+    await this.transport.start({
+      localInfo: () => this.info,
+      onEnvelope: (env, link) => {
+        if (!this.discovery.receive(env, link)) this.bus.receive(env, link);
+      },
+      onPeerHello: (peer, link) => this.discovery.peerHello(peer, link),
+    });
+    this.info.address = this.transport.address;
+    this.registry.put(this.info);
+    this.router.install();
+    await this.discovery.start({ transport: this.transport, localInfo: () => this.info, logger: this.logger, clock: this.clock });
+    this.registry.follow(this.discovery);
+    this.status = "ready";
+    this.health.setAll(ServingStatus.SERVING);
+    this.logger.info({ address: this.address, capabilities: this.capabilities, capacity: this.config.capacity }, "agent started");
+  }
+
+  /** Drains and stops: no new tasks, running ones finish (up to drainTimeoutMs), then leaves the mesh. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    if (this.status === "starting") {
+      this.status = "stopped";
+      await this.transport.stop().catch(() => {});
+      return;
+    }
+    this.status = "draining";
+    this.info.draining = true;
+    this.info.version++;
+    this.registry.put(this.info);
+    this.health.setAll(ServingStatus.NOT_SERVING);
+    this.discovery.announce();
+    await this.runner.drain(this.config.drainTimeoutMs);
+    await this.discovery.stop();
+    this.bus.close();
+    await this.transport.stop();
+    this.status = "stopped";
+    this.logger.info({}, "agent stopped");
+  }
+
+  // ---- the source document's AgentNode ----------------------------------------------------------
+
+  /** Sends `message` to every agent's message handlers (this one's included). */
+  broadcast(message: MessageInit): Promise<void> {
+    return this.bus.broadcast(message);
+  }
+
+  /** Sends `message` one-way to agent `agentId`. */
+  sendTo(agentId: string, message: MessageInit): Promise<void> {
+    return this.bus.send(agentId, message);
+  }
+
+  /** Sends a request to agent `agentId` and resolves with its reply. */
+  request(agentId: string, message: MessageInit, options?: RequestOptions): Promise<Message> {
+    return this.bus.request(agentId, message, options);
+  }
+
+  /** Receives direct messages, broadcasts and requests addressed to this agent (a request's reply is the return value). */
+  onMessage(handler: MessageHandler): Subscription {
+    return this.bus.attach(this.id, handler);
+  }
+
+  /** The other agents known now. */
+  async discoverPeers(): Promise<AgentInfo[]> {
+    return this.registry.all().filter((a) => a.id !== this.id);
+  }
+
+  /**
+   * Adds a capability served by `handler` (or re-announces one already registered) and tells the mesh.
+   * Fails with INVALID_ARGUMENT for a bad name and FAILED_PRECONDITION when no handler exists for it.
+   */
+  announceCapability(capability: string, handler?: TaskHandler): void {
+    requireCapability(capability);
+    if (handler !== undefined) this.runner.register(capability, handler);
+    if (!this.runner.has(capability)) {
+      throw new MeshError(Code.FailedPrecondition, `capability "${capability}" has no handler: pass one to announceCapability`);
+    }
+    if (!this.info.capabilities.includes(capability)) {
+      this.info.capabilities.push(capability);
+      this.info.version++;
+      this.registry.put(this.info);
+      if (this.status === "ready") this.discovery.announce();
+    }
+  }
+
+  /** Stops offering `capability`. */
+  withdrawCapability(capability: string): void {
+    this.runner.unregister(capability);
+    const i = this.info.capabilities.indexOf(capability);
+    if (i < 0) return;
+    this.info.capabilities.splice(i, 1);
+    this.info.version++;
+    this.registry.put(this.info);
+    if (this.status === "ready") this.discovery.announce();
+  }
+
+  /** True when this agent can run `task` now (has the capability and is not draining). */
+  canHandle(task: Task): boolean {
+    return this.status === "ready" && this.runner.has(task.capability);
+  }
+
+  /** Runs `task` on this agent (waiting for a slot when at capacity); fails with the handler's error. */
+  async handle(task: Task, options: SubmitOptions = {}): Promise<TaskOutcome> {
+    const request = this.taskRequest(task);
+    const correlationId = options.correlationId ?? newId();
+    const started = this.clock.now();
+    if (!this.runner.has(task.capability)) throw new MeshError(Code.NotFound, `agent ${this.id} cannot handle capability "${task.capability}"`);
+    const result = await this.runner.run(request, { correlationId, deadlineMs: started + this.timeout(options.timeoutMs) });
+    return this.outcome(result, correlationId, 0, started);
+  }
+
+  // ---- routing -----------------------------------------------------------------------------------
+
+  /** Routes a task to the best capable agent in the mesh (this one included) and resolves with its output. */
+  async submit(capability: string, input: unknown, options: SubmitOptions = {}): Promise<TaskOutcome> {
+    const raw = await this.submitPayload(capability, toPayload(input), options);
+    return { ...raw, output: fromPayload(raw.output, "output") };
+  }
+
+  /** submit() for an already encoded payload (the AgentService path); the output stays encoded. */
+  async submitPayload(capability: string, input: Payload, options: SubmitOptions & { trace?: TraceContext } = {}): Promise<RawTaskOutcome> {
+    requireCapability(capability);
+    if (this.status !== "ready") throw new MeshError(Code.Unavailable, `agent ${this.id} is ${this.status} and accepts no tasks`);
+    const correlationId = options.correlationId ?? newId();
+    const started = this.clock.now();
+    const task = create(TaskRequestSchema, { taskId: newId(), capability, input, origin: this.id, attempt: 1 });
+    this.logger.debug({ correlationId, taskId: task.taskId, capability }, "task accepted");
+    const { result, hops } = await this.router.route(task, {
+      correlationId,
+      deadlineMs: started + this.timeout(options.timeoutMs),
+      hops: 0,
+      trace: options.trace,
+    });
+    if (result.outcome.case === "failure") throw MeshError.fromFailure(result.outcome.value);
+    return { taskId: result.taskId, correlationId, agentId: result.agentId, output: result.outcome.value ?? toPayload(null), hops, durationMs: Math.round(this.clock.now() - started), attempt: result.attempt };
+  }
+
+  private timeout(requested: number | undefined): number {
+    if (requested === undefined || requested === 0) return this.config.defaultTaskTimeoutMs;
+    return requireIntInRange(requested, "timeout_ms", 1, this.config.maxTaskTimeoutMs);
+  }
+
+  private taskRequest(task: Task) {
+    requireCapability(task.capability);
+    return create(TaskRequestSchema, { taskId: task.id ?? newId(), capability: task.capability, input: toPayload(task.input), origin: this.id, attempt: 1 });
+  }
+
+  private outcome(result: TaskResult, correlationId: string, hops: number, started: number): TaskOutcome {
+    if (result.outcome.case === "failure") throw MeshError.fromFailure(result.outcome.value);
+    return {
+      taskId: result.taskId,
+      correlationId,
+      agentId: result.agentId,
+      output: fromPayload(result.outcome.value, "output"),
+      hops,
+      durationMs: Math.round(this.clock.now() - started),
+    };
+  }
+
+  /** Limits for client-facing streams. */
+  get limits(): { maxSubscriberBacklog: number } {
+    return { maxSubscriberBacklog: this.config.maxSubscriberBacklog };
+  }
+}

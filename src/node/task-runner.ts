@@ -1,0 +1,206 @@
+/**
+ * Local task execution with a capacity: at most `capacity` handlers run at once, the rest wait in a bounded
+ * FIFO queue (never dropped, never run beyond capacity). A handler that throws produces a failed result, not
+ * a dead node; a task past its deadline is aborted through its signal.
+ */
+import { create } from "@bufbuild/protobuf";
+import { TaskResultSchema, type TaskRequest, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
+import type { Clock } from "../protocol/clock.js";
+import { Code, MeshError } from "../protocol/errors.js";
+import type { Logger } from "../protocol/logger.js";
+import { fromPayload, toPayload } from "../protocol/payload.js";
+
+/** What a task handler receives besides the input. */
+export interface TaskContext {
+  /** The task's id. */
+  taskId: string;
+  /** The task's correlation id (put it in your logs). */
+  correlationId: string;
+  /** The capability invoked. */
+  capability: string;
+  /** The agent running it. */
+  agentId: string;
+  /** Aborted when the task's deadline passes or the node stops. */
+  signal: AbortSignal;
+  /** A logger with the correlation id on every line. */
+  log: Logger;
+}
+
+/** Runs one task: returns (or resolves) its output; throw a MeshError to choose the status code. */
+export type TaskHandler = (input: any, context: TaskContext) => unknown | Promise<unknown>;
+
+interface Job {
+  task: TaskRequest;
+  correlationId: string;
+  deadlineMs: number;
+  resolve(result: TaskResult): void;
+}
+
+/** Options of a TaskRunner. */
+export interface TaskRunnerOptions {
+  /** The local agent id. */
+  agentId: string;
+  /** Concurrent tasks at most. */
+  capacity: number;
+  /** Waiting tasks at most. */
+  maxQueued: number;
+  /** Time source. */
+  clock: Clock;
+  /** Where to log. */
+  logger: Logger;
+  /** Called whenever the number of running tasks changes. */
+  onLoadChange(load: number): void;
+}
+
+/** Runs tasks locally within a capacity. */
+export class TaskRunner {
+  private readonly handlers = new Map<string, TaskHandler>();
+  private readonly queue: Job[] = [];
+  private running = 0;
+  private readonly controllers = new Set<AbortController>();
+  private idleWaiters: (() => void)[] = [];
+
+  /** Creates a runner without handlers. */
+  constructor(private readonly options: TaskRunnerOptions) {}
+
+  /** Registers (or replaces) the handler of `capability`. */
+  register(capability: string, handler: TaskHandler): void {
+    this.handlers.set(capability, handler);
+  }
+
+  /** Removes the handler of `capability`. */
+  unregister(capability: string): void {
+    this.handlers.delete(capability);
+  }
+
+  /** Capabilities with handlers. */
+  capabilities(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /** True when a handler for `capability` exists. */
+  has(capability: string): boolean {
+    return this.handlers.has(capability);
+  }
+
+  /** Tasks running now. */
+  get load(): number {
+    return this.running;
+  }
+
+  /** Tasks waiting. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Runs `task` now or when a slot frees; resolves with its result (a failure result when it fails). */
+  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number }): Promise<TaskResult> {
+    return new Promise<TaskResult>((resolve) => {
+      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, resolve };
+      if (this.running < this.options.capacity) {
+        void this.start(job);
+        return;
+      }
+      if (this.queue.length >= this.options.maxQueued) {
+        resolve(this.failure(task, 0, new MeshError(Code.ResourceExhausted, `agent ${this.options.agentId}: task queue full (${this.options.maxQueued} waiting)`, { retryable: true })));
+        return;
+      }
+      this.queue.push(job);
+    });
+  }
+
+  /** Resolves once nothing runs or waits, or after `timeoutMs` (then aborts what still runs). */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return;
+    let timer: { cancel(): void } | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idleWaiters.push(resolve)),
+      new Promise<void>((resolve) => (timer = this.options.clock.setTimeout(resolve, timeoutMs))),
+    ]);
+    timer?.cancel();
+    for (const c of this.controllers) c.abort(new MeshError(Code.Unavailable, `agent ${this.options.agentId} stopped`));
+  }
+
+  private async start(job: Job): Promise<void> {
+    this.running++;
+    this.options.onLoadChange(this.running);
+    const { task } = job;
+    const started = this.options.clock.now();
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const remaining = job.deadlineMs - started;
+    const timer = this.options.clock.setTimeout(
+      () => controller.abort(new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) exceeded its deadline`)),
+      Math.max(0, remaining),
+    );
+    let result: TaskResult;
+    try {
+      const handler = this.handlers.get(task.capability);
+      if (handler === undefined) throw new MeshError(Code.NotFound, `agent ${this.options.agentId} has no handler for capability "${task.capability}"`);
+      if (remaining <= 0) throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) expired before it started`);
+      const input = fromPayload(task.input, "input");
+      const log = this.options.logger.child({ correlationId: job.correlationId, taskId: task.taskId, capability: task.capability });
+      const output = await abortable(
+        Promise.resolve(handler(input, { taskId: task.taskId, correlationId: job.correlationId, capability: task.capability, agentId: this.options.agentId, signal: controller.signal, log })),
+        controller.signal,
+      );
+      result = create(TaskResultSchema, {
+        taskId: task.taskId,
+        agentId: this.options.agentId,
+        attempt: task.attempt,
+        outcome: { case: "output", value: toPayload(output) },
+      });
+    } catch (err) {
+      const e = MeshError.from(err, Code.Unknown);
+      this.options.logger.warn({ correlationId: job.correlationId, taskId: task.taskId, capability: task.capability, code: e.codeName, err: e.message }, "task failed");
+      result = this.failure(task, 0, e);
+    } finally {
+      timer.cancel();
+      this.controllers.delete(controller);
+    }
+    result.durationMs = Math.max(0, Math.round(this.options.clock.now() - started));
+    this.running--;
+    const next = this.queue.shift();
+    if (next !== undefined) void this.start(next);
+    result.workerLoad = this.running;
+    result.workerCapacity = this.options.capacity;
+    this.options.onLoadChange(this.running);
+    job.resolve(result);
+    if (this.running === 0 && this.queue.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private failure(task: TaskRequest, durationMs: number, err: MeshError): TaskResult {
+    return create(TaskResultSchema, {
+      taskId: task.taskId,
+      agentId: this.options.agentId,
+      attempt: task.attempt,
+      durationMs,
+      workerLoad: this.running,
+      workerCapacity: this.options.capacity,
+      outcome: { case: "failure", value: err.toFailure() },
+    });
+  }
+}
+
+/** Rejects with the signal's reason when it aborts before `promise` settles. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

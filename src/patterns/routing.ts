@@ -1,0 +1,143 @@
+/**
+ * Request-response routing of tasks (the source document's Pattern 1 and the core of its self-organizing
+ * behaviour): a task for a capability goes to the best capable agent (the local one included); a node that
+ * receives a task it cannot run forwards it, one hop more, to a capable agent it has not visited; when no
+ * agent can run it the task fails with NOT_FOUND naming the capability. A capable agent that is unreachable
+ * is skipped and the next best tried, within the task's deadline.
+ */
+import { create } from "@bufbuild/protobuf";
+import type { Envelope, TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+import { MemberStatus, type AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
+import { TaskRequestSchema, type TaskRequest, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
+import type { MeshMessageBus } from "../bus/mesh-bus.js";
+import type { AgentRegistry } from "../discovery/registry.js";
+import type { Clock } from "../protocol/clock.js";
+import type { Body } from "../protocol/envelope.js";
+import { Code, MeshError } from "../protocol/errors.js";
+import type { Logger } from "../protocol/logger.js";
+import { leastLoaded, type SelectStrategy } from "./select.js";
+
+/** Runs tasks on the local agent. */
+export interface LocalExecutor {
+  /** True when the local agent has a handler for `capability` and accepts tasks. */
+  canRun(capability: string): boolean;
+  /** Runs (or queues) the task locally; failures come back inside the result. */
+  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number }): Promise<TaskResult>;
+}
+
+/** A routed task's outcome. */
+export interface RoutedResult {
+  /** The result (success or failure). */
+  result: TaskResult;
+  /** Hops from the accepting node to the agent that ran it. */
+  hops: number;
+}
+
+/** Options of the router. */
+export interface TaskRouterOptions {
+  /** The local agent. */
+  selfId: string;
+  /** Who can do what. */
+  registry: AgentRegistry;
+  /** The mesh bus. */
+  bus: MeshMessageBus;
+  /** Local execution. */
+  local: LocalExecutor;
+  /** Time source. */
+  clock: Clock;
+  /** Where to log. */
+  logger: Logger;
+  /** Candidate choice; default leastLoaded. */
+  select?: SelectStrategy;
+}
+
+/** Routes tasks to capable agents. */
+export class TaskRouter {
+  private readonly inFlight = new Map<string, number>();
+  private readonly select: SelectStrategy;
+
+  /** Creates the router; call install() to answer task requests from peers. */
+  constructor(private readonly options: TaskRouterOptions) {
+    this.select = options.select ?? leastLoaded((id) => this.inFlight.get(id) ?? 0);
+  }
+
+  /** Answers task requests arriving over links. */
+  install(): () => void {
+    return this.options.bus.handle("taskRequest", (env) => this.onRequest(env));
+  }
+
+  /**
+   * Routes `task` from this node: to the best capable agent, retrying the next best when one is unreachable,
+   * until `deadlineMs`. `hops` counts hops the task already took to get here.
+   */
+  async route(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number; trace?: TraceContext }): Promise<RoutedResult> {
+    const { selfId, registry, clock } = this.options;
+    const visited = new Set(task.visited);
+    visited.add(selfId);
+    const excluded = new Set<string>();
+    let lastError: MeshError | undefined;
+    for (;;) {
+      const candidates = registry
+        .withCapability(task.capability)
+        .filter((a) => !excluded.has(a.id) && isAvailable(a) && (a.id === selfId ? this.options.local.canRun(task.capability) : !visited.has(a.id)));
+      if (candidates.length === 0) {
+        if (lastError !== undefined) throw lastError;
+        throw noCapableAgent(task.capability, registry.knownCapabilities());
+      }
+      const target = this.select(candidates, task);
+      if (target.id === selfId) {
+        return { result: await this.options.local.run(task, context), hops: context.hops };
+      }
+      const remainingMs = context.deadlineMs - clock.now();
+      if (remainingMs <= 0) throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) ran out of time while routing`);
+      const forwarded = create(TaskRequestSchema, { ...task, visited: [...visited] });
+      this.inFlight.set(target.id, (this.inFlight.get(target.id) ?? 0) + 1);
+      try {
+        const reply = await this.options.bus.call(target.id, { case: "taskRequest", value: forwarded }, {
+          correlationId: context.correlationId,
+          hops: context.hops + 1,
+          timeoutMs: remainingMs,
+          trace: context.trace,
+        });
+        if (reply.body.case !== "taskResult") throw new MeshError(Code.Internal, `agent ${target.id} answered a task with ${reply.body.case}`);
+        const result = reply.body.value;
+        registry.observeLoad(result.agentId, result.workerLoad, result.workerCapacity);
+        return { result, hops: reply.hops };
+      } catch (err) {
+        const e = MeshError.from(err);
+        if (!e.retryable) throw e;
+        this.options.logger.warn({ correlationId: context.correlationId, agent: target.id, err: e.message }, "agent unreachable, trying the next");
+        excluded.add(target.id);
+        lastError = e;
+      } finally {
+        const n = (this.inFlight.get(target.id) ?? 1) - 1;
+        if (n <= 0) this.inFlight.delete(target.id);
+        else this.inFlight.set(target.id, n);
+      }
+    }
+  }
+
+  /** A peer sent this node a task: run it when capable, else forward it. */
+  private async onRequest(env: Envelope): Promise<Body> {
+    if (env.body.case !== "taskRequest") throw new MeshError(Code.InvalidArgument, "expected a task request");
+    const task = env.body.value;
+    if (task.capability === "") throw new MeshError(Code.InvalidArgument, "task_request.capability: must not be empty");
+    const deadlineMs = env.deadlineMs > 0n ? Number(env.deadlineMs) : this.options.clock.now() + this.options.bus.config.requestTimeoutMs;
+    const context = { correlationId: env.correlationId, deadlineMs, hops: env.hops, trace: env.trace };
+    if (this.options.local.canRun(task.capability)) {
+      return { case: "taskResult", value: await this.options.local.run(task, context) };
+    }
+    const { result } = await this.route(task, context);
+    return { case: "taskResult", value: result };
+  }
+}
+
+function isAvailable(agent: AgentInfo): boolean {
+  return !agent.draining && (agent.status === MemberStatus.ALIVE || agent.status === MemberStatus.UNSPECIFIED);
+}
+
+/** The NOT_FOUND error for a capability nobody has. */
+export function noCapableAgent(capability: string, known: string[]): MeshError {
+  const list = known.length > 0 ? known.sort().join(", ") : "none";
+  return new MeshError(Code.NotFound, `no agent can handle capability "${capability}" (capabilities in the mesh: ${list})`);
+}

@@ -1,0 +1,48 @@
+/** Transport configuration: every limit and timer with its default, in one place. */
+import { withDefaults } from "../protocol/config.js";
+
+/** Options of peer links and the server. */
+export interface TransportConfig {
+  /**
+   * Envelopes a link holds for sending at most; one more is refused with RESOURCE_EXHAUSTED instead of
+   * growing memory without bound. Default 8192.
+   */
+  maxQueuedEnvelopes: number;
+  /** Envelopes in one frame at most (a frame carries what was written in the same tick). Default 512. */
+  maxBatchEnvelopes: number;
+  /** First reconnect delay after a link breaks, ms. Default 100. */
+  reconnectInitialMs: number;
+  /** Longest reconnect delay, ms. Default 5000. */
+  reconnectMaxMs: number;
+  /** Factor by which the delay grows per failed attempt. Default 2. */
+  reconnectMultiplier: number;
+  /** Random spread of each delay, as a fraction (0.2 = ±20 %), so peers do not reconnect in lockstep. Default 0.2. */
+  reconnectJitter: number;
+  /** Largest message (a frame, or a client request) accepted or sent, bytes; larger gets RESOURCE_EXHAUSTED. Default 4 MiB. */
+  maxMessageBytes: number;
+  /** HTTP/2 PING interval on idle peer connections, ms, to notice dead TCP connections. Default 15000. */
+  keepalivePingMs: number;
+  /** How long a closing link may take to write what is queued before it is torn down, ms. Default 2000. */
+  closeGraceMs: number;
+  /** HTTP/2 stream and connection flow-control window, bytes (larger moves bulk faster). Default 4 MiB. */
+  flowControlWindowBytes: number;
+}
+
+/** Defaults tuned for a LAN. */
+export const defaultTransportConfig: Readonly<TransportConfig> = Object.freeze({
+  maxQueuedEnvelopes: 8192,
+  maxBatchEnvelopes: 512,
+  reconnectInitialMs: 100,
+  reconnectMaxMs: 5000,
+  reconnectMultiplier: 2,
+  reconnectJitter: 0.2,
+  maxMessageBytes: 4 * 1024 * 1024,
+  keepalivePingMs: 15_000,
+  closeGraceMs: 2000,
+  flowControlWindowBytes: 4 * 1024 * 1024,
+});
+
+/** The defaults with `overrides` applied. */
+export function transportConfig(overrides: Partial<TransportConfig> = {}): TransportConfig {
+  return withDefaults(defaultTransportConfig, overrides);
+}

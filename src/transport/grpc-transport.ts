@@ -1,0 +1,135 @@
+/**
+ * The real transport: peer links are MeshService.Link bidirectional gRPC streams over HTTP/2, served by the
+ * node's one server (which also serves the node's other services: AgentService, Health).
+ */
+import { create } from "@bufbuild/protobuf";
+import { ConnectError, createClient, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import { connectNodeAdapter, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  LinkRequestSchema,
+  LinkResponseSchema,
+  MeshService,
+  type LinkRequest,
+  type LinkResponse,
+} from "../../gen/agentmesh/v1/mesh_service_pb.js";
+import { systemClock, type Clock } from "../protocol/clock.js";
+import { MeshError } from "../protocol/errors.js";
+import { silentLogger, type Logger } from "../protocol/logger.js";
+import { mapAsync } from "./async-iter.js";
+import { transportConfig, type TransportConfig } from "./config.js";
+import type { Dialer } from "./dialer.js";
+import { PeerTransport } from "./peer-transport.js";
+import { startMeshServer, type MeshServer } from "./server.js";
+import type { TransportHost } from "./transport.js";
+
+/** Options of the gRPC transport. */
+export interface GrpcTransportOptions {
+  /** Interface to listen on. Default "127.0.0.1". */
+  host?: string;
+  /** Port to listen on; 0 picks a free one. Default 0. */
+  port?: number;
+  /** host:port peers should dial; default: host (127.0.0.1 when listening on every interface) and the bound port. */
+  advertiseAddress?: string;
+  /** Limits and timers. */
+  config?: Partial<TransportConfig>;
+  /** Where to log. */
+  logger?: Logger;
+  /** Time source. */
+  clock?: Clock;
+  /** Registers the node's other services on the same server. */
+  routes?: (router: ConnectRouter) => void;
+}
+
+/** Peer links over gRPC bidirectional streams. */
+export class GrpcTransport extends PeerTransport {
+  private server: MeshServer | undefined;
+  private boundAddress = "";
+  private readonly sessions = new Map<string, Http2SessionManager>();
+
+  /** Creates the transport; start() listens. */
+  constructor(private readonly options: GrpcTransportOptions = {}) {
+    super(transportConfig(options.config), options.logger ?? silentLogger, options.clock ?? systemClock);
+  }
+
+  get address(): string {
+    return this.boundAddress;
+  }
+
+  async start(host: TransportHost): Promise<void> {
+    this.attach(host);
+    const listenHost = this.options.host ?? "127.0.0.1";
+    const handler = connectNodeAdapter({
+      routes: (router) => {
+        router.service(MeshService, { link: (requests, ctx) => this.serveLink(requests, ctx) });
+        this.options.routes?.(router);
+      },
+      readMaxBytes: this.config.maxMessageBytes,
+      writeMaxBytes: this.config.maxMessageBytes,
+    });
+    this.server = await startMeshServer({
+      host: listenHost,
+      port: this.options.port ?? 0,
+      handler,
+      flowControlWindowBytes: this.config.flowControlWindowBytes,
+    });
+    const advertiseHost = listenHost === "0.0.0.0" || listenHost === "::" ? "127.0.0.1" : listenHost;
+    this.boundAddress = this.options.advertiseAddress ?? `${advertiseHost}:${this.server.port}`;
+  }
+
+  /** The port the server listens on (after start). */
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  protected dialer(address: string): Dialer {
+    const baseUrl = `http://${address}`;
+    const sessionManager = new Http2SessionManager(
+      baseUrl,
+      { pingIntervalMs: this.config.keepalivePingMs, pingIdleConnection: true },
+      { settings: { initialWindowSize: this.config.flowControlWindowBytes } },
+    );
+    this.sessions.get(address)?.abort();
+    this.sessions.set(address, sessionManager);
+    const client = createClient(
+      MeshService,
+      createGrpcTransport({
+        baseUrl,
+        sessionManager,
+        readMaxBytes: this.config.maxMessageBytes,
+        writeMaxBytes: this.config.maxMessageBytes,
+      }),
+    );
+    return (outgoing, signal) =>
+      mapAsync(
+        client.link(
+          mapAsync(outgoing, (envelopes) => create(LinkRequestSchema, { envelopes })),
+          { signal },
+        ),
+        (response) => response.envelopes,
+      );
+  }
+
+  protected override releaseDialer(address: string): void {
+    this.sessions.get(address)?.abort();
+    this.sessions.delete(address);
+  }
+
+  private async *serveLink(requests: AsyncIterable<LinkRequest>, ctx: HandlerContext): AsyncGenerator<LinkResponse> {
+    const link = this.acceptInbound();
+    try {
+      for await (const envelopes of link.serve(mapAsync(requests, (r) => r.envelopes), ctx.signal)) {
+        yield create(LinkResponseSchema, { envelopes });
+      }
+    } catch (err) {
+      if (err instanceof ConnectError) throw err;
+      throw MeshError.from(err).toConnectError();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.closeLinks();
+    await this.server?.close(this.config.closeGraceMs);
+    for (const s of this.sessions.values()) s.abort();
+    this.sessions.clear();
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * What both ends of a peer link share: the bounded outbound queue, batching of envelopes written in the
+ * same tick into one frame, the state machine and the Hello handshake.
+ *
+ * Batching: `send` only queues. The writer (the stream's frame generator) takes everything queued at once;
+ * when it is idle and waiting, the first `send` of a tick wakes it with setImmediate, so every envelope
+ * written during that tick travels in the same frame. When the peer is slow, envelopes accumulate up to
+ * `maxQueuedEnvelopes` and then `send` fails fast with RESOURCE_EXHAUSTED.
+ */
+import { create } from "@bufbuild/protobuf";
+import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
+import { HelloSchema, type AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
+import { newEnvelope } from "../protocol/envelope.js";
+import { Code, MeshError } from "../protocol/errors.js";
+import type { Logger } from "../protocol/logger.js";
+import type { TransportConfig } from "./config.js";
+import type { Link, LinkState, TransportHost } from "./transport.js";
+
+/** The protocol version spoken in Hello. */
+export const PROTOCOL_VERSION = 1;
+
+let nextLinkId = 1;
+
+/** Callbacks from a link to the transport that owns it. */
+export interface LinkOwner {
+  /** The node above the transport. */
+  host: TransportHost;
+  /** Limits. */
+  config: TransportConfig;
+  /** Where to log. */
+  logger: Logger;
+  /** Called when the peer's Hello arrives (before the host hears of it). */
+  helloReceived(link: LinkBase, peer: AgentInfo): void;
+  /** Called once the link is closed for good. */
+  linkClosed(link: LinkBase): void;
+}
+
+/** Shared machinery of inbound and outbound links. */
+export abstract class LinkBase implements Link {
+  /** Unique per process. */
+  readonly id = nextLinkId++;
+  abstract readonly direction: "outbound" | "inbound";
+  /** The peer, once its Hello arrived. */
+  peer: AgentInfo | undefined;
+  private current: LinkState = { t: "connecting", attempt: 1 };
+  private queue: Envelope[] = [];
+  private waiter: (() => void) | undefined;
+  private wakeScheduled = false;
+  /** Bumped per stream (reconnects), so a stale frame generator never takes envelopes meant for the next. */
+  protected generation = 0;
+  /** True once close() was called: write what is queued, then end. */
+  protected closing = false;
+  private closeReason = "closed";
+  private readonly listeners = new Set<(state: LinkState, link: Link) => void>();
+
+  constructor(
+    /** host:port of the peer. */
+    public remoteAddress: string,
+    protected readonly owner: LinkOwner,
+  ) {}
+
+  get state(): LinkState {
+    return this.current;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  send(envelope: Envelope): void {
+    if (this.current.t === "closed" || this.closing) {
+      throw new MeshError(Code.Unavailable, `link to ${this.describe()} is closed (${this.closeReason})`);
+    }
+    if (this.queue.length >= this.owner.config.maxQueuedEnvelopes) {
+      throw new MeshError(
+        Code.ResourceExhausted,
+        `link to ${this.describe()}: outbound queue full (${this.owner.config.maxQueuedEnvelopes} envelopes); the peer is not keeping up`,
+        { retryable: true },
+      );
+    }
+    this.queue.push(envelope);
+    this.wake();
+  }
+
+  onState(listener: (state: LinkState, link: Link) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(reason = "closed"): void {
+    if (this.closing || this.current.t === "closed") return;
+    this.closing = true;
+    this.closeReason = reason;
+    this.wakeNow();
+    this.onClose();
+  }
+
+  /** For logs and errors: the peer's id when known, else its address. */
+  describe(): string {
+    return this.peer !== undefined ? `agent ${this.peer.id} (${this.remoteAddress})` : this.remoteAddress;
+  }
+
+  /** Subclass hook run when close() is called. */
+  protected abstract onClose(): void;
+
+  /** Moves to `state` and tells the listeners. */
+  protected setState(state: LinkState): void {
+    if (this.current.t === "closed") return;
+    this.current = state;
+    if (state.t === "closed") {
+      this.queue = [];
+      this.wakeNow();
+      this.owner.linkClosed(this);
+    }
+    for (const l of [...this.listeners]) {
+      try {
+        l(state, this);
+      } catch (err) {
+        this.owner.logger.error({ err, link: this.id }, "link state listener threw");
+      }
+    }
+  }
+
+  /** Ends the link for good (with the close reason when none is given). */
+  protected finish(reason?: string): void {
+    if (reason !== undefined) this.closeReason = reason;
+    this.setState({ t: "closed", reason: this.closeReason });
+  }
+
+  /** True while the link can take envelopes (not closing, not closed). */
+  get usable(): boolean {
+    return !this.closing && this.current.t !== "closed";
+  }
+
+  /** Ends the link now, dropping what is queued (used when a graceful close takes too long). */
+  abstract terminate(reason: string): void;
+
+  /** The Hello envelope introducing this node. */
+  protected helloEnvelope(): Envelope {
+    const agent = this.owner.host.localInfo();
+    return newEnvelope({
+      from: agent.id,
+      body: { case: "hello", value: create(HelloSchema, { agent, protocolVersion: PROTOCOL_VERSION }) },
+    });
+  }
+
+  /** Handles one received envelope: a Hello completes the handshake, anything else goes to the host. */
+  protected receive(envelope: Envelope): void {
+    if (envelope.body.case === "hello") {
+      const agent = envelope.body.value.agent;
+      if (agent === undefined || agent.id === "") {
+        throw new MeshError(Code.InvalidArgument, "hello.agent.id: must not be empty");
+      }
+      this.peer = agent;
+      if (this.direction === "inbound" && agent.address !== "") this.remoteAddress = agent.address;
+      this.owner.helloReceived(this, agent);
+      if (this.current.t === "closed") return;
+      this.setState({ t: "ready" });
+      this.owner.host.onPeerHello?.(agent, this);
+      return;
+    }
+    if (this.peer === undefined) {
+      throw new MeshError(Code.FailedPrecondition, `first envelope on a link must be a hello, got ${envelope.body.case}`);
+    }
+    try {
+      this.owner.host.onEnvelope(envelope, this);
+    } catch (err) {
+      this.owner.logger.error({ err, link: this.id, messageId: envelope.messageId }, "envelope handler threw");
+    }
+  }
+
+  /**
+   * Waits until envelopes are queued and returns up to maxBatchEnvelopes of them; undefined when the
+   * stream of generation `gen` should end (closing and drained, or superseded by a reconnect).
+   */
+  protected async nextBatch(gen: number): Promise<Envelope[] | undefined> {
+    for (;;) {
+      if (gen !== this.generation || this.current.t === "closed") return undefined;
+      if (this.queue.length > 0) {
+        const max = this.owner.config.maxBatchEnvelopes;
+        if (this.queue.length <= max) {
+          const batch = this.queue;
+          this.queue = [];
+          return batch;
+        }
+        return this.queue.splice(0, max);
+      }
+      if (this.closing) return undefined;
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+  }
+
+  /** Takes what is queued now without waiting (for the first frame of a stream). */
+  protected takeQueued(): Envelope[] {
+    const max = this.owner.config.maxBatchEnvelopes;
+    return this.queue.length <= max ? this.queue.splice(0) : this.queue.splice(0, max);
+  }
+
+  /** Wakes a waiting writer at the end of this tick, so envelopes written in the same tick share a frame. */
+  private wake(): void {
+    if (this.waiter === undefined || this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.wakeNow();
+    });
+  }
+
+  /** Wakes a waiting writer now. */
+  protected wakeNow(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+}

@@ -1,0 +1,98 @@
+/** A link this node dialed: it reconnects with exponential backoff while it is wanted. */
+import { Code, MeshError } from "../protocol/errors.js";
+import type { Clock, TimerHandle } from "../protocol/clock.js";
+import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
+import { backoffDelayMs } from "./backoff.js";
+import type { Dialer } from "./dialer.js";
+import { LinkBase, type LinkOwner } from "./link-base.js";
+
+/** An outbound peer link. */
+export class OutboundLink extends LinkBase {
+  readonly direction = "outbound" as const;
+  private abort: AbortController | undefined;
+  private retry: { timer: TimerHandle; resolve: () => void } | undefined;
+  private failures = 0;
+
+  /** Creates the link; call start() to dial. */
+  constructor(
+    address: string,
+    owner: LinkOwner,
+    private readonly dial: Dialer,
+    private readonly clock: Clock,
+  ) {
+    super(address, owner);
+    this.onState((state) => {
+      if (state.t === "ready") this.failures = 0;
+    });
+  }
+
+  /** Starts dialing (and redialing after failures) in the background. */
+  start(): void {
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closing && this.state.t !== "closed") {
+      this.failures++;
+      const gen = ++this.generation;
+      this.setState({ t: "connecting", attempt: this.failures });
+      const abort = new AbortController();
+      this.abort = abort;
+      let error: MeshError;
+      try {
+        for await (const frame of this.dial(this.frames(gen), abort.signal)) {
+          for (const envelope of frame) this.receive(envelope);
+        }
+        error = new MeshError(Code.Unavailable, `${this.describe()} ended the link`);
+      } catch (err) {
+        error = MeshError.from(err, Code.Unavailable);
+      } finally {
+        abort.abort();
+        this.abort = undefined;
+        this.wakeNow();
+      }
+      if (!this.usable) break;
+      const config = this.owner.config;
+      const retryInMs = backoffDelayMs(this.failures, {
+        initialMs: config.reconnectInitialMs,
+        maxMs: config.reconnectMaxMs,
+        multiplier: config.reconnectMultiplier,
+        jitter: config.reconnectJitter,
+      });
+      this.setState({ t: "backoff", attempt: this.failures, retryInMs, error });
+      this.owner.logger.debug({ link: this.id, peer: this.describe(), retryInMs, err: error.message }, "link down, reconnecting");
+      await new Promise<void>((resolve) => {
+        this.retry = { timer: this.clock.setTimeout(resolve, retryInMs), resolve };
+      });
+      this.retry = undefined;
+    }
+    this.finish();
+  }
+
+  /** The frames of one stream: Hello (with anything already queued), then batches as they come. */
+  private async *frames(gen: number): AsyncGenerator<Envelope[]> {
+    yield [this.helloEnvelope(), ...this.takeQueued()];
+    for (;;) {
+      const batch = await this.nextBatch(gen);
+      if (batch === undefined) return;
+      yield batch;
+    }
+  }
+
+  protected onClose(): void {
+    if (this.retry !== undefined) {
+      this.retry.timer.cancel();
+      this.retry.resolve();
+    }
+    if (this.abort === undefined) return;
+    // The stream ends once the queue is written and the peer ends its side; don't wait forever for that.
+    const abort = this.abort;
+    this.clock.setTimeout(() => abort.abort(), this.owner.config.closeGraceMs);
+  }
+
+  terminate(reason: string): void {
+    this.close(reason);
+    this.abort?.abort();
+    this.finish(reason);
+  }
+}
