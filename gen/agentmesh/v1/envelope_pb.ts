@@ -12,7 +12,7 @@ import type { Vote, VoteRequest } from "./consensus_pb.js";
 import { file_agentmesh_v1_consensus } from "./consensus_pb.js";
 import type { GossipDigest, GossipUpdates } from "./gossip_pb.js";
 import { file_agentmesh_v1_gossip } from "./gossip_pb.js";
-import type { Heartbeat, Hello, MembershipSync } from "./membership_pb.js";
+import type { Heartbeat, Hello, MembershipSync, Probe, ProbeAck, ProbeRequest } from "./membership_pb.js";
 import { file_agentmesh_v1_membership } from "./membership_pb.js";
 import type { Failure, Payload } from "./payload_pb.js";
 import { file_agentmesh_v1_payload } from "./payload_pb.js";
@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentmesh/v1/envelope.proto.
  */
 export const file_agentmesh_v1_envelope: GenFile = /*@__PURE__*/
-  fileDesc("ChthZ2VudG1lc2gvdjEvZW52ZWxvcGUucHJvdG8SDGFnZW50bWVzaC52MSJRCgtEZXN0aW5hdGlvbhISCghhZ2VudF9pZBgBIAEoCUgAEhMKCWJyb2FkY2FzdBgCIAEoCEgAEg8KBXRvcGljGAMgASgJSABCCAoGdGFyZ2V0IkgKDFRyYWNlQ29udGV4dBITCgt0cmFjZXBhcmVudBgBIAEoCRISCgp0cmFjZXN0YXRlGAIgASgJEg8KB2JhZ2dhZ2UYAyABKAkiQwoLVXNlck1lc3NhZ2USDAoEdHlwZRgBIAEoCRImCgdwYXlsb2FkGAIgASgLMhUuYWdlbnRtZXNoLnYxLlBheWxvYWQiBQoDQWNrIrgJCghFbnZlbG9wZRISCgptZXNzYWdlX2lkGAEgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAIgASgJEgwKBGZyb20YAyABKAkSJQoCdG8YBCABKAsyGS5hZ2VudG1lc2gudjEuRGVzdGluYXRpb24SFAoMdGltZXN0YW1wX21zGAUgASgDEgwKBGhvcHMYBiABKA0SEQoJaG9wX2xpbWl0GAcgASgNEikKBXRyYWNlGAggASgLMhouYWdlbnRtZXNoLnYxLlRyYWNlQ29udGV4dBITCgtpbl9yZXBseV90bxgJIAEoCRITCgtkZWFkbGluZV9tcxgKIAEoAxIVCg1leHBlY3RzX3JlcGx5GAsgASgIEjEKDHRhc2tfcmVxdWVzdBgQIAEoCzIZLmFnZW50bWVzaC52MS5UYXNrUmVxdWVzdEgAEi8KC3Rhc2tfcmVzdWx0GBEgASgLMhguYWdlbnRtZXNoLnYxLlRhc2tSZXN1bHRIABJBChRjb2xsYWJvcmF0aW9uX2ludml0ZRgSIAEoCzIhLmFnZW50bWVzaC52MS5Db2xsYWJvcmF0aW9uSW52aXRlSAASPwoTY29sbGFib3JhdGlvbl9yZXBseRgTIAEoCzIgLmFnZW50bWVzaC52MS5Db2xsYWJvcmF0aW9uUmVwbHlIABI5ChBjYXBhYmlsaXR5X3F1ZXJ5GBQgASgLMh0uYWdlbnRtZXNoLnYxLkNhcGFiaWxpdHlRdWVyeUgAEjsKEWNhcGFiaWxpdHlfYW5zd2VyGBUgASgLMh4uYWdlbnRtZXNoLnYxLkNhcGFiaWxpdHlBbnN3ZXJIABIsCgloZWFydGJlYXQYFiABKAsyFy5hZ2VudG1lc2gudjEuSGVhcnRiZWF0SAASMQoMdm90ZV9yZXF1ZXN0GBcgASgLMhkuYWdlbnRtZXNoLnYxLlZvdGVSZXF1ZXN0SAASIgoEdm90ZRgYIAEoCzISLmFnZW50bWVzaC52MS5Wb3RlSAASMQoMdGFza19hdWN0aW9uGBkgASgLMhkuYWdlbnRtZXNoLnYxLlRhc2tBdWN0aW9uSAASIAoDYmlkGBogASgLMhEuYWdlbnRtZXNoLnYxLkJpZEgAEiQKBWF3YXJkGBsgASgLMhMuYWdlbnRtZXNoLnYxLkF3YXJkSAASMwoNZ29zc2lwX2RpZ2VzdBgcIAEoCzIaLmFnZW50bWVzaC52MS5Hb3NzaXBEaWdlc3RIABI1Cg5nb3NzaXBfdXBkYXRlcxgdIAEoCzIbLmFnZW50bWVzaC52MS5Hb3NzaXBVcGRhdGVzSAASNwoPbWVtYmVyc2hpcF9zeW5jGB4gASgLMhwuYWdlbnRtZXNoLnYxLk1lbWJlcnNoaXBTeW5jSAASJAoFaGVsbG8YHyABKAsyEy5hZ2VudG1lc2gudjEuSGVsbG9IABIpCgR1c2VyGCAgASgLMhkuYWdlbnRtZXNoLnYxLlVzZXJNZXNzYWdlSAASIAoDYWNrGCEgASgLMhEuYWdlbnRtZXNoLnYxLkFja0gAEigKB2ZhaWx1cmUYIiABKAsyFS5hZ2VudG1lc2gudjEuRmFpbHVyZUgAQgYKBGJvZHliBnByb3RvMw", [file_agentmesh_v1_auction, file_agentmesh_v1_collaboration, file_agentmesh_v1_consensus, file_agentmesh_v1_gossip, file_agentmesh_v1_membership, file_agentmesh_v1_payload, file_agentmesh_v1_task]);
+  fileDesc("ChthZ2VudG1lc2gvdjEvZW52ZWxvcGUucHJvdG8SDGFnZW50bWVzaC52MSJRCgtEZXN0aW5hdGlvbhISCghhZ2VudF9pZBgBIAEoCUgAEhMKCWJyb2FkY2FzdBgCIAEoCEgAEg8KBXRvcGljGAMgASgJSABCCAoGdGFyZ2V0IkgKDFRyYWNlQ29udGV4dBITCgt0cmFjZXBhcmVudBgBIAEoCRISCgp0cmFjZXN0YXRlGAIgASgJEg8KB2JhZ2dhZ2UYAyABKAkiQwoLVXNlck1lc3NhZ2USDAoEdHlwZRgBIAEoCRImCgdwYXlsb2FkGAIgASgLMhUuYWdlbnRtZXNoLnYxLlBheWxvYWQiBQoDQWNrIsAKCghFbnZlbG9wZRISCgptZXNzYWdlX2lkGAEgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAIgASgJEgwKBGZyb20YAyABKAkSJQoCdG8YBCABKAsyGS5hZ2VudG1lc2gudjEuRGVzdGluYXRpb24SFAoMdGltZXN0YW1wX21zGAUgASgDEgwKBGhvcHMYBiABKA0SEQoJaG9wX2xpbWl0GAcgASgNEikKBXRyYWNlGAggASgLMhouYWdlbnRtZXNoLnYxLlRyYWNlQ29udGV4dBITCgtpbl9yZXBseV90bxgJIAEoCRITCgtkZWFkbGluZV9tcxgKIAEoAxIVCg1leHBlY3RzX3JlcGx5GAsgASgIEjEKDHRhc2tfcmVxdWVzdBgQIAEoCzIZLmFnZW50bWVzaC52MS5UYXNrUmVxdWVzdEgAEi8KC3Rhc2tfcmVzdWx0GBEgASgLMhguYWdlbnRtZXNoLnYxLlRhc2tSZXN1bHRIABJBChRjb2xsYWJvcmF0aW9uX2ludml0ZRgSIAEoCzIhLmFnZW50bWVzaC52MS5Db2xsYWJvcmF0aW9uSW52aXRlSAASPwoTY29sbGFib3JhdGlvbl9yZXBseRgTIAEoCzIgLmFnZW50bWVzaC52MS5Db2xsYWJvcmF0aW9uUmVwbHlIABI5ChBjYXBhYmlsaXR5X3F1ZXJ5GBQgASgLMh0uYWdlbnRtZXNoLnYxLkNhcGFiaWxpdHlRdWVyeUgAEjsKEWNhcGFiaWxpdHlfYW5zd2VyGBUgASgLMh4uYWdlbnRtZXNoLnYxLkNhcGFiaWxpdHlBbnN3ZXJIABIsCgloZWFydGJlYXQYFiABKAsyFy5hZ2VudG1lc2gudjEuSGVhcnRiZWF0SAASMQoMdm90ZV9yZXF1ZXN0GBcgASgLMhkuYWdlbnRtZXNoLnYxLlZvdGVSZXF1ZXN0SAASIgoEdm90ZRgYIAEoCzISLmFnZW50bWVzaC52MS5Wb3RlSAASMQoMdGFza19hdWN0aW9uGBkgASgLMhkuYWdlbnRtZXNoLnYxLlRhc2tBdWN0aW9uSAASIAoDYmlkGBogASgLMhEuYWdlbnRtZXNoLnYxLkJpZEgAEiQKBWF3YXJkGBsgASgLMhMuYWdlbnRtZXNoLnYxLkF3YXJkSAASMwoNZ29zc2lwX2RpZ2VzdBgcIAEoCzIaLmFnZW50bWVzaC52MS5Hb3NzaXBEaWdlc3RIABI1Cg5nb3NzaXBfdXBkYXRlcxgdIAEoCzIbLmFnZW50bWVzaC52MS5Hb3NzaXBVcGRhdGVzSAASNwoPbWVtYmVyc2hpcF9zeW5jGB4gASgLMhwuYWdlbnRtZXNoLnYxLk1lbWJlcnNoaXBTeW5jSAASJAoFaGVsbG8YHyABKAsyEy5hZ2VudG1lc2gudjEuSGVsbG9IABIpCgR1c2VyGCAgASgLMhkuYWdlbnRtZXNoLnYxLlVzZXJNZXNzYWdlSAASIAoDYWNrGCEgASgLMhEuYWdlbnRtZXNoLnYxLkFja0gAEigKB2ZhaWx1cmUYIiABKAsyFS5hZ2VudG1lc2gudjEuRmFpbHVyZUgAEiQKBXByb2JlGCMgASgLMhMuYWdlbnRtZXNoLnYxLlByb2JlSAASMwoNcHJvYmVfcmVxdWVzdBgkIAEoCzIaLmFnZW50bWVzaC52MS5Qcm9iZVJlcXVlc3RIABIrCglwcm9iZV9hY2sYJSABKAsyFi5hZ2VudG1lc2gudjEuUHJvYmVBY2tIAEIGCgRib2R5YgZwcm90bzM", [file_agentmesh_v1_auction, file_agentmesh_v1_collaboration, file_agentmesh_v1_consensus, file_agentmesh_v1_gossip, file_agentmesh_v1_membership, file_agentmesh_v1_payload, file_agentmesh_v1_task]);
 
 /**
  * Destination says who an envelope is for.
@@ -390,6 +390,30 @@ export type Envelope = Message<"agentmesh.v1.Envelope"> & {
      */
     value: Failure;
     case: "failure";
+  } | {
+    /**
+     * Liveness probe (SWIM ping).
+     *
+     * @generated from field: agentmesh.v1.Probe probe = 35;
+     */
+    value: Probe;
+    case: "probe";
+  } | {
+    /**
+     * Indirect probe request (SWIM ping-req).
+     *
+     * @generated from field: agentmesh.v1.ProbeRequest probe_request = 36;
+     */
+    value: ProbeRequest;
+    case: "probeRequest";
+  } | {
+    /**
+     * Probe answer.
+     *
+     * @generated from field: agentmesh.v1.ProbeAck probe_ack = 37;
+     */
+    value: ProbeAck;
+    case: "probeAck";
   } | { case: undefined; value?: undefined };
 };
 

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentmesh/v1/membership.proto.
  */
 export const file_agentmesh_v1_membership: GenFile = /*@__PURE__*/
-  fileDesc("Ch1hZ2VudG1lc2gvdjEvbWVtYmVyc2hpcC5wcm90bxIMYWdlbnRtZXNoLnYxIrcCCglBZ2VudEluZm8SCgoCaWQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIUCgxjYXBhYmlsaXRpZXMYAyADKAkSDAoEbG9hZBgEIAEoDRIQCghjYXBhY2l0eRgFIAEoDRIqCgZzdGF0dXMYBiABKA4yGi5hZ2VudG1lc2gudjEuTWVtYmVyU3RhdHVzEhMKC2luY2FybmF0aW9uGAcgASgEEg8KB3ZlcnNpb24YCCABKAQSEAoIZHJhaW5pbmcYCSABKAgSFQoNc3RhcnRlZF9hdF9tcxgKIAEoAxIvCgRtZXRhGAsgAygLMiEuYWdlbnRtZXNoLnYxLkFnZW50SW5mby5NZXRhRW50cnkaKwoJTWV0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSQoFSGVsbG8SJgoFYWdlbnQYASABKAsyFy5hZ2VudG1lc2gudjEuQWdlbnRJbmZvEhgKEHByb3RvY29sX3ZlcnNpb24YAiABKA0iUAoOTWVtYmVyc2hpcFN5bmMSKAoHbWVtYmVycxgBIAMoCzIXLmFnZW50bWVzaC52MS5BZ2VudEluZm8SFAoMcmVwbHlfd2FudGVkGAIgASgIIl8KCUhlYXJ0YmVhdBIQCghhZ2VudF9pZBgBIAEoCRITCgtpbmNhcm5hdGlvbhgCIAEoBBILCgNzZXEYAyABKAQSDAoEbG9hZBgEIAEoDRIQCghjYXBhY2l0eRgFIAEoDSqRAQoMTWVtYmVyU3RhdHVzEh0KGU1FTUJFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNNRU1CRVJfU1RBVFVTX0FMSVZFEAESGQoVTUVNQkVSX1NUQVRVU19TVVNQRUNUEAISFgoSTUVNQkVSX1NUQVRVU19ERUFEEAMSFgoSTUVNQkVSX1NUQVRVU19MRUZUEARiBnByb3RvMw");
+  fileDesc("Ch1hZ2VudG1lc2gvdjEvbWVtYmVyc2hpcC5wcm90bxIMYWdlbnRtZXNoLnYxIrcCCglBZ2VudEluZm8SCgoCaWQYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIUCgxjYXBhYmlsaXRpZXMYAyADKAkSDAoEbG9hZBgEIAEoDRIQCghjYXBhY2l0eRgFIAEoDRIqCgZzdGF0dXMYBiABKA4yGi5hZ2VudG1lc2gudjEuTWVtYmVyU3RhdHVzEhMKC2luY2FybmF0aW9uGAcgASgEEg8KB3ZlcnNpb24YCCABKAQSEAoIZHJhaW5pbmcYCSABKAgSFQoNc3RhcnRlZF9hdF9tcxgKIAEoAxIvCgRtZXRhGAsgAygLMiEuYWdlbnRtZXNoLnYxLkFnZW50SW5mby5NZXRhRW50cnkaKwoJTWV0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSQoFSGVsbG8SJgoFYWdlbnQYASABKAsyFy5hZ2VudG1lc2gudjEuQWdlbnRJbmZvEhgKEHByb3RvY29sX3ZlcnNpb24YAiABKA0iUAoOTWVtYmVyc2hpcFN5bmMSKAoHbWVtYmVycxgBIAMoCzIXLmFnZW50bWVzaC52MS5BZ2VudEluZm8SFAoMcmVwbHlfd2FudGVkGAIgASgIIl8KCUhlYXJ0YmVhdBIQCghhZ2VudF9pZBgBIAEoCRITCgtpbmNhcm5hdGlvbhgCIAEoBBILCgNzZXEYAyABKAQSDAoEbG9hZBgEIAEoDRIQCghjYXBhY2l0eRgFIAEoDSJICgxNZW1iZXJVcGRhdGUSJgoFYWdlbnQYASABKAsyFy5hZ2VudG1lc2gudjEuQWdlbnRJbmZvEhAKCHJlcG9ydGVyGAIgASgJIlQKBVByb2JlEgsKA3NlcRgBIAEoBBIRCgl0YXJnZXRfaWQYAiABKAkSKwoHdXBkYXRlcxgDIAMoCzIaLmFnZW50bWVzaC52MS5NZW1iZXJVcGRhdGUicwoMUHJvYmVSZXF1ZXN0EgsKA3NlcRgBIAEoBBIRCgl0YXJnZXRfaWQYAiABKAkSFgoOdGFyZ2V0X2FkZHJlc3MYAyABKAkSKwoHdXBkYXRlcxgEIAMoCzIaLmFnZW50bWVzaC52MS5NZW1iZXJVcGRhdGUiZQoIUHJvYmVBY2sSCwoDc2VxGAEgASgEEhEKCXRhcmdldF9pZBgCIAEoCRIrCgd1cGRhdGVzGAMgAygLMhouYWdlbnRtZXNoLnYxLk1lbWJlclVwZGF0ZRIMCgRuYWNrGAQgASgIKpEBCgxNZW1iZXJTdGF0dXMSHQoZTUVNQkVSX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE01FTUJFUl9TVEFUVVNfQUxJVkUQARIZChVNRU1CRVJfU1RBVFVTX1NVU1BFQ1QQAhIWChJNRU1CRVJfU1RBVFVTX0RFQUQQAxIWChJNRU1CRVJfU1RBVFVTX0xFRlQQBGIGcHJvdG8z");
 
 /**
  * AgentInfo is what the mesh knows of one agent. Field numbers: only append.
@@ -207,6 +207,153 @@ export type Heartbeat = Message<"agentmesh.v1.Heartbeat"> & {
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
   messageDesc(file_agentmesh_v1_membership, 3);
+
+/**
+ * MemberUpdate is one membership claim, spread by piggybacking on probes (SWIM dissemination).
+ *
+ * @generated from message agentmesh.v1.MemberUpdate
+ */
+export type MemberUpdate = Message<"agentmesh.v1.MemberUpdate"> & {
+  /**
+   * The member the claim is about (id, address, status, incarnation; the full info for alive claims).
+   *
+   * @generated from field: agentmesh.v1.AgentInfo agent = 1;
+   */
+  agent?: AgentInfo | undefined;
+
+  /**
+   * The agent that makes the claim (for suspicions: each independent suspector shortens the timeout).
+   *
+   * @generated from field: string reporter = 2;
+   */
+  reporter: string;
+};
+
+/**
+ * Describes the message agentmesh.v1.MemberUpdate.
+ * Use `create(MemberUpdateSchema)` to create a new message.
+ */
+export const MemberUpdateSchema: GenMessage<MemberUpdate> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_membership, 4);
+
+/**
+ * Probe asks a member to answer with a ProbeAck (SWIM ping).
+ *
+ * @generated from message agentmesh.v1.Probe
+ */
+export type Probe = Message<"agentmesh.v1.Probe"> & {
+  /**
+   * Sequence number, echoed in the ack.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * The member probed (a probe that reaches another agent at that address is ignored).
+   *
+   * @generated from field: string target_id = 2;
+   */
+  targetId: string;
+
+  /**
+   * Claims piggybacked on the probe.
+   *
+   * @generated from field: repeated agentmesh.v1.MemberUpdate updates = 3;
+   */
+  updates: MemberUpdate[];
+};
+
+/**
+ * Describes the message agentmesh.v1.Probe.
+ * Use `create(ProbeSchema)` to create a new message.
+ */
+export const ProbeSchema: GenMessage<Probe> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_membership, 5);
+
+/**
+ * ProbeRequest asks a member to probe a target on the sender's behalf (SWIM ping-req).
+ *
+ * @generated from message agentmesh.v1.ProbeRequest
+ */
+export type ProbeRequest = Message<"agentmesh.v1.ProbeRequest"> & {
+  /**
+   * Sequence number of the sender's probe, echoed in the relayed ack.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * The member to probe.
+   *
+   * @generated from field: string target_id = 2;
+   */
+  targetId: string;
+
+  /**
+   * The target's address.
+   *
+   * @generated from field: string target_address = 3;
+   */
+  targetAddress: string;
+
+  /**
+   * Claims piggybacked on the request.
+   *
+   * @generated from field: repeated agentmesh.v1.MemberUpdate updates = 4;
+   */
+  updates: MemberUpdate[];
+};
+
+/**
+ * Describes the message agentmesh.v1.ProbeRequest.
+ * Use `create(ProbeRequestSchema)` to create a new message.
+ */
+export const ProbeRequestSchema: GenMessage<ProbeRequest> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_membership, 6);
+
+/**
+ * ProbeAck answers a Probe, or relays the target's answer to a ProbeRequest.
+ *
+ * @generated from message agentmesh.v1.ProbeAck
+ */
+export type ProbeAck = Message<"agentmesh.v1.ProbeAck"> & {
+  /**
+   * The sequence number of the probe answered.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * The member whose liveness this ack proves.
+   *
+   * @generated from field: string target_id = 2;
+   */
+  targetId: string;
+
+  /**
+   * Claims piggybacked on the ack.
+   *
+   * @generated from field: repeated agentmesh.v1.MemberUpdate updates = 3;
+   */
+  updates: MemberUpdate[];
+
+  /**
+   * For a relayed request: true when the target did not answer in time (Lifeguard nack).
+   *
+   * @generated from field: bool nack = 4;
+   */
+  nack: boolean;
+};
+
+/**
+ * Describes the message agentmesh.v1.ProbeAck.
+ * Use `create(ProbeAckSchema)` to create a new message.
+ */
+export const ProbeAckSchema: GenMessage<ProbeAck> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_membership, 7);
 
 /**
  * MemberStatus is the membership view of an agent. Numbers: only append.
