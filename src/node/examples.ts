@@ -2,7 +2,7 @@
  * Built-in example task handlers, served by `agent-mesh node` when no --agent module is given. All are
  * deterministic so demos and tests can check their results.
  */
-import { Code, MeshError } from "../protocol/errors.js";
+import { Code, codeName, MeshError } from "../protocol/errors.js";
 import type { TaskHandler } from "./task-runner.js";
 
 function text(input: unknown, capability: string): string {
@@ -53,7 +53,7 @@ export const exampleHandlers: Readonly<Record<string, TaskHandler>> = Object.fre
   /** Fails on purpose with the given code name, for trying error paths: {"code": "NOT_FOUND", "message": "..."}. */
   fail: (input: unknown) => {
     const i = (input ?? {}) as { code?: string; message?: string };
-    const key = Object.keys(Code).find((k) => k.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase() === i.code);
-    throw new MeshError(key !== undefined ? (Code[key as keyof typeof Code] as Code) : Code.Unknown, i.message ?? "failed on purpose");
+    const code = Object.values(Code).find((c): c is Code => typeof c === "number" && codeName(c) === i.code);
+    throw new MeshError(code ?? Code.Unknown, i.message ?? "failed on purpose");
   },
 });

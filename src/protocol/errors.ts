@@ -70,6 +70,7 @@ export class MeshError extends Error {
 
 /** The canonical gRPC name of a code, e.g. Code.NotFound → "NOT_FOUND". */
 export function codeName(code: Code): string {
+  if (code === Code.Canceled) return "CANCELLED"; // gRPC spells it with two Ls; the Connect enum does not
   const name = Code[code] as string | undefined;
   return name === undefined ? `CODE_${code}` : name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
