@@ -59,12 +59,16 @@ export class Deadlines {
   private fire(): void {
     this.timer = undefined;
     this.armedAt = Infinity;
-    const now = this.clock.now();
-    while (this.heap.length > 0 && this.heap[0].atMs <= now) {
-      const item = this.pop();
-      if (!item.cancelled) item.fn();
+    try {
+      const now = this.clock.now();
+      while (this.heap.length > 0 && this.heap[0].atMs <= now) {
+        const item = this.pop();
+        if (!item.cancelled) item.fn();
+      }
+    } finally {
+      // Re-arm even when a callback threw, or every later deadline would be stranded.
+      this.arm();
     }
-    this.arm();
   }
 
   private push(item: Item): void {
