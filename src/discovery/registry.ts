@@ -29,6 +29,8 @@ export interface ServiceRegistry {
 export class AgentRegistry implements ServiceRegistry {
   private readonly agents = new Map<string, AgentInfo>();
   private readonly capabilities = new Map<string, Set<string>>();
+  /** The capabilities each agent is indexed under (a copy: callers may change an AgentInfo and put it again). */
+  private readonly indexed = new Map<string, string[]>();
   private readonly listeners = new Set<RegistryListener>();
 
   async register(agent: AgentInfo): Promise<void> {
@@ -69,8 +71,9 @@ export class AgentRegistry implements ServiceRegistry {
   /** Adds or replaces an agent, firing join or update. */
   put(agent: AgentInfo): void {
     const previous = this.agents.get(agent.id);
-    if (previous !== undefined) this.unindex(previous);
+    this.unindex(agent.id);
     this.agents.set(agent.id, agent);
+    this.indexed.set(agent.id, [...agent.capabilities]);
     for (const c of agent.capabilities) {
       let set = this.capabilities.get(c);
       if (set === undefined) this.capabilities.set(c, (set = new Set()));
@@ -83,7 +86,7 @@ export class AgentRegistry implements ServiceRegistry {
   remove(agentId: string): void {
     const previous = this.agents.get(agentId);
     if (previous === undefined) return;
-    this.unindex(previous);
+    this.unindex(agentId);
     this.agents.delete(agentId);
     this.emit("leave", previous);
   }
@@ -142,12 +145,13 @@ export class AgentRegistry implements ServiceRegistry {
     }
   }
 
-  private unindex(agent: AgentInfo): void {
-    for (const c of agent.capabilities) {
+  private unindex(agentId: string): void {
+    for (const c of this.indexed.get(agentId) ?? []) {
       const set = this.capabilities.get(c);
-      set?.delete(agent.id);
+      set?.delete(agentId);
       if (set?.size === 0) this.capabilities.delete(c);
     }
+    this.indexed.delete(agentId);
   }
 }
 
