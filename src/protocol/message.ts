@@ -121,9 +121,9 @@ export function messageToBody(type: MessageType, payload: unknown): Body {
         case: "heartbeat",
         value: create(HeartbeatSchema, {
           agentId: optString(p.agentId) ?? "",
-          load: optUint(p.load),
-          capacity: optUint(p.capacity),
-          seq: BigInt(optUint(p.seq)),
+          load: optUint(p, "load", type, 0xffff_ffff),
+          capacity: optUint(p, "capacity", type, 0xffff_ffff),
+          seq: BigInt(optUint(p, "seq", type, Number.MAX_SAFE_INTEGER)),
         }),
       };
     case "consensus_vote":
@@ -220,6 +220,12 @@ function optString(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-function optUint(v: unknown): number {
-  return typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0;
+/** An optional unsigned integer field (0 when absent); a value that does not fit the wire field is refused, naming it. */
+function optUint(p: Record<string, unknown>, field: string, type: string, max: number): number {
+  const v = p[field];
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
+    throw new MeshError(Code.InvalidArgument, `${type}.payload.${field}: must be an integer from 0 to ${max}`);
+  }
+  return v;
 }
