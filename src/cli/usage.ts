@@ -1,0 +1,90 @@
+/** The usage text of the agent-mesh command and of each subcommand. */
+import { exampleHandlers } from "../node/examples.js";
+
+/** The subcommands. */
+export const COMMANDS = ["node", "agents", "submit", "demo"] as const;
+
+/** A subcommand's name. */
+export type CommandName = (typeof COMMANDS)[number];
+
+/** The built-in capabilities `agent-mesh node` serves without --agent. */
+export const BUILT_IN_CAPABILITIES: readonly string[] = Object.keys(exampleHandlers);
+
+const MAIN = `Usage: agent-mesh <command> [options]
+
+Peer-to-peer agent networks over gRPC.
+
+Commands:
+  node     run an agent node
+  agents   list the agents a node knows
+  submit   submit a task to a node and print its result
+  demo     run a local mesh of node processes and route tasks across it
+
+Run "agent-mesh <command> --help" for the options of a command.
+Exit codes: 0 success, 1 failure, 2 bad usage.`;
+
+const NODE = `Usage: agent-mesh node --id ID --port PORT --capabilities CAP,... [options]
+
+Runs an agent node until SIGTERM or SIGINT, then drains and exits 0. Once it serves, prints one JSON line
+on stdout: {"event":"ready","id":ID,"address":"HOST:PORT","capabilities":[...]}. Logs go to stderr.
+
+Options:
+  --id ID                 agent id (1-128 of A-Z a-z 0-9 . _ : -)
+  --port PORT             port to listen on, 0 to pick a free one
+  --capabilities CAP,...  capabilities to serve; required without --agent, one or more of the
+                          built-ins: ${BUILT_IN_CAPABILITIES.join(", ")}
+  --host HOST             interface to listen on (default 127.0.0.1)
+  --seeds HOST:PORT,...   agents to join the mesh through
+  --capacity N            tasks run at once at most (default 4)
+  --agent MODULE          ES module (path from the current directory) whose default export
+                          (node: AgentNode) => void | Promise<void> registers handlers with
+                          node.announceCapability(name, handler); --capabilities then keeps only those listed
+  --log-level LEVEL       debug, info, warn, error or silent (default info)
+  -h, --help              show this help`;
+
+const AGENTS = `Usage: agent-mesh agents --to HOST:PORT [--json] [--timeout MS]
+
+Lists the agents a node knows, itself included: id, address, capabilities, load/capacity, status, draining.
+
+Options:
+  --to HOST:PORT          the node to ask
+  --json                  print a JSON array of {id, address, capabilities, load, capacity, status, draining}
+  --timeout MS            how long to wait for the answer (default 5000)
+  -h, --help              show this help`;
+
+const SUBMIT = `Usage: agent-mesh submit --to HOST:PORT --capability CAP --input JSON [--timeout MS] [--json]
+
+Submits a task to a node, which routes it to the best capable agent. Prints the output as JSON on stdout
+and "correlation_id=ID agent=ID" on stderr. A task error exits 1 with "agent-mesh: CODE: message".
+
+Options:
+  --to HOST:PORT          the node to submit to
+  --capability CAP        the capability the task needs
+  --input JSON            the task's input, a JSON value (e.g. '"hello"' or '{"ms":100}')
+  --timeout MS            how long the task may take (default: the node's, 30000)
+  --json                  print {output, agentId, taskId, correlationId, hops, durationMs}
+  -h, --help              show this help`;
+
+const DEMO = `Usage: agent-mesh demo [--nodes N] [--tasks N] [--json]
+
+Starts a local mesh of node processes on loopback (the first is the seed of the others, with
+overlapping capabilities), submits tasks to all of them with live progress, prints who did what,
+stops every node and exits 0.
+
+Options:
+  --nodes N               node processes to start, 3 to 16 (default 5)
+  --tasks N               tasks to submit, 1 to 10000 (default 60)
+  --json                  print the summary as JSON on stdout (progress goes to stderr)
+  -h, --help              show this help`;
+
+const USAGE: Record<CommandName, string> = { node: NODE, agents: AGENTS, submit: SUBMIT, demo: DEMO };
+
+/** The usage text of `command`, or of agent-mesh itself. */
+export function usage(command?: CommandName): string {
+  return command === undefined ? MAIN : USAGE[command];
+}
+
+/** True when `name` is a subcommand. */
+export function isCommand(name: string): name is CommandName {
+  return (COMMANDS as readonly string[]).includes(name);
+}
