@@ -26,8 +26,9 @@ export class InboundLink extends LinkBase {
         throw new MeshError(Code.InvalidArgument, `first envelope on a link must be a hello, got ${hello?.body.case ?? "an empty frame"}`);
       }
       this.receive(hello);
-      if (!this.usable) return;
+      // Answer even a refused hello, so a dialer that reached itself learns it and stops redialing.
       yield [this.helloEnvelope()];
+      if (!this.usable) return;
       for (const envelope of rest) this.receive(envelope);
       const onAbort = () => this.terminate("stream aborted");
       signal.addEventListener("abort", onAbort, { once: true });
