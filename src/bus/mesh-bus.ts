@@ -4,7 +4,7 @@
  *
  * Delivery: a request is retried with the same message id, with backoff, when its link breaks or refuses
  * it (bounded by maxAttempts and the deadline); the receiver delivers a duplicate id once and answers it
- * from its reply cache, so a handler never runs twice. Published and broadcast messages are sent once to
+ * from its reply cache (or, while the handler still runs, once it finishes), so a handler never runs twice. Published and broadcast messages are sent once to
  * every known agent (at most once each). A message over its hop limit is refused with FAILED_PRECONDITION.
  *
  * Two levels: the source document's Message API (publish, subscribe, request, send, broadcast, attach) and
@@ -96,6 +96,8 @@ export class MeshMessageBus implements MessageBus {
   private readonly pending = new Map<string, Pending>();
   private readonly pendingByLink = new Map<Link, { set: Set<Pending>; off: () => void }>();
   private readonly seen: DedupeWindow<Envelope>;
+  /** Duplicates of requests whose handler still runs, by message id: they get the reply when it is ready. */
+  private readonly answering = new Map<string, { env: Envelope; link: Link | undefined }[]>();
   private readonly deadlines: Deadlines;
 
   /** Creates the bus; feed it received envelopes with receive(). */
@@ -258,7 +260,9 @@ export class MeshMessageBus implements MessageBus {
     }
     const seen = this.seen.check(env.messageId);
     if (seen !== undefined) {
-      if (env.expectsReply && seen.reply !== undefined) this.sendReply(env, seen.reply, link);
+      if (!env.expectsReply) return;
+      if (seen.reply !== undefined) this.sendReply(env, seen.reply, link);
+      else this.answering.get(env.messageId)?.push({ env, link }); // answered when the handler finishes
       return;
     }
     const limit = env.hopLimit > 0 ? env.hopLimit : this.config.hopLimit;
@@ -279,6 +283,7 @@ export class MeshMessageBus implements MessageBus {
   }
 
   private async answer(env: Envelope, link: Link | undefined): Promise<void> {
+    this.answering.set(env.messageId, []);
     let body: Body;
     try {
       const handler = this.handlers.get(env.body.case as BodyCase);
@@ -290,6 +295,8 @@ export class MeshMessageBus implements MessageBus {
     const reply = replyTo(env, this.selfId, body);
     this.seen.setReply(env.messageId, reply);
     this.sendReply(env, reply, link);
+    for (const duplicate of this.answering.get(env.messageId) ?? []) this.sendReply(duplicate.env, reply, duplicate.link);
+    this.answering.delete(env.messageId);
   }
 
   private async answerMessage(env: Envelope): Promise<Body> {
