@@ -222,6 +222,20 @@ export class MeshMessageBus implements MessageBus {
     };
   }
 
+  /**
+   * Offers a request envelope to the handlers attached with `attach` (the Message API) and resolves with
+   * the reply body of the first that returns a value; undefined when there are none or none answered. For
+   * envelope handlers that let the agent's own message handlers answer what they cannot.
+   */
+  async answerAttached(request: Envelope): Promise<Body | undefined> {
+    const m = envelopeToMessage(request);
+    if (m === undefined || !this.inbox.has(this.selfId)) return undefined;
+    const value = await this.inbox.answer(this.selfId, m);
+    if (value === undefined) return undefined;
+    const init = replyInit(m, value);
+    return messageToBody(init.type, init.payload);
+  }
+
   /** Sends a one-way envelope with a typed body to `agentId`. */
   post(agentId: string, body: Body, options: Omit<CallOptions, "timeoutMs" | "signal" | "messageId"> = {}): void {
     const env = newEnvelope({ body, from: this.selfId, to: toAgent(agentId), ...options, hopLimit: options.hopLimit ?? this.config.hopLimit });

@@ -269,7 +269,11 @@ export class AgentNode {
     return this.bus.request(agentId, message, options);
   }
 
-  /** Receives direct messages, broadcasts and requests addressed to this agent (a request's reply is the return value). */
+  /**
+   * Receives direct messages, broadcasts and requests addressed to this agent (a request's reply is the
+   * return value). A task_request for a capability this agent has runs its capability handler instead; one
+   * for a capability it lacks comes here, and is forwarded to a capable agent when no handler answers it.
+   */
   onMessage(handler: MessageHandler): Subscription {
     return this.bus.attach(this.id, handler);
   }

@@ -1,8 +1,10 @@
 /**
  * Request-response routing of tasks (the source document's Pattern 1 and the core of its self-organizing
  * behaviour): a task for a capability goes to the best capable agent (the local one included); a node that
- * receives a task it cannot run forwards it, one hop more, to a capable agent it has not visited; when no
- * agent can run it the task fails with NOT_FOUND naming the capability. A capable agent that is unreachable
+ * receives a task it cannot run offers it to its own message handlers (`onMessage`: a task_request sent
+ * straight to an agent is a message like any other), and when none answers forwards it, one hop more, to a
+ * capable agent it has not visited; when no agent can run it the task fails with NOT_FOUND naming the
+ * capability. A capable agent that is unreachable
  * is skipped and the next best tried, within the task's deadline.
  */
 import { create } from "@bufbuild/protobuf";
@@ -127,6 +129,8 @@ export class TaskRouter {
     if (this.options.local.canRun(task.capability)) {
       return { case: "taskResult", value: await this.options.local.run(task, context) };
     }
+    const answered = await this.options.bus.answerAttached(env);
+    if (answered !== undefined) return answered;
     const { result } = await this.route(task, context);
     return { case: "taskResult", value: result };
   }
