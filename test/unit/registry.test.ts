@@ -4,7 +4,7 @@ import { AgentInfoSchema, MemberStatus, type AgentInfo } from "../../gen/agentme
 import type { Discovery, DiscoveryEvent } from "../../src/discovery/discovery.js";
 import { AgentRegistry } from "../../src/discovery/registry.js";
 
-const info = (id: string, capabilities: string[], extra: Partial<AgentInfo> = {}): AgentInfo =>
+const info = (id: string, capabilities: string[], extra: { load?: number; capacity?: number; status?: MemberStatus } = {}): AgentInfo =>
   create(AgentInfoSchema, { id, capabilities, address: `mem:${id}`, status: MemberStatus.ALIVE, ...extra });
 
 const ids = (agents: AgentInfo[]) => agents.map((a) => a.id).sort();
