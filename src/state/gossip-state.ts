@@ -166,7 +166,7 @@ export class GossipState implements GossipReceiver {
     return entry.version;
   }
 
-  /** The value of `key` (decoded JSON; `T` is the caller's claim, unchecked), or undefined when absent or deleted. */
+  /** The value of `key` (decoded JSON; `T` is the caller's claim, unchecked), undefined when absent or deleted; DATA_LOSS when not JSON. */
   get<T = unknown>(key: string): T | undefined {
     const e = this.store.get(key);
     return e === undefined || e.tombstone ? undefined : (decodeValue(e) as T);
@@ -200,7 +200,7 @@ export class GossipState implements GossipReceiver {
     return out;
   }
 
-  /** The live entries whose key starts with `prefix` (default all), ascending by key. */
+  /** The live entries whose key starts with `prefix` (default all), ascending by key; DATA_LOSS when a value is not JSON. */
   entries(prefix = ""): StateItem[] {
     return this.keys(prefix).map((key) => {
       const e = this.store.get(key) as StoredEntry;

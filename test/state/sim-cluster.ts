@@ -28,9 +28,13 @@ export interface ClusterOptions {
 
 /** A running simulated cluster. */
 export interface Cluster {
+  /** The virtual clock all nodes share. */
   clock: VirtualClock;
+  /** The network between them. */
   net: VirtualNet<Body>;
+  /** Node ids, "node-0000" upwards. */
   ids: string[];
+  /** The nodes, in the order of `ids`. */
   nodes: GossipState[];
   /** The node with id `id`. */
   node(id: string): GossipState;

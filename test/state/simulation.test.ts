@@ -109,6 +109,7 @@ describe("simulated cluster", () => {
     expect(hashesOf(left).size).toBe(1);
     expect(hashesOf(right).size).toBe(1);
     expect([...hashesOf(left)][0]).not.toBe([...hashesOf(right)][0]);
+    expect(c.distinct()).toBe(2);
     for (const id of left) expect(c.node(id).has("right-only")).toBe(false);
     c.net.heal();
     const rounds = c.roundsToConverge(30);
