@@ -21,7 +21,8 @@ export interface StateConfig {
   maxValueBytes: number;
   /**
    * How long a deletion marker is kept after the delete, ms; then it is collected. A node cut off for longer than
-   * this may bring a deleted key back, so keep it above the longest partition expected to heal. Default 60000.
+   * this may bring a deleted key back, so keep it above the longest partition expected to heal; at least
+   * `gossipIntervalMs`. Default 60000.
    */
   tombstoneTtlMs: number;
 }
@@ -60,5 +61,12 @@ export function stateConfig(overrides: Partial<StateConfig> = {}, base: Readonly
   atLeast("maxUpdateBytes", 1);
   atLeast("maxValueBytes", 1);
   atLeast("tombstoneTtlMs", 0, false);
+  if (config.tombstoneTtlMs < config.gossipIntervalMs) {
+    // A delete must outlive at least one round, or it never leaves the node that made it.
+    throw new MeshError(
+      Code.InvalidArgument,
+      `state config field tombstoneTtlMs (${config.tombstoneTtlMs}) must be at least gossipIntervalMs (${config.gossipIntervalMs})`,
+    );
+  }
   return config;
 }

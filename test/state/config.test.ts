@@ -32,6 +32,7 @@ describe("state config", () => {
     ["maxDigestEntries", 1],
     ["tombstoneTtlMs", -1],
     ["maxValueBytes", Number.NaN],
+    ["tombstoneTtlMs", 100], // shorter than a round (200 ms)
   ] as const)("refuses %s = %s naming the field", (field, value) => {
     expect(() => stateConfig({ [field]: value })).toThrow(MeshError);
     expect(() => stateConfig({ [field]: value })).toThrow(field);
