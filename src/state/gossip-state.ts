@@ -17,13 +17,17 @@ import type { Body } from "../protocol/envelope.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import type { GossipDigest, GossipUpdates } from "../../gen/agentmesh/v1/gossip_pb.js";
+import { ChangeFeed, type StateChangeListener } from "./changes.js";
 import { stateConfig, type StateConfig } from "./config.js";
 import { nextDigestWindow } from "./digest-window.js";
 import { sample } from "./sample.js";
 import type { GossipReceiver, GossipSend, LivePeers, RandomSource } from "./seams.js";
 import { tombstoneValue, VersionedStore, type StoredEntry } from "./store.js";
+import { checkKey, decodeValue, encodeValue } from "./values.js";
 import { compareVersions, isNewer, observe, tick, type Version } from "./versions.js";
 import { digestBody, digestCovers, fromStateEntry, readDigest, updatesBody, withinLimits } from "./wire.js";
+
+export type { StateChange, StateChangeListener } from "./changes.js";
 
 /** How a GossipState is built. */
 export interface GossipStateOptions {
@@ -44,25 +48,6 @@ export interface GossipStateOptions {
   /** The Lamport clock to start from; default 0. A node that restarts may seed it (e.g. with the wall clock) so its new writes beat its old ones. */
   initialLamport?: bigint;
 }
-
-/** One change of the visible state, local or remote. */
-export interface StateChange {
-  /** The key. */
-  readonly key: string;
-  /** The new value; undefined when the key was deleted. */
-  readonly value: unknown;
-  /** True when the key was deleted. */
-  readonly deleted: boolean;
-  /** The version of the write or delete. */
-  readonly version: Version;
-  /** The agent that made it (the version's origin). */
-  readonly origin: string;
-  /** True when this node made it (set or delete here), false when it arrived by gossip. */
-  readonly local: boolean;
-}
-
-/** Receives state changes. Called synchronously, after the change is applied; must not throw (a throw is logged and ignored). */
-export type StateChangeListener = (change: StateChange) => void;
 
 /** One live key with its value. */
 export interface StateItem {
@@ -96,9 +81,6 @@ export interface GossipStats {
 
 type Lifecycle = { t: "stopped" } | { t: "running"; timer: TimerHandle | undefined };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /** Replicated key-value state of one node. */
 export class GossipState implements GossipReceiver {
   /** This node's id. */
@@ -111,7 +93,7 @@ export class GossipState implements GossipReceiver {
   private readonly random: RandomSource;
   private readonly logger: Logger;
   private readonly store: VersionedStore;
-  private readonly listeners = new Set<StateChangeListener>();
+  private readonly changes: ChangeFeed;
   private readonly counters: GossipStats = {
     rounds: 0,
     digestsSent: 0,
@@ -138,6 +120,7 @@ export class GossipState implements GossipReceiver {
     this.logger = (options.logger ?? silentLogger).child({ layer: "state", agent: options.selfId });
     this.lamport = options.initialLamport ?? 0n;
     this.store = new VersionedStore(this.config.tombstoneTtlMs);
+    this.changes = new ChangeFeed(this.logger);
   }
 
   // ---- the map ----
@@ -145,24 +128,11 @@ export class GossipState implements GossipReceiver {
   /** Writes `value` (anything JSON.stringify accepts) under `key`; returns the write's version. */
   set(key: string, value: unknown): Version {
     checkKey(key);
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch (err) {
-      throw new MeshError(Code.InvalidArgument, `value of key "${key}" is not JSON-serialisable: ${String(err)}`, { cause: err });
-    }
-    if (json === undefined) throw new MeshError(Code.InvalidArgument, `value of key "${key}" is not JSON-serialisable`);
-    const bytes = encoder.encode(json);
-    if (bytes.length > this.config.maxValueBytes) {
-      throw new MeshError(
-        Code.ResourceExhausted,
-        `value of key "${key}" is ${bytes.length} bytes, more than maxValueBytes (${this.config.maxValueBytes})`,
-      );
-    }
+    const bytes = encodeValue(key, value, this.config.maxValueBytes);
     this.lamport = tick(this.lamport);
     const entry: StoredEntry = { key, value: bytes, version: { clock: this.lamport, origin: this.selfId }, tombstone: false };
     const { previous } = this.store.apply(entry, this.clock.now());
-    this.emit(entry, previous, true);
+    this.changes.emit(entry, previous, true);
     return entry.version;
   }
 
@@ -187,7 +157,7 @@ export class GossipState implements GossipReceiver {
     const now = this.clock.now();
     const entry: StoredEntry = { key, value: tombstoneValue(now), version: { clock: this.lamport, origin: this.selfId }, tombstone: true };
     const { previous } = this.store.apply(entry, now);
-    this.emit(entry, previous, true);
+    this.changes.emit(entry, previous, true);
     return true;
   }
 
@@ -220,10 +190,7 @@ export class GossipState implements GossipReceiver {
 
   /** Calls `listener` on every visible change, local or remote; returns a function that unsubscribes it. */
   onChange(listener: StateChangeListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.changes.subscribe(listener);
   }
 
   /** The convergence hash of this node's whole state (see convergence.ts): equal on nodes holding the same versions. */
@@ -343,7 +310,7 @@ export class GossipState implements GossipReceiver {
       }
       this.counters.entriesApplied++;
       this.lamport = observe(this.lamport, entry.version.clock);
-      this.emit(entry, previous, false);
+      this.changes.emit(entry, previous, false);
     }
     if (updates.wanted.length === 0) return;
     const found: StoredEntry[] = [];
@@ -377,50 +344,5 @@ export class GossipState implements GossipReceiver {
 
   private collect(): void {
     this.counters.tombstonesCollected += this.store.collect(this.clock.now()).length;
-  }
-
-  /** Tells the listeners about a change when something visible changed (a value was written, or one was deleted). */
-  private emit(entry: StoredEntry, previous: StoredEntry | undefined, local: boolean): void {
-    if (this.listeners.size === 0) return;
-    const wasLive = previous !== undefined && !previous.tombstone;
-    if (entry.tombstone && !wasLive) return;
-    let value: unknown;
-    if (!entry.tombstone) {
-      try {
-        value = decodeValue(entry);
-      } catch (err) {
-        this.logger.warn({ key: entry.key, err: MeshError.from(err).message }, "state value is not JSON");
-        return;
-      }
-    }
-    const change: StateChange = {
-      key: entry.key,
-      value,
-      deleted: entry.tombstone,
-      version: entry.version,
-      origin: entry.version.origin,
-      local,
-    };
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(change);
-      } catch (err) {
-        this.logger.warn({ key: entry.key, err: MeshError.from(err).message }, "state change listener threw");
-      }
-    }
-  }
-}
-
-/** Refuses keys the wire cannot carry (the empty key marks digest windows). */
-function checkKey(key: string): void {
-  if (typeof key !== "string" || key === "") throw new MeshError(Code.InvalidArgument, "state key must be a non-empty string");
-}
-
-/** The JSON value of an entry; DATA_LOSS naming the key when its bytes are not JSON. */
-function decodeValue(e: StoredEntry): unknown {
-  try {
-    return JSON.parse(decoder.decode(e.value));
-  } catch (err) {
-    throw new MeshError(Code.DataLoss, `value of key "${e.key}" is not valid JSON`, { cause: err });
   }
 }
