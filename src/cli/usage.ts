@@ -39,7 +39,7 @@ Options:
   --agent MODULE          ES module (path from the current directory) whose default export
                           (node: AgentNode) => void | Promise<void> registers handlers with
                           node.announceCapability(name, handler); --capabilities then keeps only those listed
-  --log-level LEVEL       debug, info, warn, error or silent (default info)
+  --log-level LEVEL       debug, info, warn, error or silent (default: $AGENT_MESH_LOG_LEVEL, else info)
   -h, --help              show this help`;
 
 const AGENTS = `Usage: agent-mesh agents --to HOST:PORT [--json] [--timeout MS]

@@ -67,8 +67,17 @@ export function parseNodeArgs(args: string[]): NodeArgs | null {
     seeds: v.seeds === undefined ? [] : parseList(v.seeds).map((s) => parseAddress(s, "seeds")),
     capacity: v.capacity === undefined ? undefined : parseInteger(v.capacity, "capacity", 1, 100_000),
     agent,
-    logLevel: v["log-level"] === undefined ? undefined : parseChoice(v["log-level"], "log-level", LOG_LEVELS),
+    logLevel: parseLogLevel(v["log-level"]),
   };
+}
+
+/** The --log-level value, else a valid $AGENT_MESH_LOG_LEVEL, else undefined (the logger's default). */
+function parseLogLevel(option: string | undefined): LogLevel | undefined {
+  if (option !== undefined) return parseChoice(option, "log-level", LOG_LEVELS);
+  const env = process.env.AGENT_MESH_LOG_LEVEL;
+  if (env === undefined || env === "") return undefined;
+  if (!(LOG_LEVELS as readonly string[]).includes(env)) throw new UsageError(`AGENT_MESH_LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${env}"`);
+  return env as LogLevel;
 }
 
 /** Runs `agent-mesh node`; resolves with the exit code after the node stopped. */
