@@ -26,6 +26,7 @@ export class LocalMessageBus implements MessageBus {
   private readonly topics = new HandlerTable();
   private readonly agents = new HandlerTable();
   private readonly config: BusConfig;
+  private readonly clock: Clock;
   private readonly deadlines: Deadlines;
   private readonly seen: DedupeWindow<Promise<Message>>;
   private readonly selfId: string;
@@ -33,7 +34,8 @@ export class LocalMessageBus implements MessageBus {
   /** Creates an empty bus. */
   constructor(options: LocalMessageBusOptions = {}) {
     this.config = withDefaults(defaultBusConfig, options.config);
-    this.deadlines = new Deadlines(options.clock ?? systemClock);
+    this.clock = options.clock ?? systemClock;
+    this.deadlines = new Deadlines(this.clock);
     this.seen = new DedupeWindow(this.config.dedupeWindow);
     this.selfId = options.selfId ?? "local";
   }
@@ -88,7 +90,7 @@ export class LocalMessageBus implements MessageBus {
         return;
       }
       const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
-      const deadline = this.deadlines.add(Date.now() + timeoutMs, () =>
+      const deadline = this.deadlines.add(this.clock.now() + timeoutMs, () =>
         reject(new MeshError(Code.DeadlineExceeded, `no reply from agent ${agentId} within ${timeoutMs} ms (${m.type})`)),
       );
       const onAbort = () => reject(new MeshError(Code.Canceled, `request to agent ${agentId} cancelled`));
