@@ -1,0 +1,253 @@
+/**
+ * The member list and the SWIM rules for claims about members. A claim is an AgentInfo with a status and
+ * an incarnation, ordered by the member's life (started_at_ms: a restarted agent is a new life) and then
+ * its incarnation:
+ * - alive beats suspect/dead of an older incarnation; at the same incarnation suspect beats alive and
+ *   dead/left beat both; a newer info version at the same incarnation updates an alive member's info;
+ * - a claim that this node is suspect or dead is refuted by raising its own incarnation;
+ * - suspicion runs a Lifeguard timer (suspicion.ts), then the member is declared dead.
+ * Every accepted change is queued for dissemination and reported as a join, update or leave event. The last
+ * time any message came from a member is kept (the source document's HeartbeatMonitor "last seen").
+ */
+import { clone, create } from "@bufbuild/protobuf";
+import { AgentInfoSchema, MemberStatus, MemberUpdateSchema, type AgentInfo, type MemberUpdate } from "../../gen/agentmesh/v1/membership_pb.js";
+import type { Clock } from "../protocol/clock.js";
+import type { Logger } from "../protocol/logger.js";
+import type { BroadcastQueue } from "./broadcast-queue.js";
+import type { SwimConfig } from "./config.js";
+import { expectedConfirmations, Suspicion, suspicionMinTimeoutMs } from "./suspicion.js";
+
+/** A change of membership. */
+export type MembershipEvent =
+  | { t: "join"; agent: AgentInfo }
+  | { t: "update"; agent: AgentInfo }
+  | { t: "leave"; agent: AgentInfo; reason: "left" | "dead" };
+
+/** What is known of one member. */
+export interface MemberRecord {
+  /** Its info; `status` and `incarnation` are the membership view. */
+  info: AgentInfo;
+  /** When the status last changed, ms. */
+  stateChangeMs: number;
+  /** When any message last came from it, ms (0: never directly). */
+  lastSeenMs: number;
+  /** The running suspicion, while suspect. */
+  suspicion?: Suspicion;
+}
+
+/** Orders two claims about one member by life, then incarnation: <0, 0, >0. */
+export function compareLife(a: AgentInfo, b: AgentInfo): number {
+  if (a.startedAtMs !== b.startedAtMs) return a.startedAtMs < b.startedAtMs ? -1 : 1;
+  if (a.incarnation !== b.incarnation) return a.incarnation < b.incarnation ? -1 : 1;
+  return 0;
+}
+
+/** True for statuses that count as gone. */
+export function isGone(status: MemberStatus): boolean {
+  return status === MemberStatus.DEAD || status === MemberStatus.LEFT;
+}
+
+/** Options of a MemberList. */
+export interface MemberListOptions {
+  /** This node's info (mutable: refutation raises its incarnation). */
+  self: () => AgentInfo;
+  /** Timers and multipliers. */
+  config: SwimConfig;
+  /** Time source. */
+  clock: Clock;
+  /** Dissemination queue. */
+  broadcasts: BroadcastQueue;
+  /** Where to log. */
+  logger: Logger;
+  /** Receives every membership event. */
+  onEvent: (event: MembershipEvent) => void;
+  /** Called when this node refuted a claim about itself (local health hint). */
+  onRefute?: () => void;
+}
+
+/** Members and the rules that change them. */
+export class MemberList {
+  private readonly records = new Map<string, MemberRecord>();
+  private liveCount = 0;
+  /** True once this node is leaving: claims about it are no longer refuted. */
+  leaving = false;
+
+  /** Creates an empty list. */
+  constructor(private readonly o: MemberListOptions) {}
+
+  /** The record of `id`. */
+  get(id: string): MemberRecord | undefined {
+    return this.records.get(id);
+  }
+
+  /** Every record, gone members included. */
+  all(): MemberRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Members that are alive or suspect (not this node). */
+  live(): MemberRecord[] {
+    return this.all().filter((r) => !isGone(r.info.status));
+  }
+
+  /** Members counted for the formulas: live ones plus this node. */
+  get n(): number {
+    return this.liveCount + 1;
+  }
+
+  /** Records that a message came from `id` now. */
+  seen(id: string): void {
+    const r = this.records.get(id);
+    if (r !== undefined) r.lastSeenMs = this.o.clock.now();
+  }
+
+  /** Applies a claim received from `from` (piggybacked, gossiped or in a push-pull). */
+  apply(update: MemberUpdate, from: string, viaPushPull = false): void {
+    const info = update.agent;
+    if (info === undefined || info.id === "") return;
+    const reporter = update.reporter !== "" ? update.reporter : from;
+    switch (info.status) {
+      case MemberStatus.ALIVE:
+      case MemberStatus.UNSPECIFIED:
+        this.alive(info);
+        break;
+      case MemberStatus.SUSPECT:
+        this.suspect(info, reporter);
+        break;
+      case MemberStatus.DEAD:
+        // A death learned from a full list is only a suspicion here (memberlist's rule): it must be confirmed.
+        if (viaPushPull) this.suspect(info, reporter);
+        else this.dead(info, reporter, false);
+        break;
+      case MemberStatus.LEFT:
+        this.dead(info, reporter, true);
+        break;
+    }
+  }
+
+  /** An alive claim. */
+  alive(info: AgentInfo): void {
+    const self = this.o.self();
+    if (info.id === self.id) return; // only this node speaks for itself
+    if (info.address === "") return;
+    const current = this.records.get(info.id);
+    if (current === undefined) {
+      const record: MemberRecord = { info: this.copy(info, MemberStatus.ALIVE), stateChangeMs: this.o.clock.now(), lastSeenMs: 0 };
+      this.records.set(info.id, record);
+      this.liveCount++;
+      this.queue(record.info, self.id);
+      this.o.onEvent({ t: "join", agent: record.info });
+      return;
+    }
+    const c = compareLife(info, current.info);
+    if (c < 0) return;
+    if (c === 0) {
+      if (current.info.status !== MemberStatus.ALIVE || info.version <= current.info.version) return;
+      current.info = this.copy(info, MemberStatus.ALIVE);
+      this.queue(current.info, self.id);
+      this.o.onEvent({ t: "update", agent: current.info });
+      return;
+    }
+    const wasGone = isGone(current.info.status);
+    if (wasGone) this.liveCount++;
+    current.suspicion?.cancel();
+    current.suspicion = undefined;
+    current.info = this.copy(info, MemberStatus.ALIVE);
+    current.stateChangeMs = this.o.clock.now();
+    this.queue(current.info, self.id);
+    this.o.onEvent(wasGone ? { t: "join", agent: current.info } : { t: "update", agent: current.info });
+  }
+
+  /** A suspicion from `reporter`. */
+  suspect(info: AgentInfo, reporter: string): void {
+    const self = this.o.self();
+    if (info.id === self.id) {
+      this.refute(info);
+      return;
+    }
+    const current = this.records.get(info.id);
+    if (current === undefined) return;
+    const c = compareLife(info, current.info);
+    if (c < 0) return;
+    if (c === 0 && isGone(current.info.status)) return;
+    if (c === 0 && current.info.status === MemberStatus.SUSPECT) {
+      if (current.suspicion?.confirm(reporter) === true) this.queue(current.info, reporter);
+      return;
+    }
+    const n = this.n;
+    const { suspicionMult, suspicionMaxTimeoutMult, probeIntervalMs } = this.o.config;
+    const min = suspicionMinTimeoutMs(suspicionMult, n, probeIntervalMs);
+    current.suspicion?.cancel();
+    current.info = this.copy({ ...current.info, incarnation: info.incarnation, startedAtMs: info.startedAtMs } as AgentInfo, MemberStatus.SUSPECT);
+    current.stateChangeMs = this.o.clock.now();
+    const suspected = current.info;
+    current.suspicion = new Suspicion(reporter, expectedConfirmations(suspicionMult, n), min, min * suspicionMaxTimeoutMult, this.o.clock, () => {
+      const now = this.records.get(suspected.id);
+      if (now?.info !== suspected) return;
+      this.o.logger.info({ peer: suspected.id, incarnation: Number(suspected.incarnation) }, "suspicion timed out: member dead");
+      this.dead(suspected, self.id, false);
+    });
+    this.queue(current.info, reporter);
+    this.o.onEvent({ t: "update", agent: current.info });
+  }
+
+  /** A death (or graceful leave, `left`) reported by `reporter`. */
+  dead(info: AgentInfo, reporter: string, left: boolean): void {
+    const self = this.o.self();
+    if (info.id === self.id) {
+      if (!this.leaving) this.refute(info);
+      return;
+    }
+    const current = this.records.get(info.id);
+    if (current === undefined) {
+      if (!left || info.address === "") return;
+      // Remember the leave so stale alive claims of the same life don't revive it.
+      this.records.set(info.id, { info: this.copy(info, MemberStatus.LEFT), stateChangeMs: this.o.clock.now(), lastSeenMs: 0 });
+      return;
+    }
+    const c = compareLife(info, current.info);
+    if (c < 0) return;
+    if (isGone(current.info.status) && (c === 0 || !left)) return;
+    if (!isGone(current.info.status)) this.liveCount--;
+    current.suspicion?.cancel();
+    current.suspicion = undefined;
+    current.info = this.copy({ ...current.info, incarnation: info.incarnation, startedAtMs: info.startedAtMs } as AgentInfo, left ? MemberStatus.LEFT : MemberStatus.DEAD);
+    current.stateChangeMs = this.o.clock.now();
+    this.queue(current.info, reporter);
+    this.o.onEvent({ t: "leave", agent: current.info, reason: left ? "left" : "dead" });
+  }
+
+  /** Forgets members gone for longer than deadRetentionMs. */
+  reap(): void {
+    const cutoff = this.o.clock.now() - this.o.config.deadRetentionMs;
+    for (const [id, r] of this.records) if (isGone(r.info.status) && r.stateChangeMs < cutoff) this.records.delete(id);
+    // (gone members are not in liveCount)
+  }
+
+  /** Cancels every suspicion timer (the node stops). */
+  clear(): void {
+    for (const r of this.records.values()) r.suspicion?.cancel();
+  }
+
+  /** Raises this node's incarnation above a claim about it and spreads the news. */
+  private refute(claim: AgentInfo): void {
+    const self = this.o.self();
+    if (claim.startedAtMs !== self.startedAtMs || claim.incarnation < self.incarnation) return;
+    self.incarnation = claim.incarnation + 1n;
+    this.o.logger.info({ incarnation: Number(self.incarnation) }, "refuting a suspicion about this agent");
+    this.queue(self, self.id);
+    this.o.onRefute?.();
+  }
+
+  private copy(info: AgentInfo, status: MemberStatus): AgentInfo {
+    const c = clone(AgentInfoSchema, info);
+    c.status = status;
+    return c;
+  }
+
+  private queue(info: AgentInfo, reporter: string): void {
+    const agent = clone(AgentInfoSchema, info);
+    if (agent.status === MemberStatus.UNSPECIFIED) agent.status = MemberStatus.ALIVE;
+    this.o.broadcasts.push(create(MemberUpdateSchema, { agent, reporter }));
+  }
+}
