@@ -30,7 +30,8 @@ export { toPayload, fromPayload, JSON_CONTENT_TYPE, TEXT_CONTENT_TYPE, BINARY_CO
 export { newId } from "./protocol/ids.js";
 export { type Logger, type LogFields, silentLogger } from "./protocol/logger.js";
 export { type Clock, type TimerHandle, systemClock } from "./protocol/clock.js";
-export { createJsonLogger, type JsonLoggerOptions, type LogLevel } from "./telemetry/logger.js";
+export { createJsonLogger, logLevelFromEnv, LOG_LEVELS, type JsonLoggerOptions, type LogLevel } from "./telemetry/logger.js";
+export { type AgentModule } from "./cli/agent-module.js";
 
 // Transport
 export { type Transport, type Link, type LinkState, type TransportHost } from "./transport/transport.js";

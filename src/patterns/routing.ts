@@ -17,7 +17,7 @@ import type { Clock } from "../protocol/clock.js";
 import type { Body } from "../protocol/envelope.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
-import { leastLoaded, type SelectStrategy } from "./select.js";
+import { leastLoaded, loadScore, type SelectStrategy } from "./select.js";
 
 /** Runs tasks on the local agent. */
 export interface LocalExecutor {
@@ -57,10 +57,12 @@ export interface TaskRouterOptions {
 export class TaskRouter {
   private readonly inFlight = new Map<string, number>();
   private readonly select: SelectStrategy;
+  private readonly defaultSelect: boolean;
 
   /** Creates the router; call install() to answer task requests from peers. */
   constructor(private readonly options: TaskRouterOptions) {
     this.select = options.select ?? leastLoaded((id) => this.inFlight.get(id) ?? 0);
+    this.defaultSelect = options.select === undefined;
   }
 
   /** Answers task requests arriving over links. */
@@ -86,7 +88,7 @@ export class TaskRouter {
         if (lastError !== undefined) throw lastError;
         throw noCapableAgent(task.capability, registry.knownCapabilities());
       }
-      const target = this.select(candidates, task);
+      const target = this.preferLocal(candidates, this.select(candidates, task));
       if (target.id === selfId) {
         return { result: await this.options.local.run(task, context), hops: context.hops };
       }
@@ -117,6 +119,16 @@ export class TaskRouter {
         else this.inFlight.set(target.id, n);
       }
     }
+  }
+
+  /** With the default strategy, the local agent instead of `chosen` when it scores no worse: running here saves a hop. */
+  private preferLocal(candidates: readonly AgentInfo[], chosen: AgentInfo): AgentInfo {
+    const { selfId } = this.options;
+    if (chosen.id === selfId || !this.defaultSelect) return chosen;
+    const self = candidates.find((c) => c.id === selfId);
+    if (self === undefined) return chosen;
+    const score = (a: AgentInfo) => loadScore(a, this.inFlight.get(a.id) ?? 0);
+    return score(self) <= score(chosen) ? self : chosen;
   }
 
   /** A peer sent this node a task: run it when capable, else forward it. */

@@ -1,9 +1,23 @@
 /** Structured JSON logs (pino) behind the Logger seam; every line can carry the correlation id. */
 import { pino } from "pino";
+import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
 
 /** Log levels, least to most severe; "silent" logs nothing. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+/** Every accepted level. */
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+/** The level named by $AGENT_MESH_LOG_LEVEL ("info" when unset); INVALID_ARGUMENT naming the variable when it is not a level. */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const value = env.AGENT_MESH_LOG_LEVEL;
+  if (value === undefined || value === "") return "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new MeshError(Code.InvalidArgument, `AGENT_MESH_LOG_LEVEL: "${value}" is not one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return value as LogLevel;
+}
 
 /** Options of the JSON logger. */
 export interface JsonLoggerOptions {
@@ -17,7 +31,7 @@ export interface JsonLoggerOptions {
 
 /** A pino logger writing JSON lines. */
 export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
-  const level = options.level ?? ((process.env.AGENT_MESH_LOG_LEVEL as LogLevel | undefined) ?? "info");
+  const level = options.level ?? logLevelFromEnv();
   return pino(
     { level, base: options.base ?? {}, timestamp: pino.stdTimeFunctions.isoTime },
     pino.destination({ fd: options.fd ?? 2, sync: false }),

@@ -4,7 +4,7 @@
  */
 import { AgentNode } from "../../node/agent-node.js";
 import { exampleHandlers } from "../../node/examples.js";
-import { createJsonLogger, type LogLevel } from "../../telemetry/logger.js";
+import { createJsonLogger, LOG_LEVELS, logLevelFromEnv, type LogLevel } from "../../telemetry/logger.js";
 import { MeshError } from "../../protocol/errors.js";
 import type { Logger } from "../../protocol/logger.js";
 import { parseAddress, parseAgentId, parseCapabilities, parseChoice, parseInteger, parseList, parseOptions, parsePort, required, UsageError } from "../args.js";
@@ -13,7 +13,6 @@ import { fail, println, type CliIo } from "../io.js";
 import { BUILT_IN_CAPABILITIES, usage } from "../usage.js";
 import { onStopRequest } from "../signals.js";
 
-const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 
 /** The settings of `agent-mesh node`, parsed and validated. */
 export interface NodeArgs {
@@ -74,10 +73,11 @@ export function parseNodeArgs(args: string[]): NodeArgs | null {
 /** The --log-level value, else a valid $AGENT_MESH_LOG_LEVEL, else undefined (the logger's default). */
 function parseLogLevel(option: string | undefined): LogLevel | undefined {
   if (option !== undefined) return parseChoice(option, "log-level", LOG_LEVELS);
-  const env = process.env.AGENT_MESH_LOG_LEVEL;
-  if (env === undefined || env === "") return undefined;
-  if (!(LOG_LEVELS as readonly string[]).includes(env)) throw new UsageError(`AGENT_MESH_LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${env}"`);
-  return env as LogLevel;
+  try {
+    return logLevelFromEnv();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** Runs `agent-mesh node`; resolves with the exit code after the node stopped. */
