@@ -49,6 +49,9 @@ export class OutboundLink extends LinkBase {
       } finally {
         abort.abort();
         this.abort = undefined;
+        // End this stream's frame generator: left waiting, it would take what is sent during the backoff
+        // and hand it to a stream that is gone.
+        this.generation++;
         this.wakeNow();
       }
       if (!this.usable) break;
