@@ -159,7 +159,7 @@ describe("MemoryTransport", () => {
 
   it("reconnects a cut link with backoff and delivers what is sent during and after the outage", async () => {
     const network = new MemoryNetwork();
-    const [a, b] = await pair(network);
+    const [a, b] = await pair(network, { reconnectInitialMs: 100, reconnectJitter: 0 });
     const link = a.transport.linkTo("b", b.transport.address);
     link.send(note("a", "b", "before"));
     await waitFor(() => b.notes().length === 1 && link.state.t === "ready", { what: "the link to be up" });
@@ -174,6 +174,9 @@ describe("MemoryTransport", () => {
       expect(backoff.error.code).toBe(Code.Unavailable);
     }
     link.send(note("a", "b", "during"));
+    await new Promise<void>((r) => setImmediate(r)); // a tick in which a writer could take it
+    expect(link.state.t).toBe("backoff");
+    expect(link.queued).toBe(1);
     await waitFor(() => link.state.t === "ready", { what: "the link to reconnect" });
     link.send(note("a", "b", "after"));
     await waitFor(() => b.notes().length === 3, { what: "both notes" });
