@@ -19,7 +19,8 @@ export { forwarded } from "./bus/message-utils.js";
 // Discovery and registry
 export { AgentRegistry, type ServiceRegistry, type RegistryListener } from "./discovery/registry.js";
 export { type Discovery, type DiscoveryContext, type DiscoveryEvent } from "./discovery/discovery.js";
-export { EmbeddedDiscovery, defaultEmbeddedDiscoveryConfig, type EmbeddedDiscoveryConfig } from "./discovery/embedded.js";
+export { EmbeddedDiscovery, type EmbeddedDiscoveryConfig } from "./discovery/embedded.js";
+export { defaultSwimConfig, localSwimConfig, type SwimConfig } from "./membership/config.js";
 
 // Patterns
 export { leastLoaded, loadScore, type SelectStrategy, type TaskSpec } from "./patterns/select.js";

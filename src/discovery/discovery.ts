@@ -39,6 +39,8 @@ export interface Discovery {
   announce(): void;
   /** The live remote members known now. */
   members(): AgentInfo[];
+  /** Every member known, dead and left ones included, when the discovery keeps them. */
+  allMembers?(): AgentInfo[];
   /** Subscribes to membership events; returns the unsubscribe function. */
   onEvent(listener: (event: DiscoveryEvent) => void): () => void;
   /** Announces a graceful leave and stops. */

@@ -37,6 +37,8 @@ export interface SwimConfig {
   pushPullIntervalMs: number;
   /** While no member is known, interval between attempts to join through the seeds, ms. Default 1000. */
   joinRetryMs: number;
+  /** Interval of attempts to reach one member declared dead (how split meshes merge after a partition), ms. Default 2000. */
+  reconnectIntervalMs: number;
   /** How long dead and left members stay listed (as dead/left) before they are forgotten, ms. Default 60000. */
   deadRetentionMs: number;
   /** Local health (Lifeguard awareness): timeouts are scaled by up to this factor when this node seems slow. Default 8. */
@@ -57,6 +59,7 @@ export const defaultSwimConfig: Readonly<SwimConfig> = Object.freeze({
   gossipToDeadMs: 5000,
   pushPullIntervalMs: 5000,
   joinRetryMs: 1000,
+  reconnectIntervalMs: 2000,
   deadRetentionMs: 60_000,
   awarenessMax: 8,
 });
@@ -65,6 +68,7 @@ export const defaultSwimConfig: Readonly<SwimConfig> = Object.freeze({
 export const localSwimConfig: Readonly<Partial<SwimConfig>> = Object.freeze({
   pushPullIntervalMs: 1000,
   joinRetryMs: 200,
+  reconnectIntervalMs: 500,
 });
 
 /** The defaults with `overrides` applied. */

@@ -138,6 +138,7 @@ export class Swim {
     this.every(this.config.probeIntervalMs, () => this.probeRound(), this.config.probeIntervalMs * this.random());
     this.every(this.config.gossipIntervalMs, () => this.gossipRound());
     this.every(this.config.pushPullIntervalMs, () => this.pushPullRound());
+    this.every(this.config.reconnectIntervalMs, () => this.reconnectRound());
   }
 
   /** Stops every timer; no leave is announced (see leave()). */
@@ -162,11 +163,16 @@ export class Swim {
     this.stop();
   }
 
-  /** The local agent's info changed (capabilities, draining): spread it with a new version. */
+  /**
+   * The local agent's info changed (capabilities, draining): spread it with a new version — sent at once to
+   * every live member (such changes are rare and routing depends on them), and gossiped as usual.
+   */
   announce(): void {
     const self = this.o.localInfo();
     self.version++;
-    this.broadcasts.push(create(MemberUpdateSchema, { agent: clone(AgentInfoSchema, self), reporter: self.id }));
+    const update = create(MemberUpdateSchema, { agent: clone(AgentInfoSchema, self), reporter: self.id });
+    this.broadcasts.push(update);
+    for (const r of this.list.live()) this.send(r.info, this.gossipBody([update]));
   }
 
   /** Every member known (gone ones included, until reaped); the infos are the live records: do not mutate. */
@@ -280,6 +286,22 @@ export class Swim {
     if (live.length === 0) return;
     const [peer] = this.pick(live, 1);
     this.send(peer.info, this.syncBody(true));
+  }
+
+  /**
+   * Tries one member declared dead (not left) with a push-pull: after a partition heals, this is how the two
+   * sides find each other again (each refutes the other's claim that it died).
+   */
+  private reconnectRound(): void {
+    const dead = this.list.all().filter((r) => r.info.status === MemberStatus.DEAD);
+    if (dead.length === 0) return;
+    const [peer] = this.pick(dead, 1);
+    this.send(peer.info, this.syncBody(true));
+  }
+
+  /** An agent introduced itself directly (a link's hello): an alive claim in its own words. */
+  hello(info: AgentInfo): void {
+    if (info.status === MemberStatus.ALIVE || info.status === MemberStatus.UNSPECIFIED) this.list.alive(info);
   }
 
   private join(): void {

@@ -149,7 +149,7 @@ export class AgentNode {
           router.service(Health, this.health.service());
         },
       });
-    this.discovery = config.discovery ?? new EmbeddedDiscovery({ ...config.embeddedDiscovery, seeds: config.seeds ?? [] });
+    this.discovery = config.discovery ?? new EmbeddedDiscovery({ membership: config.membership, seeds: config.seeds ?? [] });
     this.bus = new MeshMessageBus({
       selfId: this.id,
       transport: this.transport,

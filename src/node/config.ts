@@ -1,7 +1,7 @@
 /** AgentNode configuration: every timer and limit with its documented default, in one place. */
 import type { BusConfig } from "../bus/bus.js";
 import type { Discovery } from "../discovery/discovery.js";
-import type { EmbeddedDiscoveryConfig } from "../discovery/embedded.js";
+import type { SwimConfig } from "../membership/config.js";
 import type { Clock } from "../protocol/clock.js";
 import type { Logger } from "../protocol/logger.js";
 import type { TransportConfig } from "../transport/config.js";
@@ -38,8 +38,8 @@ export interface AgentNodeConfig {
   transport?: Partial<TransportConfig>;
   /** Bus limits and timers. */
   bus?: Partial<BusConfig>;
-  /** Embedded discovery timers (ignored when `discovery` is given). */
-  embeddedDiscovery?: Partial<Omit<EmbeddedDiscoveryConfig, "seeds">>;
+  /** SWIM membership timers of the embedded discovery (ignored when `discovery` is given). */
+  membership?: Partial<SwimConfig>;
   /** Another Discovery (e.g. Consul); default: the embedded discovery with `seeds`. */
   discovery?: Discovery;
   /** Another Transport (e.g. an in-memory one for tests); default: gRPC on host:port. */

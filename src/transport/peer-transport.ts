@@ -79,6 +79,10 @@ export abstract class PeerTransport implements Transport {
     return link;
   }
 
+  peerLink(agentId: string): Link | undefined {
+    return this.bestLink(agentId);
+  }
+
   links(): Link[] {
     return [...this.all];
   }

@@ -69,6 +69,8 @@ export interface Transport {
    * link dialed to `address`. With no agent id (a seed whose id is unknown), dials or reuses by address.
    */
   linkTo(agentId: string | undefined, address: string): Link;
+  /** The open link to `agentId` in either direction, if any (no dialing). */
+  peerLink(agentId: string): Link | undefined;
   /** Every link, any state. */
   links(): Link[];
   /** Closes the links to `agentId` (it left or died). */

@@ -1,4 +1,5 @@
 /** Contract worlds of three AgentNodes whose MeshMessageBus the agents use. */
+import { localSwimConfig } from "../../src/membership/config.js";
 import { AgentNode } from "../../src/node/agent-node.js";
 import type { AgentNodeConfig } from "../../src/node/config.js";
 import { AGENTS, type AgentId, type BusWorld } from "./bus-contract.js";
@@ -13,7 +14,7 @@ export async function nodeWorld(config: (id: AgentId) => Partial<AgentNodeConfig
   try {
     const base = (id: AgentId): AgentNodeConfig => ({
       id,
-      embeddedDiscovery: { syncIntervalMs: 25 },
+      membership: localSwimConfig,
       transport: { reconnectInitialMs: 20, reconnectMaxMs: 200, closeGraceMs: 500 },
       drainTimeoutMs: 500,
       ...config(id),

@@ -1,4 +1,5 @@
 /** AgentNodes on a fresh MemoryNetwork, for unit tests of discovery and routing. */
+import { localSwimConfig } from "../../src/membership/config.js";
 import { AgentNode } from "../../src/node/agent-node.js";
 import type { AgentNodeConfig } from "../../src/node/config.js";
 import type { TaskHandler } from "../../src/node/task-runner.js";
@@ -24,7 +25,7 @@ export interface MemoryMesh {
 
 /** Fast timers for tests: quick gossip and reconnects, short grace periods. */
 export const fastNodeConfig: Partial<AgentNodeConfig> = {
-  embeddedDiscovery: { syncIntervalMs: 25 },
+  membership: localSwimConfig,
   drainTimeoutMs: 2000,
 };
 

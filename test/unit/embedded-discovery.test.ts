@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { localSwimConfig } from "../../src/membership/config.js";
 import { AgentNode } from "../../src/node/agent-node.js";
 import { MemoryNetwork } from "../../src/transport/memory-transport.js";
 import { memoryNode, waitForConvergence } from "../helpers/memory-mesh.js";
@@ -94,7 +95,7 @@ describe("EmbeddedDiscovery", () => {
     const early = memoryNode(network, { id: "early", handlers: { x: () => 1 } }, [seedTransportAddress]);
     running.push(early);
     await early.start();
-    const seed = new AgentNode({ id: "seed", transportImpl: network.transport({ address: seedTransportAddress }), embeddedDiscovery: { syncIntervalMs: 25 } });
+    const seed = new AgentNode({ id: "seed", transportImpl: network.transport({ address: seedTransportAddress }), membership: localSwimConfig });
     running.push(seed);
     await seed.start();
     await waitForConvergence([early, seed]);
