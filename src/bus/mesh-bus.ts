@@ -203,7 +203,9 @@ export class MeshMessageBus implements MessageBus {
     );
     if (options.signal !== undefined) {
       const signal = options.signal;
-      const onAbort = () => this.settle(p, new MeshError(Code.Canceled, `request to agent ${agentId} cancelled`));
+      // A MeshError as the abort reason is the request's outcome (e.g. UNAVAILABLE: the agent was declared dead).
+      const onAbort = () =>
+        this.settle(p, signal.reason instanceof MeshError ? signal.reason : new MeshError(Code.Canceled, `request to agent ${agentId} cancelled`));
       if (signal.aborted) onAbort();
       else {
         signal.addEventListener("abort", onAbort, { once: true });
@@ -413,7 +415,9 @@ export class MeshMessageBus implements MessageBus {
     try {
       link = this.linkFor(p.agentId);
     } catch (err) {
-      this.settle(p, MeshError.from(err));
+      const e = MeshError.from(err);
+      // Reached before, unknown now: the agent left or died in between — worth trying elsewhere.
+      this.settle(p, p.attempts > 1 && e.code === Code.NotFound ? new MeshError(Code.Unavailable, `agent ${p.agentId} left the mesh: ${e.message}`) : e);
       return;
     }
     try {

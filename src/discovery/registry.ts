@@ -32,6 +32,30 @@ export class AgentRegistry implements ServiceRegistry {
   /** The capabilities each agent is indexed under (a copy: callers may change an AgentInfo and put it again). */
   private readonly indexed = new Map<string, string[]>();
   private readonly listeners = new Set<RegistryListener>();
+  /** Capability → when its last holder left or died (ms), while no agent has it. */
+  private readonly lost = new Map<string, number>();
+
+  /**
+   * Creates an empty registry. `now` dates lost capabilities; a capability whose last holder left is
+   * remembered as lost for `lostCapabilityRetentionMs` (default 60000), so tasks for it wait for a new holder
+   * instead of failing NOT_FOUND at once.
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly lostCapabilityRetentionMs = 60_000,
+  ) {}
+
+  /** How long ago the last agent with `capability` left or died, while none has it; undefined when not (recently) lost. */
+  lostCapabilityAgeMs(capability: string): number | undefined {
+    const at = this.lost.get(capability);
+    if (at === undefined) return undefined;
+    const age = this.now() - at;
+    if (age > this.lostCapabilityRetentionMs) {
+      this.lost.delete(capability);
+      return undefined;
+    }
+    return age;
+  }
 
   async register(agent: AgentInfo): Promise<void> {
     this.put(agent);
@@ -78,6 +102,7 @@ export class AgentRegistry implements ServiceRegistry {
       let set = this.capabilities.get(c);
       if (set === undefined) this.capabilities.set(c, (set = new Set()));
       set.add(agent.id);
+      this.lost.delete(c);
     }
     this.emit(previous === undefined ? "join" : "update", agent);
   }
@@ -149,7 +174,10 @@ export class AgentRegistry implements ServiceRegistry {
     for (const c of this.indexed.get(agentId) ?? []) {
       const set = this.capabilities.get(c);
       set?.delete(agentId);
-      if (set?.size === 0) this.capabilities.delete(c);
+      if (set?.size === 0) {
+        this.capabilities.delete(c);
+        this.lost.set(c, this.now());
+      }
     }
     this.indexed.delete(agentId);
   }

@@ -17,7 +17,9 @@ import type { Discovery } from "../discovery/discovery.js";
 import { EmbeddedDiscovery } from "../discovery/embedded.js";
 import { AgentRegistry } from "../discovery/registry.js";
 import { TaskRouter } from "../patterns/routing.js";
-import { systemClock, type Clock } from "../protocol/clock.js";
+import { systemClock, type Clock, type TimerHandle } from "../protocol/clock.js";
+import { newEnvelope } from "../protocol/envelope.js";
+import { GossipState } from "../state/gossip-state.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
@@ -32,6 +34,47 @@ import { createAgentService } from "./agent-service.js";
 import { defaultNodeConfig, type AgentNodeConfig } from "./config.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { TaskRunner, type TaskHandler } from "./task-runner.js";
+
+/** State key prefix of each agent's load: agent/<id> → {load, capacity, queued, draining}. */
+export const LOAD_KEY_PREFIX = "agent/";
+
+/** A node's view of itself and the mesh. */
+export interface NodeStatusReport {
+  /** Agent id. */
+  id: string;
+  /** host:port. */
+  address: string;
+  /** Lifecycle. */
+  lifecycle: NodeStatus;
+  /** Tasks running. */
+  load: number;
+  /** Tasks at once at most. */
+  capacity: number;
+  /** Tasks waiting for a slot. */
+  queued: number;
+  /** Digest of the replicated state. */
+  stateHash: string;
+  /** Entries in the replicated state. */
+  stateEntries: number;
+  /** The state's Lamport clock. */
+  stateClock: bigint;
+  /** Gossip rounds run. */
+  gossipRounds: number;
+  /** Members alive (this one included). */
+  membersAlive: number;
+  /** Members suspected. */
+  membersSuspect: number;
+  /** Members declared dead. */
+  membersDead: number;
+  /** Members that left. */
+  membersLeft: number;
+  /** This agent's incarnation. */
+  incarnation: bigint;
+  /** Failure detector's local health score (0 healthy). */
+  health: number;
+  /** Tasks waiting for a capable agent. */
+  waitingTasks: number;
+}
 
 /** The lifecycle of a node. */
 export type NodeStatus = "starting" | "ready" | "draining" | "stopped";
@@ -95,7 +138,9 @@ export class AgentNode {
   /** The agent id. */
   readonly id: string;
   /** Everyone this node knows, itself included. */
-  readonly registry = new AgentRegistry();
+  readonly registry: AgentRegistry;
+  /** Replicated key-value state, shared by gossip (every agent's load is in it, under agent/<id>). */
+  readonly meshState: GossipState;
   /** The node's bus (Message API and envelope API). */
   readonly bus: MeshMessageBus;
   /** The node's peer links. */
@@ -111,6 +156,7 @@ export class AgentNode {
   private readonly clock: Clock;
   private readonly info: AgentInfo;
   private status: NodeStatus = "starting";
+  private loadTimer: TimerHandle | undefined;
   private stopping: Promise<void> | undefined;
 
   /** Starts a node with `config` and resolves once it serves. */
@@ -128,6 +174,7 @@ export class AgentNode {
     requireIntInRange(this.config.port, "port", 0, 65_535);
     this.logger = (config.logger ?? silentLogger).child({ agent: this.id });
     this.clock = config.clock ?? systemClock;
+    this.registry = new AgentRegistry(() => this.clock.now());
     this.info = create(AgentInfoSchema, {
       id: this.id,
       capacity: this.config.capacity,
@@ -161,6 +208,27 @@ export class AgentNode {
       clock: this.clock,
       logger: this.logger,
     });
+    this.meshState = new GossipState({
+      selfId: this.id,
+      clock: this.clock,
+      logger: this.logger,
+      config: config.state,
+      // Seeded with the wall clock so a restarted agent's writes win over its previous life's.
+      initialLamport: BigInt(Date.now()),
+      peers: () => this.discovery.members().map((m) => m.id),
+      send: (peerId, body) => {
+        const address = this.registry.get(peerId)?.address;
+        const link = address !== undefined ? this.transport.linkTo(peerId, address) : this.transport.peerLink(peerId);
+        link?.send(newEnvelope({ from: this.id, body }));
+      },
+    });
+    this.meshState.onChange((change) => {
+      if (change.local || !change.key.startsWith(LOAD_KEY_PREFIX)) return;
+      const load = change.value as { load?: unknown; capacity?: unknown } | undefined;
+      if (typeof load?.load === "number" && typeof load.capacity === "number") {
+        this.registry.observeLoad(change.key.slice(LOAD_KEY_PREFIX.length), load.load, load.capacity);
+      }
+    });
     this.runner = new TaskRunner({
       agentId: this.id,
       capacity: this.config.capacity,
@@ -169,7 +237,7 @@ export class AgentNode {
       logger: this.logger,
       onLoadChange: (load) => {
         this.info.load = load;
-        this.info.version++;
+        this.scheduleLoadPublish();
       },
     });
     this.router = new TaskRouter({
@@ -212,7 +280,9 @@ export class AgentNode {
     await this.transport.start({
       localInfo: () => this.info,
       onEnvelope: (env, link) => {
-        if (!this.discovery.receive(env, link)) this.bus.receive(env, link);
+        if (this.discovery.receive(env, link)) return;
+        if (env.body.case !== undefined && this.meshState.receive(env.from, env.body)) return;
+        this.bus.receive(env, link);
       },
       onPeerHello: (peer, link) => this.discovery.peerHello(peer, link),
     });
@@ -221,6 +291,8 @@ export class AgentNode {
     this.router.install();
     await this.discovery.start({ transport: this.transport, localInfo: () => this.info, logger: this.logger, clock: this.clock });
     this.registry.follow(this.discovery);
+    this.publishLoad();
+    this.meshState.start();
     this.status = "ready";
     this.health.setAll(ServingStatus.SERVING);
     this.logger.info({ address: this.address, capabilities: this.capabilities, capacity: this.config.capacity }, "agent started");
@@ -245,6 +317,9 @@ export class AgentNode {
     this.health.setAll(ServingStatus.NOT_SERVING);
     this.discovery.announce();
     await this.runner.drain(this.config.drainTimeoutMs);
+    this.loadTimer?.cancel();
+    this.meshState.delete(LOAD_KEY_PREFIX + this.id);
+    this.meshState.stop();
     await this.discovery.stop();
     this.bus.close();
     await this.transport.stop();
@@ -373,6 +448,52 @@ export class AgentNode {
       hops,
       durationMs: Math.round(this.clock.now() - started),
     };
+  }
+
+  /** Publishes this agent's load in the replicated state at most every loadPublishIntervalMs. */
+  private scheduleLoadPublish(): void {
+    if (this.loadTimer !== undefined || this.status !== "ready") return;
+    this.loadTimer = this.clock.setTimeout(() => {
+      this.loadTimer = undefined;
+      this.publishLoad();
+    }, this.config.loadPublishIntervalMs);
+  }
+
+  private publishLoad(): void {
+    this.meshState.set(LOAD_KEY_PREFIX + this.id, { load: this.runner.load, capacity: this.config.capacity, queued: this.runner.queued, draining: this.info.draining });
+  }
+
+  /** The node's view of itself and the mesh (AgentService.GetStatus). */
+  report(): NodeStatusReport {
+    const members = this.discovery.allMembers?.() ?? this.discovery.members();
+    const count = (s: MemberStatus) => members.filter((m) => m.status === s).length;
+    const stats = this.meshState.stats();
+    return {
+      id: this.id,
+      address: this.address,
+      lifecycle: this.status,
+      load: this.runner.load,
+      capacity: this.config.capacity,
+      queued: this.runner.queued,
+      stateHash: this.meshState.digestHash(),
+      stateEntries: this.meshState.keys().length,
+      stateClock: this.meshState.lamportClock,
+      gossipRounds: stats.rounds,
+      membersAlive: count(MemberStatus.ALIVE) + 1,
+      membersSuspect: count(MemberStatus.SUSPECT),
+      membersDead: count(MemberStatus.DEAD),
+      membersLeft: count(MemberStatus.LEFT),
+      incarnation: this.info.incarnation,
+      health: this.discovery instanceof EmbeddedDiscovery ? (this.discovery.protocol?.health ?? 0) : 0,
+      waitingTasks: this.router.waiting,
+    };
+  }
+
+  /** Every agent known: the registry's (alive, suspect) and, from the discovery, the dead and left ones. */
+  allAgents(): AgentInfo[] {
+    const byId = new Map(this.registry.all().map((a) => [a.id, a]));
+    for (const m of this.discovery.allMembers?.() ?? []) if (!byId.has(m.id)) byId.set(m.id, m);
+    return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
   /** Limits for client-facing streams. */

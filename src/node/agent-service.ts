@@ -7,6 +7,7 @@ import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc
 import {
   AgentService,
   BroadcastResponseSchema,
+  GetStatusResponseSchema,
   ListAgentsResponseSchema,
   MembershipEventKind,
   PublishResponseSchema,
@@ -94,11 +95,36 @@ export function createAgentService(node: AgentNode): ServiceImpl<typeof AgentSer
 
     listAgents: (req) =>
       guarded(() => {
-        const agents = req.capability === "" ? node.registry.all() : node.registry.withCapability(req.capability);
-        return create(ListAgentsResponseSchema, { selfId: node.id, agents: [...agents].sort((a, b) => a.id.localeCompare(b.id)) });
+        const all = node.allAgents();
+        const agents = req.capability === "" ? all : all.filter((a) => a.capabilities.includes(req.capability));
+        return create(ListAgentsResponseSchema, { selfId: node.id, agents });
       }),
 
     watchMembership: (_req, ctx) => watchMembership(node, ctx),
+
+    getStatus: () =>
+      guarded(() => {
+        const s = node.report();
+        return create(GetStatusResponseSchema, {
+          selfId: s.id,
+          address: s.address,
+          lifecycle: s.lifecycle,
+          load: s.load,
+          capacity: s.capacity,
+          queued: s.queued,
+          stateHash: s.stateHash,
+          stateEntries: s.stateEntries,
+          stateClock: s.stateClock,
+          gossipRounds: BigInt(s.gossipRounds),
+          membersAlive: s.membersAlive,
+          membersSuspect: s.membersSuspect,
+          membersDead: s.membersDead,
+          membersLeft: s.membersLeft,
+          incarnation: s.incarnation,
+          health: s.health,
+          waitingTasks: s.waitingTasks,
+        });
+      }),
   };
 }
 

@@ -2,6 +2,7 @@
 import type { BusConfig } from "../bus/bus.js";
 import type { Discovery } from "../discovery/discovery.js";
 import type { SwimConfig } from "../membership/config.js";
+import type { StateConfig } from "../state/config.js";
 import type { Clock } from "../protocol/clock.js";
 import type { Logger } from "../protocol/logger.js";
 import type { TransportConfig } from "../transport/config.js";
@@ -34,6 +35,10 @@ export interface AgentNodeConfig {
   seeds?: string[];
   /** Free-form labels advertised to the mesh. */
   meta?: Record<string, string>;
+  /** How often, at most, this agent publishes its load in the replicated state, ms. Default 100. */
+  loadPublishIntervalMs?: number;
+  /** Replicated state timers and limits (see src/state/config.ts). */
+  state?: Partial<StateConfig>;
   /** Peer link limits and timers. */
   transport?: Partial<TransportConfig>;
   /** Bus limits and timers. */
@@ -62,4 +67,5 @@ export const defaultNodeConfig = Object.freeze({
   maxTaskTimeoutMs: 3_600_000,
   drainTimeoutMs: 10_000,
   maxSubscriberBacklog: 1000,
+  loadPublishIntervalMs: 100,
 });

@@ -58,6 +58,8 @@ export class TaskRouter {
   private readonly inFlight = new Map<string, number>();
   private readonly select: SelectStrategy;
   private readonly defaultSelect: boolean;
+  private readonly calls = new Map<string, Set<AbortController>>();
+  private waitingCount = 0;
 
   /** Creates the router; call install() to answer task requests from peers. */
   constructor(private readonly options: TaskRouterOptions) {
@@ -65,59 +67,137 @@ export class TaskRouter {
     this.defaultSelect = options.select === undefined;
   }
 
-  /** Answers task requests arriving over links. */
+  /** Answers task requests arriving over links, and reassigns tasks of agents that leave or die. */
   install(): () => void {
-    return this.options.bus.handle("taskRequest", (env) => this.onRequest(env));
+    const offHandler = this.options.bus.handle("taskRequest", (env) => this.onRequest(env));
+    const offWatch = this.options.registry.watch((kind, agent) => {
+      if (kind === "leave") this.agentGone(agent.id);
+    });
+    return () => {
+      offHandler();
+      offWatch();
+    };
   }
 
   /**
-   * Routes `task` from this node: to the best capable agent, retrying the next best when one is unreachable,
-   * until `deadlineMs`. `hops` counts hops the task already took to get here.
+   * Routes `task` from this node to the best capable agent, until `deadlineMs`. When the chosen agent is
+   * unreachable, fails with a retryable error, or is declared dead while it runs the task, the task goes to
+   * the next best with a higher attempt number (the fencing token: a late result of an older attempt is
+   * ignored). When no capable agent is left but one was known (it died or left), the task waits for a capable
+   * agent to join, up to its deadline. A capability nobody ever had fails at once with NOT_FOUND.
+   * `hops` counts hops the task already took to get here.
    */
   async route(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number; trace?: TraceContext }): Promise<RoutedResult> {
     const { selfId, registry, clock } = this.options;
     const visited = new Set(task.visited);
     visited.add(selfId);
     const excluded = new Set<string>();
+    let attempt = Math.max(1, task.attempt);
     let lastError: MeshError | undefined;
     for (;;) {
-      const candidates = registry
-        .withCapability(task.capability)
-        .filter((a) => !excluded.has(a.id) && isAvailable(a) && (a.id === selfId ? this.options.local.canRun(task.capability) : !visited.has(a.id)));
+      const holders = registry.withCapability(task.capability);
+      const candidates = holders.filter(
+        (a) => !excluded.has(a.id) && isAvailable(a) && (a.id === selfId ? this.options.local.canRun(task.capability) : !visited.has(a.id)),
+      );
       if (candidates.length === 0) {
-        if (lastError !== undefined) throw lastError;
-        throw noCapableAgent(task.capability, registry.knownCapabilities());
+        // Wait when a holder exists but is busy elsewhere in its life (suspect, draining), failed, or died lately.
+        const worthWaiting = lastError !== undefined || registry.lostCapabilityAgeMs(task.capability) !== undefined || holders.some((a) => !visited.has(a.id) || a.id === selfId);
+        if (!worthWaiting) throw noCapableAgent(task.capability, registry.knownCapabilities());
+        await this.waitForCapable(task, context, lastError);
+        excluded.clear(); // an agent that failed may be back (a frozen one resumes)
+        continue;
       }
       const target = this.preferLocal(candidates, this.select(candidates, task));
       if (target.id === selfId) {
-        return { result: await this.options.local.run(task, context), hops: context.hops };
+        return { result: await this.options.local.run(create(TaskRequestSchema, { ...task, attempt }), context), hops: context.hops };
       }
       const remainingMs = context.deadlineMs - clock.now();
-      if (remainingMs <= 0) throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) ran out of time while routing`);
-      const forwarded = create(TaskRequestSchema, { ...task, visited: [...visited] });
-      this.inFlight.set(target.id, (this.inFlight.get(target.id) ?? 0) + 1);
+      if (remainingMs <= 0) throw lastError ?? new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) ran out of time while routing`);
+      const forwarded = create(TaskRequestSchema, { ...task, attempt, visited: [...visited] });
+      const abort = new AbortController();
+      const untrack = this.track(target.id, abort);
       try {
         const reply = await this.options.bus.call(target.id, { case: "taskRequest", value: forwarded }, {
           correlationId: context.correlationId,
           hops: context.hops + 1,
           timeoutMs: remainingMs,
           trace: context.trace,
+          signal: abort.signal,
         });
         if (reply.body.case !== "taskResult") throw new MeshError(Code.Internal, `agent ${target.id} answered a task with ${reply.body.case}`);
         const result = reply.body.value;
         registry.observeLoad(result.agentId, result.workerLoad, result.workerCapacity);
+        if (result.attempt !== 0 && result.attempt !== attempt) {
+          throw new MeshError(Code.Aborted, `stale result of attempt ${result.attempt} for task ${task.taskId} (attempt ${attempt} is current)`);
+        }
+        if (result.outcome.case === "failure" && result.outcome.value.retryable) throw MeshError.fromFailure(result.outcome.value);
         return { result, hops: reply.hops };
       } catch (err) {
         const e = MeshError.from(err);
         if (!e.retryable) throw e;
-        this.options.logger.warn({ correlationId: context.correlationId, agent: target.id, err: e.message }, "agent unreachable, trying the next");
+        this.options.logger.warn({ correlationId: context.correlationId, taskId: task.taskId, agent: target.id, attempt, err: e.message }, "task not done there, reassigning");
         excluded.add(target.id);
         lastError = e;
+        attempt++;
       } finally {
-        const n = (this.inFlight.get(target.id) ?? 1) - 1;
-        if (n <= 0) this.inFlight.delete(target.id);
-        else this.inFlight.set(target.id, n);
+        untrack();
       }
+    }
+  }
+
+  /** Tasks waiting for a capable agent to join. */
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
+  /** Waits until an available agent with the task's capability appears, or fails at the task's deadline. */
+  private async waitForCapable(task: TaskRequest, context: { correlationId: string; deadlineMs: number }, lastError: MeshError | undefined): Promise<void> {
+    const { registry, clock, selfId } = this.options;
+    const remainingMs = context.deadlineMs - clock.now();
+    const why = lastError !== undefined ? `; last failure: ${lastError.message}` : "";
+    if (remainingMs <= 0) {
+      throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId}: no agent with capability "${task.capability}" became available before its deadline${why}`);
+    }
+    this.options.logger.info({ correlationId: context.correlationId, taskId: task.taskId, capability: task.capability }, "no capable agent now: task queued until one joins");
+    this.waitingCount++;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = clock.setTimeout(() => {
+          off();
+          reject(new MeshError(Code.DeadlineExceeded, `task ${task.taskId}: no agent with capability "${task.capability}" became available within ${remainingMs} ms${why}`));
+        }, remainingMs);
+        const off = registry.watch((kind, agent) => {
+          if (kind === "leave" || !agent.capabilities.includes(task.capability) || !isAvailable(agent)) return;
+          if (agent.id === selfId && !this.options.local.canRun(task.capability)) return;
+          timer.cancel();
+          off();
+          resolve();
+        });
+      });
+    } finally {
+      this.waitingCount--;
+    }
+  }
+
+  /** Registers an in-flight call to `agentId` so it can be aborted if that agent dies; returns the cleanup. */
+  private track(agentId: string, abort: AbortController): () => void {
+    this.inFlight.set(agentId, (this.inFlight.get(agentId) ?? 0) + 1);
+    let set = this.calls.get(agentId);
+    if (set === undefined) this.calls.set(agentId, (set = new Set()));
+    set.add(abort);
+    return () => {
+      const n = (this.inFlight.get(agentId) ?? 1) - 1;
+      if (n <= 0) this.inFlight.delete(agentId);
+      else this.inFlight.set(agentId, n);
+      set.delete(abort);
+      if (set.size === 0) this.calls.delete(agentId);
+    };
+  }
+
+  /** Fails every call in flight to `agentId` (declared dead or gone) with a retryable error, so its tasks move on. */
+  private agentGone(agentId: string): void {
+    for (const abort of this.calls.get(agentId) ?? []) {
+      abort.abort(new MeshError(Code.Unavailable, `agent ${agentId} left the mesh or was declared dead while running the task`));
     }
   }
 

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentmesh/v1/agent_service.proto.
  */
 export const file_agentmesh_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBhZ2VudG1lc2gvdjEvYWdlbnRfc2VydmljZS5wcm90bxIMYWdlbnRtZXNoLnYxInkKEVN1Ym1pdFRhc2tSZXF1ZXN0EhIKCmNhcGFiaWxpdHkYASABKAkSJAoFaW5wdXQYAiABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBISCgp0aW1lb3V0X21zGAMgASgNEhYKDmNvcnJlbGF0aW9uX2lkGAQgASgJIqoBChJTdWJtaXRUYXNrUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCRIlCgZvdXRwdXQYBCABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBIMCgRob3BzGAUgASgNEhMKC2R1cmF0aW9uX21zGAYgASgNEg8KB2F0dGVtcHQYByABKA0ibQoOUHVibGlzaFJlcXVlc3QSDQoFdG9waWMYASABKAkSDAoEdHlwZRgCIAEoCRImCgdwYXlsb2FkGAMgASgLMhUuYWdlbnRtZXNoLnYxLlBheWxvYWQSFgoOY29ycmVsYXRpb25faWQYBCABKAkiPQoPUHVibGlzaFJlc3BvbnNlEhIKCm1lc3NhZ2VfaWQYASABKAkSFgoOY29ycmVsYXRpb25faWQYAiABKAkiYAoQQnJvYWRjYXN0UmVxdWVzdBIMCgR0eXBlGAEgASgJEiYKB3BheWxvYWQYAiABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBIWCg5jb3JyZWxhdGlvbl9pZBgDIAEoCSJTChFCcm9hZGNhc3RSZXNwb25zZRISCgptZXNzYWdlX2lkGAEgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAIgASgJEhIKCnJlY2lwaWVudHMYAyABKA0iIQoQU3Vic2NyaWJlUmVxdWVzdBINCgV0b3BpYxgBIAEoCSI9ChFTdWJzY3JpYmVSZXNwb25zZRIoCghlbnZlbG9wZRgBIAEoCzIWLmFnZW50bWVzaC52MS5FbnZlbG9wZSInChFMaXN0QWdlbnRzUmVxdWVzdBISCgpjYXBhYmlsaXR5GAEgASgJIk4KEkxpc3RBZ2VudHNSZXNwb25zZRIPCgdzZWxmX2lkGAEgASgJEicKBmFnZW50cxgCIAMoCzIXLmFnZW50bWVzaC52MS5BZ2VudEluZm8iGAoWV2F0Y2hNZW1iZXJzaGlwUmVxdWVzdCKEAQoXV2F0Y2hNZW1iZXJzaGlwUmVzcG9uc2USLwoEa2luZBgBIAEoDjIhLmFnZW50bWVzaC52MS5NZW1iZXJzaGlwRXZlbnRLaW5kEiYKBWFnZW50GAIgASgLMhcuYWdlbnRtZXNoLnYxLkFnZW50SW5mbxIQCghzbmFwc2hvdBgDIAEoCCqfAQoTTWVtYmVyc2hpcEV2ZW50S2luZBIlCiFNRU1CRVJTSElQX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIeChpNRU1CRVJTSElQX0VWRU5UX0tJTkRfSk9JThABEiAKHE1FTUJFUlNISVBfRVZFTlRfS0lORF9VUERBVEUQAhIfChtNRU1CRVJTSElQX0VWRU5UX0tJTkRfTEVBVkUQAzL4AwoMQWdlbnRTZXJ2aWNlEk8KClN1Ym1pdFRhc2sSHy5hZ2VudG1lc2gudjEuU3VibWl0VGFza1JlcXVlc3QaIC5hZ2VudG1lc2gudjEuU3VibWl0VGFza1Jlc3BvbnNlEkYKB1B1Ymxpc2gSHC5hZ2VudG1lc2gudjEuUHVibGlzaFJlcXVlc3QaHS5hZ2VudG1lc2gudjEuUHVibGlzaFJlc3BvbnNlEkwKCUJyb2FkY2FzdBIeLmFnZW50bWVzaC52MS5Ccm9hZGNhc3RSZXF1ZXN0Gh8uYWdlbnRtZXNoLnYxLkJyb2FkY2FzdFJlc3BvbnNlEk4KCVN1YnNjcmliZRIeLmFnZW50bWVzaC52MS5TdWJzY3JpYmVSZXF1ZXN0Gh8uYWdlbnRtZXNoLnYxLlN1YnNjcmliZVJlc3BvbnNlMAESTwoKTGlzdEFnZW50cxIfLmFnZW50bWVzaC52MS5MaXN0QWdlbnRzUmVxdWVzdBogLmFnZW50bWVzaC52MS5MaXN0QWdlbnRzUmVzcG9uc2USYAoPV2F0Y2hNZW1iZXJzaGlwEiQuYWdlbnRtZXNoLnYxLldhdGNoTWVtYmVyc2hpcFJlcXVlc3QaJS5hZ2VudG1lc2gudjEuV2F0Y2hNZW1iZXJzaGlwUmVzcG9uc2UwAWIGcHJvdG8z", [file_agentmesh_v1_envelope, file_agentmesh_v1_membership, file_agentmesh_v1_payload]);
+  fileDesc("CiBhZ2VudG1lc2gvdjEvYWdlbnRfc2VydmljZS5wcm90bxIMYWdlbnRtZXNoLnYxInkKEVN1Ym1pdFRhc2tSZXF1ZXN0EhIKCmNhcGFiaWxpdHkYASABKAkSJAoFaW5wdXQYAiABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBISCgp0aW1lb3V0X21zGAMgASgNEhYKDmNvcnJlbGF0aW9uX2lkGAQgASgJIqoBChJTdWJtaXRUYXNrUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCRIlCgZvdXRwdXQYBCABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBIMCgRob3BzGAUgASgNEhMKC2R1cmF0aW9uX21zGAYgASgNEg8KB2F0dGVtcHQYByABKA0ibQoOUHVibGlzaFJlcXVlc3QSDQoFdG9waWMYASABKAkSDAoEdHlwZRgCIAEoCRImCgdwYXlsb2FkGAMgASgLMhUuYWdlbnRtZXNoLnYxLlBheWxvYWQSFgoOY29ycmVsYXRpb25faWQYBCABKAkiPQoPUHVibGlzaFJlc3BvbnNlEhIKCm1lc3NhZ2VfaWQYASABKAkSFgoOY29ycmVsYXRpb25faWQYAiABKAkiYAoQQnJvYWRjYXN0UmVxdWVzdBIMCgR0eXBlGAEgASgJEiYKB3BheWxvYWQYAiABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBIWCg5jb3JyZWxhdGlvbl9pZBgDIAEoCSJTChFCcm9hZGNhc3RSZXNwb25zZRISCgptZXNzYWdlX2lkGAEgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAIgASgJEhIKCnJlY2lwaWVudHMYAyABKA0iIQoQU3Vic2NyaWJlUmVxdWVzdBINCgV0b3BpYxgBIAEoCSI9ChFTdWJzY3JpYmVSZXNwb25zZRIoCghlbnZlbG9wZRgBIAEoCzIWLmFnZW50bWVzaC52MS5FbnZlbG9wZSInChFMaXN0QWdlbnRzUmVxdWVzdBISCgpjYXBhYmlsaXR5GAEgASgJIk4KEkxpc3RBZ2VudHNSZXNwb25zZRIPCgdzZWxmX2lkGAEgASgJEicKBmFnZW50cxgCIAMoCzIXLmFnZW50bWVzaC52MS5BZ2VudEluZm8iGAoWV2F0Y2hNZW1iZXJzaGlwUmVxdWVzdCKEAQoXV2F0Y2hNZW1iZXJzaGlwUmVzcG9uc2USLwoEa2luZBgBIAEoDjIhLmFnZW50bWVzaC52MS5NZW1iZXJzaGlwRXZlbnRLaW5kEiYKBWFnZW50GAIgASgLMhcuYWdlbnRtZXNoLnYxLkFnZW50SW5mbxIQCghzbmFwc2hvdBgDIAEoCCISChBHZXRTdGF0dXNSZXF1ZXN0IucCChFHZXRTdGF0dXNSZXNwb25zZRIPCgdzZWxmX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEQoJbGlmZWN5Y2xlGAMgASgJEgwKBGxvYWQYBCABKA0SEAoIY2FwYWNpdHkYBSABKA0SDgoGcXVldWVkGAYgASgNEhIKCnN0YXRlX2hhc2gYByABKAkSFQoNc3RhdGVfZW50cmllcxgIIAEoDRITCgtzdGF0ZV9jbG9jaxgJIAEoBBIVCg1nb3NzaXBfcm91bmRzGAogASgEEhUKDW1lbWJlcnNfYWxpdmUYCyABKA0SFwoPbWVtYmVyc19zdXNwZWN0GAwgASgNEhQKDG1lbWJlcnNfZGVhZBgNIAEoDRIUCgxtZW1iZXJzX2xlZnQYDiABKA0SEwoLaW5jYXJuYXRpb24YDyABKAQSDgoGaGVhbHRoGBAgASgNEhUKDXdhaXRpbmdfdGFza3MYESABKA0qnwEKE01lbWJlcnNoaXBFdmVudEtpbmQSJQohTUVNQkVSU0hJUF9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaTUVNQkVSU0hJUF9FVkVOVF9LSU5EX0pPSU4QARIgChxNRU1CRVJTSElQX0VWRU5UX0tJTkRfVVBEQVRFEAISHwobTUVNQkVSU0hJUF9FVkVOVF9LSU5EX0xFQVZFEAMyxgQKDEFnZW50U2VydmljZRJPCgpTdWJtaXRUYXNrEh8uYWdlbnRtZXNoLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0GiAuYWdlbnRtZXNoLnYxLlN1Ym1pdFRhc2tSZXNwb25zZRJGCgdQdWJsaXNoEhwuYWdlbnRtZXNoLnYxLlB1Ymxpc2hSZXF1ZXN0Gh0uYWdlbnRtZXNoLnYxLlB1Ymxpc2hSZXNwb25zZRJMCglCcm9hZGNhc3QSHi5hZ2VudG1lc2gudjEuQnJvYWRjYXN0UmVxdWVzdBofLmFnZW50bWVzaC52MS5Ccm9hZGNhc3RSZXNwb25zZRJOCglTdWJzY3JpYmUSHi5hZ2VudG1lc2gudjEuU3Vic2NyaWJlUmVxdWVzdBofLmFnZW50bWVzaC52MS5TdWJzY3JpYmVSZXNwb25zZTABEk8KCkxpc3RBZ2VudHMSHy5hZ2VudG1lc2gudjEuTGlzdEFnZW50c1JlcXVlc3QaIC5hZ2VudG1lc2gudjEuTGlzdEFnZW50c1Jlc3BvbnNlEmAKD1dhdGNoTWVtYmVyc2hpcBIkLmFnZW50bWVzaC52MS5XYXRjaE1lbWJlcnNoaXBSZXF1ZXN0GiUuYWdlbnRtZXNoLnYxLldhdGNoTWVtYmVyc2hpcFJlc3BvbnNlMAESTAoJR2V0U3RhdHVzEh4uYWdlbnRtZXNoLnYxLkdldFN0YXR1c1JlcXVlc3QaHy5hZ2VudG1lc2gudjEuR2V0U3RhdHVzUmVzcG9uc2ViBnByb3RvMw", [file_agentmesh_v1_envelope, file_agentmesh_v1_membership, file_agentmesh_v1_payload]);
 
 /**
  * SubmitTaskRequest describes a task.
@@ -405,6 +405,154 @@ export const WatchMembershipResponseSchema: GenMessage<WatchMembershipResponse> 
   messageDesc(file_agentmesh_v1_agent_service, 11);
 
 /**
+ * GetStatusRequest asks for a node's status.
+ *
+ * @generated from message agentmesh.v1.GetStatusRequest
+ */
+export type GetStatusRequest = Message<"agentmesh.v1.GetStatusRequest"> & {
+};
+
+/**
+ * Describes the message agentmesh.v1.GetStatusRequest.
+ * Use `create(GetStatusRequestSchema)` to create a new message.
+ */
+export const GetStatusRequestSchema: GenMessage<GetStatusRequest> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_agent_service, 12);
+
+/**
+ * GetStatusResponse is a node's view of itself and the mesh.
+ *
+ * @generated from message agentmesh.v1.GetStatusResponse
+ */
+export type GetStatusResponse = Message<"agentmesh.v1.GetStatusResponse"> & {
+  /**
+   * The answering agent.
+   *
+   * @generated from field: string self_id = 1;
+   */
+  selfId: string;
+
+  /**
+   * Its address.
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+
+  /**
+   * Lifecycle: "starting", "ready", "draining" or "stopped".
+   *
+   * @generated from field: string lifecycle = 3;
+   */
+  lifecycle: string;
+
+  /**
+   * Tasks running.
+   *
+   * @generated from field: uint32 load = 4;
+   */
+  load: number;
+
+  /**
+   * Tasks run at once at most.
+   *
+   * @generated from field: uint32 capacity = 5;
+   */
+  capacity: number;
+
+  /**
+   * Tasks waiting for a slot.
+   *
+   * @generated from field: uint32 queued = 6;
+   */
+  queued: number;
+
+  /**
+   * Digest of the replicated state (equal on every node once converged).
+   *
+   * @generated from field: string state_hash = 7;
+   */
+  stateHash: string;
+
+  /**
+   * Entries in the replicated state.
+   *
+   * @generated from field: uint32 state_entries = 8;
+   */
+  stateEntries: number;
+
+  /**
+   * The state's Lamport clock.
+   *
+   * @generated from field: uint64 state_clock = 9;
+   */
+  stateClock: bigint;
+
+  /**
+   * Gossip rounds run by this node.
+   *
+   * @generated from field: uint64 gossip_rounds = 10;
+   */
+  gossipRounds: bigint;
+
+  /**
+   * Members by status, as this node sees them (itself included in alive).
+   *
+   * @generated from field: uint32 members_alive = 11;
+   */
+  membersAlive: number;
+
+  /**
+   * Members suspected.
+   *
+   * @generated from field: uint32 members_suspect = 12;
+   */
+  membersSuspect: number;
+
+  /**
+   * Members declared dead (until forgotten).
+   *
+   * @generated from field: uint32 members_dead = 13;
+   */
+  membersDead: number;
+
+  /**
+   * Members that left (until forgotten).
+   *
+   * @generated from field: uint32 members_left = 14;
+   */
+  membersLeft: number;
+
+  /**
+   * This agent's incarnation (raised each time it refutes a suspicion).
+   *
+   * @generated from field: uint64 incarnation = 15;
+   */
+  incarnation: bigint;
+
+  /**
+   * Local health score of the failure detector (0 healthy; higher stretches its timeouts).
+   *
+   * @generated from field: uint32 health = 16;
+   */
+  health: number;
+
+  /**
+   * Tasks waiting for a capable agent to join.
+   *
+   * @generated from field: uint32 waiting_tasks = 17;
+   */
+  waitingTasks: number;
+};
+
+/**
+ * Describes the message agentmesh.v1.GetStatusResponse.
+ * Use `create(GetStatusResponseSchema)` to create a new message.
+ */
+export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_agent_service, 13);
+
+/**
  * MembershipEventKind says what happened to a member. Numbers: only append.
  *
  * @generated from enum agentmesh.v1.MembershipEventKind
@@ -510,6 +658,17 @@ export const AgentService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchMembershipRequestSchema;
     output: typeof WatchMembershipResponseSchema;
+  },
+  /**
+   * GetStatus reports the node's view: lifecycle, load, membership counts and the digest of its replicated
+   * state (nodes whose state_hash is equal hold the same state: the mesh has converged).
+   *
+   * @generated from rpc agentmesh.v1.AgentService.GetStatus
+   */
+  getStatus: {
+    methodKind: "unary";
+    input: typeof GetStatusRequestSchema;
+    output: typeof GetStatusResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_agentmesh_v1_agent_service, 0);
