@@ -62,7 +62,11 @@ describe("GrpcTransport over loopback", () => {
     const b = await peer("b");
     a.transport.linkTo("b", b.transport.address).send(note("a", "b", "x"));
     b.transport.linkTo("a", a.transport.address).send(note("b", "a", "y"));
-    await waitFor(() => a.usableLinksTo("b").length === 1 && b.usableLinksTo("a").length === 1, { what: "one link per pair" });
+    // Settled: the redundant link is gone on both sides, and the survivor is up.
+    const settled = (p: LinkPeer) => p.transport.links().length === 1 && p.transport.links()[0].state.t === "ready";
+    await waitFor(() => settled(a) && settled(b), { what: "one link per pair" });
+    expect(a.usableLinksTo("b")).toHaveLength(1);
+    expect(b.usableLinksTo("a")).toHaveLength(1);
     await waitFor(() => a.notes().includes("y") && b.notes().includes("x"), { what: "both notes" });
     expect(a.usableLinksTo("b")[0].direction).toBe("outbound");
     expect(b.usableLinksTo("a")[0].direction).toBe("inbound");

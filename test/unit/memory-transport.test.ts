@@ -231,9 +231,11 @@ describe("MemoryTransport", () => {
     const ba = b.transport.linkTo("a", a.transport.address);
     ab.send(note("a", "b", "from a"));
     ba.send(note("b", "a", "from b"));
-    await waitFor(() => a.usableLinksTo("b").length === 1 && b.usableLinksTo("a").length === 1 && network.openConnections === 1, {
-      what: "one link per pair",
-    });
+    // Settled: the redundant link is gone on both sides, and the survivor is up.
+    const settled = (p: LinkPeer) => p.transport.links().length === 1 && p.transport.links()[0].state.t === "ready";
+    await waitFor(() => settled(a) && settled(b) && network.openConnections === 1, { what: "one link per pair" });
+    expect(a.usableLinksTo("b")).toHaveLength(1);
+    expect(b.usableLinksTo("a")).toHaveLength(1);
     // The survivor is the stream dialed by the smaller id, on both sides.
     expect(a.usableLinksTo("b")[0].direction).toBe("outbound");
     expect(b.usableLinksTo("a")[0].direction).toBe("inbound");
