@@ -3,6 +3,7 @@
  * FIFO queue (never dropped, never run beyond capacity). A handler that throws produces a failed result, not
  * a dead node; a task past its deadline is aborted through its signal.
  */
+import { abortable } from "../protocol/abortable.js";
 import { create } from "@bufbuild/protobuf";
 import { TaskResultSchema, type TaskRequest, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Clock } from "../protocol/clock.js";
@@ -186,21 +187,3 @@ export class TaskRunner {
   }
 }
 
-/** Rejects with the signal's reason when it aborts before `promise` settles. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}

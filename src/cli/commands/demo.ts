@@ -3,6 +3,7 @@
  * progress, then a summary of who did what. Every path (success, task failure, exception, a child that dies,
  * SIGINT/SIGTERM) stops all node processes before the command returns.
  */
+import { abortable } from "../../protocol/abortable.js";
 import { parseInteger, parseOptions } from "../args.js";
 import { connectToNode, type NodeClient } from "../client.js";
 import { waitForMesh } from "../demo/converge.js";
@@ -108,21 +109,3 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** `promise`, or a rejection as soon as `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}
