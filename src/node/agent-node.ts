@@ -9,7 +9,7 @@
 import { create } from "@bufbuild/protobuf";
 import { AgentInfoSchema, MemberStatus, type AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
 import { TaskRequestSchema, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
-import { AgentService } from "../../gen/agentmesh/v1/agent_service_pb.js";
+import { AgentService, GetStatusResponseSchema, type GetStatusResponse } from "../../gen/agentmesh/v1/agent_service_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { MessageHandler, RequestOptions, Subscription } from "../bus/bus.js";
 import { MeshMessageBus } from "../bus/mesh-bus.js";
@@ -37,44 +37,6 @@ import { TaskRunner, type TaskHandler } from "./task-runner.js";
 
 /** State key prefix of each agent's load: agent/<id> → {load, capacity, queued, draining}. */
 export const LOAD_KEY_PREFIX = "agent/";
-
-/** A node's view of itself and the mesh. */
-export interface NodeStatusReport {
-  /** Agent id. */
-  id: string;
-  /** host:port. */
-  address: string;
-  /** Lifecycle. */
-  lifecycle: NodeStatus;
-  /** Tasks running. */
-  load: number;
-  /** Tasks at once at most. */
-  capacity: number;
-  /** Tasks waiting for a slot. */
-  queued: number;
-  /** Digest of the replicated state. */
-  stateHash: string;
-  /** Entries in the replicated state. */
-  stateEntries: number;
-  /** The state's Lamport clock. */
-  stateClock: bigint;
-  /** Gossip rounds run. */
-  gossipRounds: number;
-  /** Members alive (this one included). */
-  membersAlive: number;
-  /** Members suspected. */
-  membersSuspect: number;
-  /** Members declared dead. */
-  membersDead: number;
-  /** Members that left. */
-  membersLeft: number;
-  /** This agent's incarnation. */
-  incarnation: bigint;
-  /** Failure detector's local health score (0 healthy). */
-  health: number;
-  /** Tasks waiting for a capable agent. */
-  waitingTasks: number;
-}
 
 /** The lifecycle of a node. */
 export type NodeStatus = "starting" | "ready" | "draining" | "stopped";
@@ -464,12 +426,12 @@ export class AgentNode {
   }
 
   /** The node's view of itself and the mesh (AgentService.GetStatus). */
-  report(): NodeStatusReport {
+  report(): GetStatusResponse {
     const members = this.discovery.allMembers?.() ?? this.discovery.members();
     const count = (s: MemberStatus) => members.filter((m) => m.status === s).length;
     const stats = this.meshState.stats();
-    return {
-      id: this.id,
+    return create(GetStatusResponseSchema, {
+      selfId: this.id,
       address: this.address,
       lifecycle: this.status,
       load: this.runner.load,
@@ -478,7 +440,7 @@ export class AgentNode {
       stateHash: this.meshState.digestHash(),
       stateEntries: this.meshState.keys().length,
       stateClock: this.meshState.lamportClock,
-      gossipRounds: stats.rounds,
+      gossipRounds: BigInt(stats.rounds),
       membersAlive: count(MemberStatus.ALIVE) + 1,
       membersSuspect: count(MemberStatus.SUSPECT),
       membersDead: count(MemberStatus.DEAD),
@@ -486,7 +448,7 @@ export class AgentNode {
       incarnation: this.info.incarnation,
       health: this.discovery instanceof EmbeddedDiscovery ? (this.discovery.protocol?.health ?? 0) : 0,
       waitingTasks: this.router.waiting,
-    };
+    });
   }
 
   /** Every agent known: the registry's (alive, suspect) and, from the discovery, the dead and left ones. */

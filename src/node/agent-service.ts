@@ -7,7 +7,6 @@ import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc
 import {
   AgentService,
   BroadcastResponseSchema,
-  GetStatusResponseSchema,
   ListAgentsResponseSchema,
   MembershipEventKind,
   PublishResponseSchema,
@@ -102,29 +101,7 @@ export function createAgentService(node: AgentNode): ServiceImpl<typeof AgentSer
 
     watchMembership: (_req, ctx) => watchMembership(node, ctx),
 
-    getStatus: () =>
-      guarded(() => {
-        const s = node.report();
-        return create(GetStatusResponseSchema, {
-          selfId: s.id,
-          address: s.address,
-          lifecycle: s.lifecycle,
-          load: s.load,
-          capacity: s.capacity,
-          queued: s.queued,
-          stateHash: s.stateHash,
-          stateEntries: s.stateEntries,
-          stateClock: s.stateClock,
-          gossipRounds: BigInt(s.gossipRounds),
-          membersAlive: s.membersAlive,
-          membersSuspect: s.membersSuspect,
-          membersDead: s.membersDead,
-          membersLeft: s.membersLeft,
-          incarnation: s.incarnation,
-          health: s.health,
-          waitingTasks: s.waitingTasks,
-        });
-      }),
+    getStatus: () => guarded(() => node.report()),
   };
 }
 
