@@ -6,6 +6,7 @@ import { UsageError } from "./args.js";
 import { agentsCommand } from "./commands/agents.js";
 import { demoCommand } from "./commands/demo.js";
 import { nodeCommand } from "./commands/node.js";
+import { statusCommand } from "./commands/status.js";
 import { submitCommand } from "./commands/submit.js";
 import { fail, println, processIo, type CliIo } from "./io.js";
 import { isCommand, usage, type CommandName } from "./usage.js";
@@ -16,6 +17,7 @@ export type Command = (args: string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<CommandName, Command> = {
   node: nodeCommand,
   agents: agentsCommand,
+  status: statusCommand,
   submit: submitCommand,
   demo: demoCommand,
 };

@@ -2,7 +2,7 @@
 import { exampleHandlers } from "../node/examples.js";
 
 /** The subcommands. */
-export const COMMANDS = ["node", "agents", "submit", "demo"] as const;
+export const COMMANDS = ["node", "agents", "status", "submit", "demo"] as const;
 
 /** A subcommand's name. */
 export type CommandName = (typeof COMMANDS)[number];
@@ -16,7 +16,8 @@ Peer-to-peer agent networks over gRPC.
 
 Commands:
   node     run an agent node
-  agents   list the agents a node knows
+  agents   list the agents a node knows, with their membership status
+  status   show a node's status; with --all, every node's and whether their states agree
   submit   submit a task to a node and print its result
   demo     run a local mesh of node processes and route tasks across it
 
@@ -44,12 +45,33 @@ Options:
 
 const AGENTS = `Usage: agent-mesh agents --to HOST:PORT [--json] [--timeout MS]
 
-Lists the agents a node knows, itself included: id, address, capabilities, load/capacity, status, draining.
+Lists the agents a node knows, itself included: id, address, capabilities, load/capacity, membership
+status (alive, suspect, dead, left: dead and left members stay listed for a while) and draining.
 
 Options:
   --to HOST:PORT          the node to ask
   --json                  print a JSON array of {id, address, capabilities, load, capacity, status, draining}
   --timeout MS            how long to wait for the answer (default 5000)
+  -h, --help              show this help`;
+
+const STATUS = `Usage: agent-mesh status --to HOST:PORT [--all] [--json] [--timeout MS]
+
+Shows a node's view of itself and the mesh: lifecycle, load/capacity and queued tasks, the digest
+(state hash), entries and Lamport clock of its replicated state, gossip rounds, members by status
+(alive, suspect, dead, left), its incarnation, the failure detector's health score (0 is healthy)
+and tasks waiting for a capable agent.
+
+With --all, also asks every alive member that node lists and prints one row per node, then
+"converged: yes" when every node that answered reports the same state hash, else
+"converged: no (K distinct digests)". Members that do not answer are listed as unreachable.
+Exits 0 either way; 1 when the node named by --to does not answer.
+
+Options:
+  --to HOST:PORT          the node to ask
+  --all                   also ask every alive member it lists
+  --json                  print JSON: the status record, or with --all
+                          {nodes, unreachable, converged, distinctDigests}
+  --timeout MS            how long to wait for each answer (default 5000)
   -h, --help              show this help`;
 
 const SUBMIT = `Usage: agent-mesh submit --to HOST:PORT --capability CAP --input JSON [--timeout MS] [--json]
@@ -77,7 +99,7 @@ Options:
   --json                  print the summary as JSON on stdout (progress goes to stderr)
   -h, --help              show this help`;
 
-const USAGE: Record<CommandName, string> = { node: NODE, agents: AGENTS, submit: SUBMIT, demo: DEMO };
+const USAGE: Record<CommandName, string> = { node: NODE, agents: AGENTS, status: STATUS, submit: SUBMIT, demo: DEMO };
 
 /** The usage text of `command`, or of agent-mesh itself. */
 export function usage(command?: CommandName): string {

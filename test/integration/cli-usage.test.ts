@@ -43,6 +43,9 @@ describe("agent-mesh usage errors", () => {
     },
     { name: "a node without --id", args: ["node", "--port", "0", "--capabilities", "echo"], message: /missing required option --id$/m, usage: /^Usage: agent-mesh node /m },
     { name: "too few demo nodes", args: ["demo", "--nodes", "2"], message: /--nodes: expected an integer from 3 to 16, got "2"$/m, usage: /^Usage: agent-mesh demo /m },
+    { name: "a status without --to", args: ["status", "--all"], message: /^agent-mesh status: missing required option --to$/m, usage: /^Usage: agent-mesh status /m },
+    { name: "an unknown status option", args: ["status", "--to", "127.0.0.1:1", "--every"], message: /^agent-mesh status: Unknown option '--every'$/m, usage: /^Usage: agent-mesh status /m },
+    { name: "a bad status --timeout", args: ["status", "--to", "127.0.0.1:1", "--timeout", "soon"], message: /^agent-mesh status: --timeout: expected an integer/m, usage: /^Usage: agent-mesh status /m },
     { name: "a positional argument", args: ["agents", "127.0.0.1:1"], message: /^agent-mesh agents: Unexpected argument '127.0.0.1:1'/m, usage: /^Usage: agent-mesh agents /m },
   ];
 
@@ -58,7 +61,7 @@ describe("agent-mesh usage errors", () => {
   }
 
   it("prints usage on stdout and exits 0 for --help", async () => {
-    for (const args of [["--help"], ["node", "--help"], ["agents", "-h"], ["submit", "--help"], ["demo", "--help"]]) {
+    for (const args of [["--help"], ["node", "--help"], ["agents", "-h"], ["status", "--help"], ["submit", "--help"], ["demo", "--help"]]) {
       const r = await procs.run(args);
       expect(r.code, args.join(" ")).toBe(0);
       expect(r.stdout).toMatch(/^Usage: agent-mesh /);
