@@ -284,6 +284,7 @@ export class AgentNode {
     this.meshState.stop();
     await this.discovery.stop();
     this.bus.close();
+    this.health.close();
     await this.transport.stop();
     this.status = "stopped";
     this.logger.info({}, "agent stopped");

@@ -13,6 +13,7 @@ export { Status as ServingStatus };
 export class HealthState {
   private readonly statuses = new Map<string, Status>();
   private readonly watchers = new Set<() => void>();
+  private closed = false;
 
   /** Starts with every name in `services` (and "") at `initial`. */
   constructor(services: string[], initial: Status = Status.SERVING) {
@@ -23,6 +24,15 @@ export class HealthState {
   /** Sets every service's status (draining: NOT_SERVING). */
   setAll(status: Status): void {
     for (const name of this.statuses.keys()) this.statuses.set(name, status);
+    for (const w of [...this.watchers]) w();
+  }
+
+  /**
+   * Ends every Watch stream (after the statuses already sent, e.g. NOT_SERVING): the node calls this before its
+   * server closes, so open Watch calls do not hold the shutdown for the close grace period.
+   */
+  close(): void {
+    this.closed = true;
     for (const w of [...this.watchers]) w();
   }
 
@@ -48,20 +58,21 @@ export class HealthState {
     let wake: (() => void) | undefined;
     const watcher = () => wake?.();
     this.watchers.add(watcher);
-    const onAbort = () => wake?.();
-    signal.addEventListener("abort", onAbort);
+    signal.addEventListener("abort", watcher);
     try {
-      while (!signal.aborted) {
+      while (!signal.aborted && !this.closed) {
         const status = this.get(service) ?? Status.SERVICE_UNKNOWN;
         if (status !== last) {
           last = status;
           yield create(HealthCheckResponseSchema, { status });
+          // Look again before sleeping: a change made while the message was being sent must not be missed.
+          continue;
         }
         await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
       this.watchers.delete(watcher);
-      signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", watcher);
     }
   }
 }
