@@ -45,9 +45,9 @@ export class Suspicion {
     this.arm();
   }
 
-  /** Records an independent confirmation; returns true when it was new (and the timeout shrank). */
+  /** Records an independent confirmation; returns true when it was new (and the timeout shrank). Ignored once cancelled or expired. */
   confirm(from: string): boolean {
-    if (this.confirmers.has(from) || this.confirmers.size - 1 >= this.expected) return false;
+    if (this.timer === undefined || this.confirmers.has(from) || this.confirmers.size - 1 >= this.expected) return false;
     this.confirmers.add(from);
     this.arm();
     return true;
