@@ -169,7 +169,9 @@ export class MemberList {
     if (current === undefined) return;
     const c = compareLife(info, current.info);
     if (c < 0) return;
-    if (c === 0 && isGone(current.info.status)) return;
+    // Only an alive claim brings a gone member back (a suspicion of a later incarnation would revive it
+    // uncounted and without a join).
+    if (isGone(current.info.status)) return;
     if (c === 0 && current.info.status === MemberStatus.SUSPECT) {
       if (current.suspicion?.confirm(reporter) === true) this.queue(current.info, reporter);
       return;
