@@ -89,7 +89,7 @@ export function statusText(s: StatusRecord): string {
 /** Characters of the state hash shown in the --all table. */
 const SHORT_HASH = 16;
 
-/** One row per node (unreachable ones last, with their error). */
+/** One row per node (unreachable ones last, marked so, with a line each after the table saying why). */
 export function statusTable(nodes: StatusRecord[], unreachable: UnreachableNode[]): string {
   const rows = nodes.map((s) => [
     s.id,
@@ -106,12 +106,13 @@ export function statusTable(nodes: StatusRecord[], unreachable: UnreachableNode[
     String(s.health),
     String(s.waitingTasks),
   ]);
-  for (const u of unreachable) rows.push([u.id, u.address, `unreachable: ${u.error}`]);
-  return table(
+  for (const u of unreachable) rows.push([u.id, u.address, "unreachable", ...Array<string>(10).fill("-")]);
+  const body = table(
     ["ID", "ADDRESS", "LIFECYCLE", "LOAD", "QUEUED", "STATE HASH", "ENTRIES", "CLOCK", "ROUNDS", "A/S/D/L", "INC", "HEALTH", "WAITING"],
     rows,
     new Set([4, 6, 7, 8, 10, 11, 12]),
   );
+  return [body, ...unreachable.map((u) => `${u.id} (${u.address}) is unreachable: ${u.error}`)].join("\n");
 }
 
 /** The number of distinct state hashes among `nodes`. */
