@@ -1,8 +1,9 @@
 /**
  * Test helper for multi-process tests: spawns `agent-mesh` processes from bin/agent-mesh.js (run `npm run build`
  * first so dist/ is current), reads a node's ready line with a deadline, keeps every process's stderr, and stops
- * everything it started (SIGTERM, a deadline, then SIGKILL). Node processes get an IPC channel, so they stop on
- * their own if the test process dies.
+ * everything it started (SIGCONT for any it froze, SIGTERM, a deadline, then SIGKILL). Node processes get an IPC
+ * channel, so they stop on their own if the test process dies; when the test process exits, every child still
+ * running is killed outright (a process frozen by SIGSTOP would not notice its parent went away).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -69,6 +70,14 @@ interface Tracked {
 /** The processes a test file started; stopAll() in afterAll/afterEach leaves none behind. */
 export class Processes {
   private readonly tracked: Tracked[] = [];
+  private readonly killOnExit = () => {
+    for (const t of this.tracked) if (t.alive) t.proc.kill("SIGKILL");
+  };
+
+  /** Tracks nothing yet; children still running when the test process exits are killed. */
+  constructor() {
+    process.on("exit", this.killOnExit);
+  }
 
   /** Spawns `agent-mesh <args>`; the process is stopped by stopAll() if still running. */
   spawn(args: string[], ipc = false): { proc: ChildProcess; exited: Promise<Exit>; alive: () => boolean } {
@@ -142,9 +151,18 @@ export class Processes {
     return { ...exit, stdout, stderr };
   }
 
-  /** Stops every process still running: SIGTERM, up to `graceMs` to exit, then SIGKILL (and waits for it). */
+  /** Sends `signal` to a node process started by this instance (SIGSTOP freezes it, SIGCONT resumes it). */
+  signal(node: NodeProcess, signal: NodeJS.Signals): void {
+    const t = this.tracked.find((c) => c.proc.pid === node.pid);
+    if (t === undefined) throw new Error(`node ${node.id} (pid ${node.pid}) was not started here`);
+    if (!t.alive) throw new Error(`node ${node.id} (pid ${node.pid}) has exited; cannot send ${signal}`);
+    t.proc.kill(signal);
+  }
+
+  /** Stops every process still running: SIGCONT (in case it is frozen), SIGTERM, up to `graceMs` to exit, then SIGKILL (and waits for it). */
   async stopAll(graceMs = 15_000): Promise<void> {
     const alive = this.tracked.filter((t) => t.alive);
+    for (const t of alive) t.proc.kill("SIGCONT");
     for (const t of alive) t.proc.kill("SIGTERM");
     await deadline(Promise.all(alive.map((t) => t.exited)), graceMs);
     const stuck = this.tracked.filter((t) => t.alive);
