@@ -1,0 +1,83 @@
+/**
+ * A frozen agent, with real processes: SIGSTOP one of four nodes (the only one serving `reverse`) until every
+ * other node lists it as dead; a `reverse` task submitted meanwhile waits for a capable agent. SIGCONT: the
+ * node refutes its death with a higher incarnation, every node lists it alive again, the waiting task runs on
+ * it, and new tasks reach it again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Processes, type NodeProcess } from "../helpers/processes.js";
+import { waitFor } from "../helpers/wait.js";
+import { fromPayload, toPayload } from "../../src/protocol/payload.js";
+import { agentsViaCli, checkDetection, Clients, statusViaCli } from "./observe.js";
+
+const procs = new Processes();
+const clients = new Clients();
+let observers: NodeProcess[];
+let frozen: NodeProcess;
+
+beforeAll(async () => {
+  const seed = await procs.startNode({ id: "z1", capabilities: ["echo"] });
+  const seeds = [seed.address];
+  const rest = await Promise.all([
+    procs.startNode({ id: "z2", capabilities: ["sleep"], seeds }),
+    procs.startNode({ id: "z3", capabilities: ["uppercase"], seeds }),
+    procs.startNode({ id: "z4", capabilities: ["reverse"], seeds }),
+  ]);
+  observers = [seed, rest[0], rest[1]];
+  frozen = rest[2];
+  const all = [...observers, frozen];
+  await clients.allAlive(all, all.map((n) => n.id));
+});
+
+afterAll(async () => {
+  clients.close();
+  await procs.stopAll();
+});
+
+/** Submits a `reverse` task through `node` and resolves with the agent that ran it and the output. */
+async function reverse(node: NodeProcess, text: string, timeoutMs: number): Promise<{ agentId: string; output: unknown }> {
+  const res = await clients.of(node).service.submitTask({ capability: "reverse", input: toPayload(text), timeoutMs }, { timeoutMs: timeoutMs + 5000 });
+  return { agentId: res.agentId, output: fromPayload(res.output, "output") };
+}
+
+describe("SIGSTOP past the detection time, then SIGCONT", () => {
+  it("is declared dead, refutes once resumed, is alive everywhere and receives tasks again", async () => {
+    expect(await reverse(observers[0], "before", 10_000)).toEqual({ agentId: frozen.id, output: "erofeb" });
+    const before = await statusViaCli(procs, frozen);
+
+    const frozenAt = performance.now();
+    procs.signal(frozen, "SIGSTOP");
+    let waiting: Promise<{ agentId: string; output: unknown }> | undefined;
+    try {
+      const detection = await clients.timeUntil(observers, frozen.id, "dead", frozenAt, 15_000);
+      checkDetection(`SIGSTOP of ${frozen.id}, seen dead by`, detection);
+      for (const node of observers) {
+        expect((await agentsViaCli(procs, node)).find((a) => a.id === frozen.id)?.status, `${node.id}'s view`).toBe("dead");
+      }
+      // Nobody else serves reverse: a task submitted now waits for a capable agent.
+      waiting = reverse(observers[1], "while frozen", 30_000);
+      await waitFor(async () => (await statusViaCli(procs, observers[1])).waitingTasks >= 1, { timeoutMs: 10_000, intervalMs: 100, what: `a task waiting on ${observers[1].id}` });
+    } finally {
+      procs.signal(frozen, "SIGCONT");
+    }
+    const resumedAt = performance.now();
+
+    const back = await clients.timeUntil(observers, frozen.id, "alive", resumedAt, 15_000);
+    console.log(`[freeze] ${frozen.id} alive again after SIGCONT, as seen by: ${Object.entries(back).map(([id, ms]) => `${id} ${ms} ms`).join(", ")}`);
+    const after = await statusViaCli(procs, frozen);
+    expect(after.incarnation, "it refuted its death with a higher incarnation").toBeGreaterThan(before.incarnation);
+    for (const node of [...observers, frozen]) {
+      const agents = await agentsViaCli(procs, node);
+      expect(agents.map((a) => `${a.id}:${a.status}`).sort(), `${node.id}'s view`).toEqual(["z1:alive", "z2:alive", "z3:alive", "z4:alive"]);
+    }
+
+    expect(await waiting).toEqual({ agentId: frozen.id, output: "nezorf elihw" });
+    for (const node of observers) {
+      expect(await reverse(node, `via ${node.id}`, 10_000)).toEqual({ agentId: frozen.id, output: [...`via ${node.id}`].reverse().join("") });
+    }
+    // And through the CLI, as a user would.
+    const r = await procs.run(["submit", "--to", observers[2].address, "--capability", "reverse", "--input", '"again"', "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ output: "niaga", agentId: frozen.id });
+  });
+});
