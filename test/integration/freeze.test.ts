@@ -80,4 +80,30 @@ describe("SIGSTOP past the detection time, then SIGCONT", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ output: "niaga", agentId: frozen.id });
   });
+
+  it("rejoins after a freeze longer than dead members still hear gossip (5 s at the defaults)", async () => {
+    const target = observers[2]; // z3, the only one serving uppercase
+    const rest = [observers[0], observers[1], frozen];
+    const frozenAt = performance.now();
+    procs.signal(target, "SIGSTOP");
+    try {
+      const detection = await clients.timeUntil(rest, target.id, "dead", frozenAt, 15_000);
+      checkDetection(`SIGSTOP of ${target.id} (long freeze), seen dead by`, detection);
+      // Stay frozen well past gossipToDeadMs, still listed dead by everyone.
+      await waitFor(async () => performance.now() - frozenAt > 7000 && (await Promise.all(rest.map((n) => clients.statusOf(n, target.id)))).every((s) => s === "dead"), {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        what: `${target.id} to stay dead for 7 s`,
+      });
+    } finally {
+      procs.signal(target, "SIGCONT");
+    }
+    const resumedAt = performance.now();
+    const back = await clients.timeUntil(rest, target.id, "alive", resumedAt, 15_000);
+    console.log(`[freeze] ${target.id} alive again after a 7 s freeze and SIGCONT, as seen by: ${Object.entries(back).map(([id, ms]) => `${id} ${ms} ms`).join(", ")}`);
+    await clients.allAlive([target], [...rest, target].map((n) => n.id));
+    const r = await procs.run(["submit", "--to", observers[0].address, "--capability", "uppercase", "--input", '"back"', "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ output: "BACK", agentId: target.id });
+  });
 });
