@@ -28,7 +28,7 @@ export interface FaultPolicy {
    * it, in [0, 1]. Default 0.
    */
   reorderRate: number;
-  /** How long a held-back frame waits for a later one to overtake it before it goes anyway, ms. Default 20. */
+  /** How long a held-back frame waits for a later one to overtake it before it goes anyway, ms (sparse traffic needs a window longer than the gap between frames). Default 100. */
   reorderWindowMs: number;
   /** Latency added to every frame, ms. Default 0. */
   delayMs: number;
@@ -41,7 +41,7 @@ export const noFaults: Readonly<FaultPolicy> = Object.freeze({
   dropRate: 0,
   duplicateRate: 0,
   reorderRate: 0,
-  reorderWindowMs: 20,
+  reorderWindowMs: 100,
   delayMs: 0,
   jitterMs: 0,
 });

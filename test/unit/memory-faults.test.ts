@@ -73,7 +73,7 @@ async function expectMeshError(fn: () => unknown): Promise<MeshError> {
 
 describe("fault policy", () => {
   it("is all off by default and validates every knob, naming it", async () => {
-    expect(faultPolicy()).toEqual({ dropRate: 0, duplicateRate: 0, reorderRate: 0, reorderWindowMs: 20, delayMs: 0, jitterMs: 0 });
+    expect(faultPolicy()).toEqual({ dropRate: 0, duplicateRate: 0, reorderRate: 0, reorderWindowMs: 100, delayMs: 0, jitterMs: 0 });
     expect(faultPolicy({ dropRate: 0.5, delayMs: undefined })).toEqual({ ...noFaults, dropRate: 0.5 });
     const cases: [Partial<FaultPolicy>, string][] = [
       [{ dropRate: 1.5 }, "faults.dropRate: must be a probability in [0, 1], got 1.5"],
