@@ -24,6 +24,8 @@ export abstract class PeerTransport implements Transport {
   private readonly all = new Set<LinkBase>();
   private readonly outboundByAddress = new Map<string, OutboundLink>();
   private readonly byPeer = new Map<string, Set<LinkBase>>();
+  /** The agent each outbound link was dialed for, until its Hello says who answered. */
+  private readonly dialedFor = new WeakMap<LinkBase, string>();
   private readonly owner: LinkOwner;
 
   /** Creates the link table. */
@@ -73,6 +75,7 @@ export abstract class PeerTransport implements Transport {
       return existing;
     }
     const link = new OutboundLink(address, this.owner, this.dialer(address), this.clock);
+    if (agentId !== undefined) this.dialedFor.set(link, agentId);
     this.outboundByAddress.set(address, link);
     this.all.add(link);
     link.start();
@@ -89,6 +92,10 @@ export abstract class PeerTransport implements Transport {
 
   forget(agentId: string): void {
     for (const link of this.byPeer.get(agentId) ?? []) link.close(`agent ${agentId} left the mesh`);
+    // Links dialed for it that never got through (it is gone: they would redial forever).
+    for (const link of this.all) {
+      if (link.peer === undefined && this.dialedFor.get(link) === agentId) link.close(`agent ${agentId} left the mesh`);
+    }
   }
 
   /** Closes every link, waiting up to closeGraceMs for queues to drain, then tears down what remains. */
