@@ -310,6 +310,27 @@ describe("MemoryNetwork faults", () => {
   });
 });
 
+describe("links to agents that are gone", () => {
+  it("forget() closes a link dialed for the agent that never got through, and no other", async () => {
+    const network = new MemoryNetwork();
+    const a = await startPeer("a", transport(network));
+    const b = await startPeer("b", transport(network));
+    const ghost = a.transport.linkTo("ghost", "mem:404");
+    const seed = a.transport.linkTo(undefined, "mem:405");
+    const toB = a.transport.linkTo("b", b.transport.address);
+    ghost.send(note("a", "ghost", "stale"));
+    await waitFor(() => ghost.state.t === "backoff" && seed.state.t === "backoff" && toB.state.t === "ready", { what: "the links to settle" });
+    a.transport.forget("ghost");
+    await waitFor(() => ghost.state.t === "closed", { what: "the ghost link to close" });
+    expect(ghost.state).toEqual({ t: "closed", reason: "agent ghost left the mesh" });
+    expect(ghost.queued).toBe(0);
+    expect([seed.state.t, toB.state.t]).toEqual(["backoff", "ready"]);
+    a.transport.forget("b");
+    await waitFor(() => toB.state.t === "closed", { what: "the link to b to close" });
+    expect(a.transport.links()).toEqual([seed]);
+  });
+});
+
 describe("the bus over a faulty network", () => {
   /** Agents a and b with a bus each; b's handler counts its runs per message id. */
   async function busPair(network: MemoryNetwork) {
