@@ -1,0 +1,148 @@
+/**
+ * Trace context on the wire, over the OpenTelemetry API only (no SDK): W3C traceparent, tracestate and
+ * baggage travel inside each Envelope's `trace` field (one peer link carries many messages, so each message
+ * carries its own context) and in the gRPC metadata of client calls. Without an SDK the API's propagator
+ * and tracer are no-ops, so these helpers cost next to nothing; src/telemetry/tracing.ts installs the real
+ * ones. Also the attribute names every span of the mesh uses.
+ */
+import { create } from "@bufbuild/protobuf";
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
+import { TraceContextSchema, type Destination, type Envelope, type TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+
+/** The task or conversation a span belongs to: on every span of the mesh. */
+export const ATTR_CORRELATION_ID = "agentmesh.correlation_id";
+/** The message type carried (task_request, vote_request, a user type, ...). */
+export const ATTR_MESSAGE_TYPE = "agentmesh.message_type";
+/** The sending agent. */
+export const ATTR_FROM = "agentmesh.from";
+/** The receiving agent (or topic, for a publish). */
+export const ATTR_TO = "agentmesh.to";
+/** The capability a task needs. */
+export const ATTR_CAPABILITY = "agentmesh.capability";
+/** Hops the message or task has taken. */
+export const ATTR_HOPS = "agentmesh.hops";
+/** The task's id. */
+export const ATTR_TASK_ID = "agentmesh.task_id";
+/** The task's attempt number (raised on each reassignment). */
+export const ATTR_ATTEMPT = "agentmesh.attempt";
+/** The agent that recorded a span (also on the resource, as service.instance.id). */
+export const ATTR_AGENT_ID = "agentmesh.agent_id";
+
+/** The instrumentation scope name of the mesh's tracers. */
+export const TRACER_NAME = "agent-mesh";
+
+/** A holder for the envelope field the setter fills; `trace` stays undefined while nothing is injected. */
+export interface TraceCarrier {
+  /** The envelope's trace context, created on the first value set. */
+  trace?: TraceContext;
+}
+
+/** Reads traceparent, tracestate and baggage from an envelope's TraceContext. */
+export const envelopeTraceGetter: TextMapGetter<TraceContext | undefined> = {
+  keys: (carrier) => (carrier === undefined ? [] : (["traceparent", "tracestate", "baggage"] as const).filter((k) => carrier[k] !== "")),
+  get: (carrier, key) => {
+    if (carrier === undefined) return undefined;
+    const value = key === "traceparent" ? carrier.traceparent : key === "tracestate" ? carrier.tracestate : key === "baggage" ? carrier.baggage : "";
+    return value === "" ? undefined : value;
+  },
+};
+
+/** Writes traceparent, tracestate and baggage into a TraceCarrier (other keys are ignored). */
+export const envelopeTraceSetter: TextMapSetter<TraceCarrier> = {
+  set: (carrier, key, value) => {
+    if (key !== "traceparent" && key !== "tracestate" && key !== "baggage") return;
+    carrier.trace ??= create(TraceContextSchema);
+    carrier.trace[key] = value;
+  },
+};
+
+/** Reads W3C headers from gRPC/Connect request metadata (a fetch Headers object). */
+export const headersGetter: TextMapGetter<Headers> = {
+  keys: (carrier) => [...carrier.keys()],
+  get: (carrier, key) => carrier.get(key) ?? undefined,
+};
+
+/** The trace context of `ctx` (default: the active one) for an envelope; undefined when there is none to carry. */
+export function injectTrace(ctx: Context = context.active()): TraceContext | undefined {
+  const carrier: TraceCarrier = {};
+  propagation.inject(ctx, carrier, envelopeTraceSetter);
+  return carrier.trace;
+}
+
+/**
+ * The trace context to carry for `span`, a child of `parent`: undefined when the span has no valid context
+ * (no SDK installed), so the untraced hot path builds nothing.
+ */
+export function spanTrace(parent: Context, span: Span): TraceContext | undefined {
+  return isSpanContextValid(span.spanContext()) ? injectTrace(trace.setSpan(parent, span)) : undefined;
+}
+
+/** The context carried by an envelope's `trace` field, on top of `base` (default: the root context). */
+export function extractTrace(trace: TraceContext | undefined, base: Context = ROOT_CONTEXT): Context {
+  if (trace === undefined || trace.traceparent === "") return base;
+  return propagation.extract(base, trace, envelopeTraceGetter);
+}
+
+/** The span id in a W3C traceparent value ("" when it is not one). */
+export function spanIdOf(traceparent: string): string {
+  const parts = traceparent.split("-");
+  return parts.length >= 4 && parts[2].length === 16 ? parts[2] : "";
+}
+
+/** The snake_case message type of an envelope body case (taskRequest → task_request). */
+export function messageTypeOf(bodyCase: string | undefined): string {
+  if (bodyCase === undefined) return "empty";
+  let name = snakeNames.get(bodyCase);
+  if (name === undefined) {
+    name = bodyCase.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    snakeNames.set(bodyCase, name);
+  }
+  return name;
+}
+const snakeNames = new Map<string, string>();
+
+/** Marks `span` failed with the error's message (and records it as an exception event) when it records. */
+export function failSpan(span: Span, err: unknown): void {
+  if (!span.isRecording()) return;
+  const message = err instanceof Error ? err.message : String(err);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  if (err instanceof Error) span.recordException(err);
+}
+
+/** Body cases of membership and gossip traffic, traced only when a node asks for it (steady, voluminous). */
+const MEMBERSHIP_CASES: ReadonlySet<string> = new Set(["heartbeat", "probe", "probeRequest", "probeAck", "membershipSync", "gossipDigest", "gossipUpdates", "hello"]);
+
+/** True for membership and gossip traffic (heartbeats, SWIM probes, member syncs, state digests and updates). */
+export function isMembershipTraffic(bodyCase: string | undefined): boolean {
+  return bodyCase !== undefined && MEMBERSHIP_CASES.has(bodyCase);
+}
+
+/** The message type of an envelope for span attributes: a user message's own type, else the body's type. */
+export function envelopeMessageType(env: Envelope): string {
+  return env.body.case === "user" ? env.body.value.type : messageTypeOf(env.body.case);
+}
+
+/** A destination as a span attribute: the agent id, "topic:NAME", "*" (broadcast) or "" (link level). */
+export function destinationText(to: Destination | undefined): string {
+  switch (to?.target.case) {
+    case "agentId":
+      return to.target.value;
+    case "topic":
+      return `topic:${to.target.value}`;
+    case "broadcast":
+      return "*";
+    default:
+      return "";
+  }
+}
+
+/** The attributes of a span about envelope `env` (correlation id, message type, from, to, hops). */
+export function envelopeAttributes(env: Envelope): Attributes {
+  return {
+    [ATTR_CORRELATION_ID]: env.correlationId,
+    [ATTR_MESSAGE_TYPE]: envelopeMessageType(env),
+    [ATTR_FROM]: env.from,
+    [ATTR_TO]: destinationText(env.to),
+    [ATTR_HOPS]: env.hops,
+  };
+}
