@@ -9,20 +9,50 @@
  *
  * Two levels: the source document's Message API (publish, subscribe, request, send, broadcast, attach) and
  * an envelope API for the mesh's own patterns (call, handle, post), which use typed protobuf bodies.
+ *
+ * Tracing (OpenTelemetry API only; no-ops without an SDK): a request is a CLIENT span "send TYPE" whose
+ * context travels in the envelope's `trace` field; the receiver handles it in a SERVER span "handle TYPE",
+ * a child of the sender's, and its reply carries the handler's context back (the caller adds a "reply" event
+ * naming the answering span). One-way messages are PRODUCER/CONSUMER spans; a publish or broadcast gives each
+ * peer's copy its own child span. Retries are events on the request's span. Membership and gossip bodies
+ * are not traced unless `traceMembership` is set. Attributes are computed only for recording spans.
  */
-import type { Envelope, TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import { systemClock, type Clock, type TimerHandle } from "../protocol/clock.js";
 import { withDefaults } from "../protocol/config.js";
 import { newEnvelope, replyTo, toAgent, toBroadcast, toTopic, type Body, type BodyCase } from "../protocol/envelope.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import { envelopeToMessage, messageToBody, type Message, type MessageInit } from "../protocol/message.js";
+import {
+  envelopeAttributes,
+  envelopeMessageType,
+  extractTrace,
+  failSpan,
+  injectTrace,
+  isMembershipTraffic,
+  spanIdOf,
+  spanTrace,
+  TRACER_NAME,
+} from "../protocol/trace-context.js";
 import { backoffDelayMs } from "../transport/backoff.js";
 import type { Link, Transport } from "../transport/transport.js";
 import { defaultBusConfig, type BusConfig, type MessageBus, type MessageHandler, type RequestOptions, type Subscription } from "./bus.js";
 import { Deadlines, type Deadline } from "./deadlines.js";
 import { DedupeWindow } from "./dedupe.js";
 import { checkHops, HandlerTable, replyInit } from "./message-utils.js";
+
+/** Span attributes of the bus beyond the shared ones: the peer of one fan-out copy, and what answered a request. */
+const ATTR_TO_PEER = "agentmesh.peer";
+const ATTR_REPLY_FROM = "agentmesh.reply.from";
+const ATTR_REPLY_TYPE = "agentmesh.reply.message_type";
+const ATTR_REPLY_SPAN = "agentmesh.reply.span_id";
+
+/** A span name of low cardinality: "VERB TYPE" for the mesh's own bodies, "VERB message" for user messages. */
+function spanName(verb: string, env: Envelope): string {
+  return `${verb} ${env.body.case === "user" ? "message" : envelopeMessageType(env)}`;
+}
 
 /** Where agents are: what the bus needs from the registry. */
 export interface AgentDirectory {
@@ -46,8 +76,10 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Abort to give up (CANCELLED). */
   signal?: AbortSignal;
-  /** Trace context to carry. */
-  trace?: TraceContext;
+  /** The context whose span the request's span is a child of; default: the active context. */
+  parent?: Context;
+  /** More attributes for the request's span (e.g. the task id and attempt); set only when it records. */
+  attributes?: Attributes;
 }
 
 /** Answers a request envelope with a reply body (or throws a MeshError). */
@@ -61,6 +93,7 @@ interface Pending {
   retry: TimerHandle | undefined;
   deadline: Deadline | undefined;
   readonly promise: Promise<Envelope>;
+  readonly span: Span;
   resolve(env: Envelope): void;
   reject(err: MeshError): void;
 }
@@ -79,6 +112,10 @@ export interface MeshMessageBusOptions {
   clock?: Clock;
   /** Where to log. */
   logger?: Logger;
+  /** Tracer of the bus's spans; default: the API's global tracer (a no-op without an SDK). */
+  tracer?: Tracer;
+  /** Trace membership and gossip bodies too (heartbeats, probes, syncs, digests). Default false. */
+  traceMembership?: boolean;
 }
 
 /** The bus of one node of the mesh. */
@@ -90,6 +127,8 @@ export class MeshMessageBus implements MessageBus {
   private readonly directory: AgentDirectory;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly tracer: Tracer;
+  private readonly traceMembership: boolean;
   private readonly topics = new HandlerTable();
   private readonly inbox = new HandlerTable();
   private readonly handlers = new Map<BodyCase, EnvelopeHandler>();
@@ -108,6 +147,8 @@ export class MeshMessageBus implements MessageBus {
     this.directory = options.directory;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
+    this.tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
+    this.traceMembership = options.traceMembership ?? false;
     this.seen = new DedupeWindow(this.config.dedupeWindow);
     this.deadlines = new Deadlines(this.clock);
   }
@@ -115,9 +156,7 @@ export class MeshMessageBus implements MessageBus {
   // ---- the source document's API -------------------------------------------------------------
 
   async publish(topic: string, message: MessageInit): Promise<void> {
-    const env = this.envelopeFor(message, toTopic(topic));
-    this.fanOut(env);
-    await this.deliverLocally(env);
+    await this.sendToAll(this.envelopeFor(message, toTopic(topic)), "publish");
   }
 
   subscribe(topic: string, handler: MessageHandler): Subscription {
@@ -143,17 +182,22 @@ export class MeshMessageBus implements MessageBus {
 
   async send(agentId: string, message: MessageInit): Promise<void> {
     const env = this.envelopeFor(message, toAgent(agentId));
-    if (agentId === this.selfId) {
-      await this.deliverLocally(env);
-      return;
+    const parent = context.active();
+    const span = this.startSpan(env, "send", SpanKind.PRODUCER, parent);
+    env.trace = spanTrace(parent, span);
+    try {
+      if (agentId === this.selfId) await context.with(trace.setSpan(parent, span), () => this.deliverLocally(env));
+      else this.linkFor(agentId).send(env);
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
     }
-    this.linkFor(agentId).send(env);
   }
 
   async broadcast(message: MessageInit): Promise<void> {
-    const env = this.envelopeFor(message, toBroadcast());
-    this.fanOut(env);
-    await this.deliverLocally(env);
+    await this.sendToAll(this.envelopeFor(message, toBroadcast()), "broadcast");
   }
 
   attach(agentId: string, handler: MessageHandler): Subscription {
@@ -183,11 +227,15 @@ export class MeshMessageBus implements MessageBus {
       hopLimit,
       expectsReply: true,
       deadlineMs: this.clock.now() + timeoutMs,
-      trace: options.trace,
     });
+    const parent = options.parent ?? context.active();
+    const span = this.startSpan(env, "send", SpanKind.CLIENT, parent, options.attributes);
+    env.trace = spanTrace(parent, span);
     try {
       checkHops(env.hops, hopLimit, `${body.case} to agent ${agentId}`);
     } catch (err) {
+      failSpan(span, err);
+      span.end();
       return Promise.reject(err);
     }
     let resolve!: (env: Envelope) => void;
@@ -196,7 +244,7 @@ export class MeshMessageBus implements MessageBus {
       resolve = res;
       reject = rej;
     });
-    const p: Pending = { env, agentId, attempts: 0, link: undefined, retry: undefined, deadline: undefined, promise, resolve, reject };
+    const p: Pending = { env, agentId, attempts: 0, link: undefined, retry: undefined, deadline: undefined, promise, span, resolve, reject };
     this.pending.set(env.messageId, p);
     p.deadline = this.deadlines.add(this.clock.now() + timeoutMs, () =>
       this.settle(p, new MeshError(Code.DeadlineExceeded, `no reply from agent ${agentId} within ${timeoutMs} ms (${body.case})`)),
@@ -240,9 +288,19 @@ export class MeshMessageBus implements MessageBus {
 
   /** Sends a one-way envelope with a typed body to `agentId`. */
   post(agentId: string, body: Body, options: Omit<CallOptions, "timeoutMs" | "signal" | "messageId"> = {}): void {
-    const env = newEnvelope({ body, from: this.selfId, to: toAgent(agentId), ...options, hopLimit: options.hopLimit ?? this.config.hopLimit });
-    if (agentId === this.selfId) queueMicrotask(() => this.receive(env, undefined));
-    else this.linkFor(agentId).send(env);
+    const { parent = context.active(), attributes, ...init } = options;
+    const env = newEnvelope({ body, from: this.selfId, to: toAgent(agentId), ...init, hopLimit: options.hopLimit ?? this.config.hopLimit });
+    const span = this.startSpan(env, "send", SpanKind.PRODUCER, parent, attributes);
+    env.trace = spanTrace(parent, span);
+    try {
+      if (agentId === this.selfId) queueMicrotask(() => this.receive(env, undefined));
+      else this.linkFor(agentId).send(env);
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
   }
 
   /** Requests waiting for replies. */
@@ -262,7 +320,7 @@ export class MeshMessageBus implements MessageBus {
     try {
       this.receiveUnsafe(env, link);
     } catch (err) {
-      this.logger.error({ err, messageId: env.messageId, correlationId: env.correlationId }, "dropping envelope");
+      this.logger.error({ err, messageId: env.messageId, correlation_id: env.correlationId }, "dropping envelope");
     }
   }
 
@@ -295,20 +353,28 @@ export class MeshMessageBus implements MessageBus {
       void this.answer(env, link);
       return;
     }
-    void this.deliverLocally(env);
+    void this.deliverReceived(env);
   }
 
   private async answer(env: Envelope, link: Link | undefined): Promise<void> {
     this.answering.set(env.messageId, []);
+    const parent = extractTrace(env.trace);
+    const span = this.startSpan(env, "handle", SpanKind.SERVER, parent);
+    const ctx = trace.setSpan(parent, span);
     let body: Body;
     try {
       const handler = this.handlers.get(env.body.case as BodyCase);
-      if (handler !== undefined) body = await handler(env, link);
-      else body = await this.answerMessage(env);
+      body = await context.with(ctx, () => (handler !== undefined ? handler(env, link) : this.answerMessage(env)));
     } catch (err) {
       body = { case: "failure", value: MeshError.from(err, Code.Unknown).toFailure() };
     }
+    if (span.isRecording()) {
+      const failure = body.case === "failure" ? body.value : body.case === "taskResult" && body.value.outcome.case === "failure" ? body.value.outcome.value : undefined;
+      if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+    }
+    span.end();
     const reply = replyTo(env, this.selfId, body);
+    reply.trace = spanTrace(parent, span); // the result's way back continues from the handling span
     this.seen.setReply(env.messageId, reply);
     this.sendReply(env, reply, link);
     for (const duplicate of this.answering.get(env.messageId) ?? []) this.sendReply(duplicate.env, reply, duplicate.link);
@@ -326,8 +392,11 @@ export class MeshMessageBus implements MessageBus {
   }
 
   private fail(env: Envelope, link: Link | undefined, err: MeshError): void {
+    const span = this.startSpan(env, env.expectsReply ? "handle" : "receive", env.expectsReply ? SpanKind.SERVER : SpanKind.CONSUMER, extractTrace(env.trace));
+    failSpan(span, err);
+    span.end();
     if (!env.expectsReply) {
-      this.logger.warn({ messageId: env.messageId, correlationId: env.correlationId, err: err.message }, "refused message");
+      this.logger.warn({ messageId: env.messageId, correlation_id: env.correlationId, err: err.message }, "refused message");
       return;
     }
     this.sendReply(env, replyTo(env, this.selfId, { case: "failure", value: err.toFailure() }), link);
@@ -348,24 +417,36 @@ export class MeshMessageBus implements MessageBus {
     }
     const address = this.directory.addressOf(request.from) ?? link?.remoteAddress;
     if (address === undefined) {
-      this.logger.warn({ to: request.from, correlationId: request.correlationId }, "cannot reply: requester unknown");
+      this.logger.warn({ to: request.from, correlation_id: request.correlationId }, "cannot reply: requester unknown");
       return;
     }
     try {
       this.transport.linkTo(request.from, address).send(reply);
     } catch (err) {
-      this.logger.warn({ to: request.from, correlationId: request.correlationId, err: MeshError.from(err).message }, "reply not sent");
+      this.logger.warn({ to: request.from, correlation_id: request.correlationId, err: MeshError.from(err).message }, "reply not sent");
     }
   }
 
-  private async deliverLocally(env: Envelope): Promise<void> {
+  /** Delivers a one-way message from a peer inside a CONSUMER span, a child of the sender's. */
+  private async deliverReceived(env: Envelope): Promise<void> {
+    const parent = extractTrace(env.trace);
+    const span = this.startSpan(env, "receive", SpanKind.CONSUMER, parent);
+    try {
+      await context.with(trace.setSpan(parent, span), () => this.deliverLocally(env, span));
+    } finally {
+      span.end();
+    }
+  }
+
+  private async deliverLocally(env: Envelope, span?: Span): Promise<void> {
     const m = envelopeToMessage(env);
     if (m === undefined) return;
     const target = env.to?.target;
     const key = target?.case === "topic" ? target.value : this.selfId;
     const table = target?.case === "topic" ? this.topics : this.inbox;
     const errors = await table.deliver(key, m);
-    for (const err of errors) this.logger.warn({ err, messageId: m.id, correlationId: m.correlationId, type: m.type }, "message handler threw");
+    for (const err of errors) this.logger.warn({ err, messageId: m.id, correlation_id: m.correlationId, type: m.type }, "message handler threw");
+    if (errors.length > 0 && span !== undefined) failSpan(span, errors[0]);
   }
 
   // ---- sending ---------------------------------------------------------------------------------
@@ -386,15 +467,57 @@ export class MeshMessageBus implements MessageBus {
     return env;
   }
 
-  private fanOut(env: Envelope): void {
+  /** Publishes or broadcasts `env`: a PRODUCER span, each peer's copy in a child span, then local delivery. */
+  private async sendToAll(env: Envelope, what: "publish" | "broadcast"): Promise<void> {
+    const parent = context.active();
+    const span = this.startSpan(env, what, SpanKind.PRODUCER, parent);
+    const ctx = trace.setSpan(parent, span);
+    try {
+      this.fanOut(env, ctx, span.isRecording());
+      await context.with(ctx, () => this.deliverLocally(env));
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Sends `env` to every peer; with `spanEach`, each copy carries its own child span of `ctx`. */
+  private fanOut(env: Envelope, ctx: Context, spanEach: boolean): void {
+    if (!spanEach) env.trace = injectTrace(ctx);
     for (const id of this.directory.peerIds()) {
       if (id === this.selfId) continue;
+      let out = env;
+      let span: Span | undefined;
+      if (spanEach) {
+        span = this.tracer.startSpan(spanName("send", env), { kind: SpanKind.PRODUCER }, ctx);
+        out = { ...env, trace: spanTrace(ctx, span) };
+        if (span.isRecording()) span.setAttributes({ ...envelopeAttributes(env), [ATTR_TO_PEER]: id });
+      }
       try {
-        this.linkFor(id).send(env);
+        this.linkFor(id).send(out);
       } catch (err) {
-        this.logger.warn({ to: id, messageId: env.messageId, err: MeshError.from(err).message }, "fan-out send failed");
+        if (span !== undefined) failSpan(span, err);
+        this.logger.warn({ to: id, messageId: env.messageId, correlation_id: env.correlationId, err: MeshError.from(err).message }, "fan-out send failed");
+      } finally {
+        span?.end();
       }
     }
+  }
+
+  /**
+   * A span about `env` named "VERB TYPE", a child of `parent`, with the envelope's attributes (and `extra`)
+   * when it records. Membership and gossip bodies get a non-recording span unless traceMembership is set.
+   */
+  private startSpan(env: Envelope, verb: string, kind: SpanKind, parent: Context, extra?: Attributes): Span {
+    if (!this.traceMembership && isMembershipTraffic(env.body.case)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    const span = this.tracer.startSpan(spanName(verb, env), { kind }, parent);
+    if (span.isRecording()) {
+      span.setAttributes(envelopeAttributes(env));
+      if (extra !== undefined) span.setAttributes(extra);
+    }
+    return span;
   }
 
   private linkFor(agentId: string): Link {
@@ -470,7 +593,8 @@ export class MeshMessageBus implements MessageBus {
       return;
     }
     const delay = backoffDelayMs(p.attempts, { initialMs: this.config.retryInitialMs, maxMs: this.config.retryMaxMs, multiplier: 2, jitter: 0.2 });
-    this.logger.debug({ to: p.agentId, messageId: p.env.messageId, correlationId: p.env.correlationId, delay, err: err.message }, "retrying request");
+    this.logger.debug({ to: p.agentId, messageId: p.env.messageId, correlation_id: p.env.correlationId, delay, err: err.message }, "retrying request");
+    if (p.span.isRecording()) p.span.addEvent("retry", { "agentmesh.send_attempt": p.attempts + 1, "agentmesh.delay_ms": delay, "exception.message": err.message });
     p.retry = this.clock.setTimeout(() => this.attempt(p), delay);
   }
 
@@ -480,7 +604,23 @@ export class MeshMessageBus implements MessageBus {
     p.deadline?.cancel();
     p.retry?.cancel();
     this.untrack(p);
+    this.endSpan(p, err, reply);
     if (err !== undefined) p.reject(err);
     else p.resolve(reply as Envelope);
+  }
+
+  /** Ends a request's span: its error, or a "reply" event naming the answering agent and span. */
+  private endSpan(p: Pending, err: MeshError | undefined, reply: Envelope | undefined): void {
+    const span = p.span;
+    if (span.isRecording()) {
+      if (err !== undefined) failSpan(span, err);
+      else if (reply !== undefined) {
+        span.addEvent("reply", { [ATTR_REPLY_FROM]: reply.from, [ATTR_REPLY_TYPE]: envelopeMessageType(reply), [ATTR_REPLY_SPAN]: spanIdOf(reply.trace?.traceparent ?? "") });
+        if (reply.body.case === "taskResult" && reply.body.value.outcome.case === "failure") {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: reply.body.value.outcome.value.message });
+        }
+      }
+    }
+    span.end();
   }
 }

@@ -5,8 +5,13 @@
  * Lifecycle: starting → ready → draining → stopped. stop() drains: health turns NOT_SERVING, peers hear
  * the node is draining (no new tasks are routed to it), running tasks finish (up to drainTimeoutMs), then
  * the node leaves the mesh and closes its links.
+ *
+ * Tracing: the node takes its tracer provider and span ring from `config.tracing` (default: what
+ * startTracing installed for the process, else the API's no-ops) and hands tracers to the bus, router and
+ * runner. Membership and gossip envelopes get spans only when `traceMembership` is on.
  */
 import { create } from "@bufbuild/protobuf";
+import { context as otelContext, SpanKind, trace, type Context, type Tracer } from "@opentelemetry/api";
 import { AgentInfoSchema, MemberStatus, type AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
 import { TaskRequestSchema, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
 import { AgentService, GetStatusResponseSchema, type GetStatusResponse } from "../../gen/agentmesh/v1/agent_service_pb.js";
@@ -25,10 +30,13 @@ import { newId } from "../protocol/ids.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import type { Message, MessageInit } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
+import { envelopeAttributes, extractTrace, isMembershipTraffic, messageTypeOf, spanTrace, TRACER_NAME } from "../protocol/trace-context.js";
 import { requireAgentId, requireCapability, requireIntInRange } from "../protocol/validate.js";
+import { defaultNodeTracing, type NodeTracing } from "../telemetry/node-tracing.js";
+import type { SpanSource } from "../telemetry/span-ring.js";
 import { GrpcTransport } from "../transport/grpc-transport.js";
 import type { Transport } from "../transport/transport.js";
-import type { TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import type { Payload } from "../../gen/agentmesh/v1/payload_pb.js";
 import { createAgentService } from "./agent-service.js";
 import { defaultNodeConfig, type AgentNodeConfig } from "./config.js";
@@ -116,6 +124,8 @@ export class AgentNode {
   private readonly router: TaskRouter;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly tracing: NodeTracing;
+  private readonly tracer: Tracer;
   private readonly info: AgentInfo;
   private status: NodeStatus = "starting";
   private loadTimer: TimerHandle | undefined;
@@ -136,6 +146,8 @@ export class AgentNode {
     requireIntInRange(this.config.port, "port", 0, 65_535);
     this.logger = (config.logger ?? silentLogger).child({ agent: this.id });
     this.clock = config.clock ?? systemClock;
+    this.tracing = config.tracing ?? defaultNodeTracing();
+    this.tracer = this.tracing.tracerProvider.getTracer(TRACER_NAME);
     this.registry = new AgentRegistry(() => this.clock.now());
     this.info = create(AgentInfoSchema, {
       id: this.id,
@@ -154,7 +166,7 @@ export class AgentNode {
         logger: this.logger,
         clock: this.clock,
         routes: (router) => {
-          router.service(AgentService, createAgentService(this));
+          router.service(AgentService, createAgentService(this, this.tracer));
           router.service(Health, this.health.service());
         },
       });
@@ -169,6 +181,8 @@ export class AgentNode {
       config: config.bus,
       clock: this.clock,
       logger: this.logger,
+      tracer: this.tracer,
+      traceMembership: this.tracing.traceMembership,
     });
     this.meshState = new GossipState({
       selfId: this.id,
@@ -181,7 +195,9 @@ export class AgentNode {
       send: (peerId, body) => {
         const address = this.registry.get(peerId)?.address;
         const link = address !== undefined ? this.transport.linkTo(peerId, address) : this.transport.peerLink(peerId);
-        link?.send(newEnvelope({ from: this.id, body }));
+        const env = newEnvelope({ from: this.id, body });
+        if (this.tracing.traceMembership) this.traceMembershipSend(env);
+        link?.send(env);
       },
     });
     this.meshState.onChange((change) => {
@@ -197,6 +213,7 @@ export class AgentNode {
       maxQueued: this.config.maxQueuedTasks,
       clock: this.clock,
       logger: this.logger,
+      tracer: this.tracer,
       onLoadChange: (load) => {
         this.info.load = load;
         this.scheduleLoadPublish();
@@ -209,6 +226,7 @@ export class AgentNode {
       clock: this.clock,
       logger: this.logger,
       select: config.select,
+      tracer: this.tracer,
       local: {
         canRun: (capability) => this.status === "ready" && this.runner.has(capability),
         run: (task, ctx) => this.runner.run(task, ctx),
@@ -236,15 +254,45 @@ export class AgentNode {
     return this.info;
   }
 
+  /** The node's recent spans (AgentService.GetSpans answers from them); undefined when it keeps none. */
+  get spans(): SpanSource | undefined {
+    return this.tracing.spans;
+  }
+
+  /** Handles a membership or gossip envelope inside a CONSUMER span, a child of the sender's (traceMembership only). */
+  private traceMembershipReceive(env: Envelope, dispatch: () => void): void {
+    const parent = extractTrace(env.trace);
+    const span = this.tracer.startSpan(`receive ${messageTypeOf(env.body.case)}`, { kind: SpanKind.CONSUMER }, parent);
+    if (span.isRecording()) span.setAttributes(envelopeAttributes(env));
+    try {
+      otelContext.with(trace.setSpan(parent, span), dispatch);
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Gives a gossip envelope a PRODUCER span of its own and carries its context (traceMembership only). */
+  private traceMembershipSend(env: Envelope): void {
+    const parent = otelContext.active();
+    const span = this.tracer.startSpan(`send ${messageTypeOf(env.body.case)}`, { kind: SpanKind.PRODUCER }, parent);
+    if (span.isRecording()) span.setAttributes(envelopeAttributes(env));
+    span.end();
+    env.trace = spanTrace(parent, span);
+  }
+
   /** Brings the node up: server, discovery, routing. */
   async start(): Promise<void> {
     if (this.status !== "starting") throw new MeshError(Code.FailedPrecondition, `agent ${this.id} is ${this.status}`);
     await this.transport.start({
       localInfo: () => this.info,
       onEnvelope: (env, link) => {
-        if (this.discovery.receive(env, link)) return;
-        if (env.body.case !== undefined && this.meshState.receive(env.from, env.body)) return;
-        this.bus.receive(env, link);
+        const dispatch = () => {
+          if (this.discovery.receive(env, link)) return;
+          if (env.body.case !== undefined && this.meshState.receive(env.from, env.body)) return;
+          this.bus.receive(env, link);
+        };
+        if (this.tracing.traceMembership && isMembershipTraffic(env.body.case)) this.traceMembershipReceive(env, dispatch);
+        else dispatch();
       },
       onPeerHello: (peer, link) => this.discovery.peerHello(peer, link),
     });
@@ -374,18 +422,18 @@ export class AgentNode {
   }
 
   /** submit() for an already encoded payload (the AgentService path); the output stays encoded. */
-  async submitPayload(capability: string, input: Payload, options: SubmitOptions & { trace?: TraceContext } = {}): Promise<RawTaskOutcome> {
+  async submitPayload(capability: string, input: Payload, options: SubmitOptions & { parent?: Context } = {}): Promise<RawTaskOutcome> {
     requireCapability(capability);
     if (this.status !== "ready") throw new MeshError(Code.Unavailable, `agent ${this.id} is ${this.status} and accepts no tasks`);
     const correlationId = options.correlationId ?? newId();
     const started = this.clock.now();
     const task = create(TaskRequestSchema, { taskId: newId(), capability, input, origin: this.id, attempt: 1 });
-    this.logger.debug({ correlationId, taskId: task.taskId, capability }, "task accepted");
+    this.logger.debug({ correlation_id: correlationId, taskId: task.taskId, capability }, "task accepted");
     const { result, hops } = await this.router.route(task, {
       correlationId,
       deadlineMs: started + this.timeout(options.timeoutMs),
       hops: 0,
-      trace: options.trace,
+      parent: options.parent,
     });
     if (result.outcome.case === "failure") throw MeshError.fromFailure(result.outcome.value);
     return { taskId: result.taskId, correlationId, agentId: result.agentId, output: result.outcome.value ?? toPayload(null), hops, durationMs: Math.round(this.clock.now() - started), attempt: result.attempt };

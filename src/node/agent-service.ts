@@ -1,12 +1,17 @@
 /**
  * AgentService, the client API every node serves (gRPC, gRPC-Web and Connect on the node's port). Input is
  * validated here and errors leave as gRPC statuses naming the offending field, capability or agent.
+ *
+ * SubmitTask, Publish and Broadcast each run in a SERVER span that continues the caller's trace from the
+ * W3C traceparent/tracestate/baggage request headers; GetSpans answers from the node's span ring.
  */
 import { create } from "@bufbuild/protobuf";
 import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Tracer } from "@opentelemetry/api";
 import {
   AgentService,
   BroadcastResponseSchema,
+  GetSpansResponseSchema,
   ListAgentsResponseSchema,
   MembershipEventKind,
   PublishResponseSchema,
@@ -24,6 +29,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { messageToBody, type Message } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, TRACER_NAME } from "../protocol/trace-context.js";
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
@@ -47,48 +53,78 @@ function validPayload(payload: Payload | undefined, field: string): unknown {
   return fromPayload(payload, field);
 }
 
-/** The AgentService implementation of `node`. */
-export function createAgentService(node: AgentNode): ServiceImpl<typeof AgentService> {
+/**
+ * Runs `fn` inside a SERVER span for AgentService method `method`, a child of the context the client sent in
+ * its request headers; `attributes` are computed only when the span records.
+ */
+async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, attributes: () => Attributes, fn: (span: { record(a: Attributes): void }) => Promise<T>): Promise<T> {
+  const parent = propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter);
+  const span = tracer.startSpan(`agentmesh.v1.AgentService/${method}`, { kind: SpanKind.SERVER }, parent);
+  const recording = span.isRecording();
+  if (recording) span.setAttributes({ "rpc.system": "grpc", "rpc.service": "agentmesh.v1.AgentService", "rpc.method": method, ...attributes() });
+  try {
+    const record = (a: Attributes): void => {
+      if (recording) span.setAttributes(a);
+    };
+    return await context.with(trace.setSpan(parent, span), () => fn({ record }));
+  } catch (err) {
+    failSpan(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** The AgentService implementation of `node`, whose spans come from `tracer`. */
+export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTracer(TRACER_NAME)): ServiceImpl<typeof AgentService> {
   return {
-    submitTask: (req) =>
-      guarded(async () => {
-        const capability = requireCapability(req.capability, "capability");
-        validPayload(req.input, "input");
-        const outcome = await node.submitPayload(capability, req.input ?? toPayload(null), {
-          timeoutMs: req.timeoutMs,
-          correlationId: req.correlationId === "" ? undefined : req.correlationId,
-        });
-        return create(SubmitTaskResponseSchema, {
-          taskId: outcome.taskId,
-          correlationId: outcome.correlationId,
-          agentId: outcome.agentId,
-          output: outcome.output,
-          hops: outcome.hops,
-          durationMs: outcome.durationMs,
-          attempt: outcome.attempt,
-        });
-      }),
+    submitTask: (req, ctx) => {
+      const correlationId = req.correlationId === "" ? newId() : req.correlationId;
+      return guarded(() =>
+        traced(tracer, "SubmitTask", ctx, () => ({ [ATTR_CORRELATION_ID]: correlationId, [ATTR_CAPABILITY]: req.capability }), async (span) => {
+          const capability = requireCapability(req.capability, "capability");
+          validPayload(req.input, "input");
+          const outcome = await node.submitPayload(capability, req.input ?? toPayload(null), { timeoutMs: req.timeoutMs, correlationId });
+          span.record({ [ATTR_TASK_ID]: outcome.taskId, [ATTR_TO]: outcome.agentId, [ATTR_HOPS]: outcome.hops, [ATTR_ATTEMPT]: outcome.attempt });
+          return create(SubmitTaskResponseSchema, {
+            taskId: outcome.taskId,
+            correlationId: outcome.correlationId,
+            agentId: outcome.agentId,
+            output: outcome.output,
+            hops: outcome.hops,
+            durationMs: outcome.durationMs,
+            attempt: outcome.attempt,
+          });
+        }),
+      );
+    },
 
-    publish: (req) =>
-      guarded(async () => {
-        const topic = requireNonEmpty(req.topic, "topic");
-        const type = requireNonEmpty(req.type, "type");
-        const payload = validPayload(req.payload, "payload");
-        const id = newId();
-        const correlationId = req.correlationId === "" ? newId() : req.correlationId;
-        await node.bus.publish(topic, { id, type, payload, correlationId });
-        return create(PublishResponseSchema, { messageId: id, correlationId });
-      }),
+    publish: (req, ctx) => {
+      const correlationId = req.correlationId === "" ? newId() : req.correlationId;
+      return guarded(() =>
+        traced(tracer, "Publish", ctx, () => ({ [ATTR_CORRELATION_ID]: correlationId, [ATTR_MESSAGE_TYPE]: req.type, [ATTR_TO]: `topic:${req.topic}` }), async () => {
+          const topic = requireNonEmpty(req.topic, "topic");
+          const type = requireNonEmpty(req.type, "type");
+          const payload = validPayload(req.payload, "payload");
+          const id = newId();
+          await node.bus.publish(topic, { id, type, payload, correlationId });
+          return create(PublishResponseSchema, { messageId: id, correlationId });
+        }),
+      );
+    },
 
-    broadcast: (req) =>
-      guarded(async () => {
-        const type = requireNonEmpty(req.type, "type");
-        const payload = validPayload(req.payload, "payload");
-        const id = newId();
-        const correlationId = req.correlationId === "" ? newId() : req.correlationId;
-        await node.broadcast({ id, type, payload, correlationId });
-        return create(BroadcastResponseSchema, { messageId: id, correlationId, recipients: node.registry.size });
-      }),
+    broadcast: (req, ctx) => {
+      const correlationId = req.correlationId === "" ? newId() : req.correlationId;
+      return guarded(() =>
+        traced(tracer, "Broadcast", ctx, () => ({ [ATTR_CORRELATION_ID]: correlationId, [ATTR_MESSAGE_TYPE]: req.type, [ATTR_TO]: "*" }), async () => {
+          const type = requireNonEmpty(req.type, "type");
+          const payload = validPayload(req.payload, "payload");
+          const id = newId();
+          await node.broadcast({ id, type, payload, correlationId });
+          return create(BroadcastResponseSchema, { messageId: id, correlationId, recipients: node.registry.size });
+        }),
+      );
+    },
 
     subscribe: (req, ctx) => subscribe(node, req.topic, ctx),
 
@@ -102,6 +138,16 @@ export function createAgentService(node: AgentNode): ServiceImpl<typeof AgentSer
     watchMembership: (_req, ctx) => watchMembership(node, ctx),
 
     getStatus: () => guarded(() => node.report()),
+
+    getSpans: (req) =>
+      guarded(() => {
+        const traceId = req.traceId.toLowerCase();
+        if (req.correlationId === "" && traceId === "") throw new MeshError(Code.InvalidArgument, "correlation_id, trace_id: set at least one");
+        if (traceId !== "" && !/^[0-9a-f]{32}$/.test(traceId)) throw new MeshError(Code.InvalidArgument, `trace_id: expected 32 hex digits, got "${req.traceId}"`);
+        const source = node.spans;
+        const spans = source?.query({ correlationId: req.correlationId, traceId }) ?? [];
+        return create(GetSpansResponseSchema, { selfId: node.id, spans, ringCapacity: source?.capacity ?? 0 });
+      }),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from "../protocol/logger.js";
 import type { TransportConfig } from "../transport/config.js";
 import type { Transport } from "../transport/transport.js";
 import type { SelectStrategy } from "../patterns/select.js";
+import type { NodeTracing } from "../telemetry/node-tracing.js";
 
 /** Options of an AgentNode. Only `id` is required. */
 export interface AgentNodeConfig {
@@ -55,6 +56,11 @@ export interface AgentNodeConfig {
   logger?: Logger;
   /** Time source; default: the system clock. */
   clock?: Clock;
+  /**
+   * Tracer provider, span ring (for GetSpans) and whether membership and gossip traffic is traced. Default:
+   * what startTracing installed for the process (src/telemetry/tracing.ts), else no-op spans and no ring.
+   */
+  tracing?: NodeTracing;
 }
 
 /** The node defaults. */

@@ -2,14 +2,20 @@
  * Local task execution with a capacity: at most `capacity` handlers run at once, the rest wait in a bounded
  * FIFO queue (never dropped, never run beyond capacity). A handler that throws produces a failed result, not
  * a dead node; a task past its deadline is aborted through its signal.
+ *
+ * Each task is a span "run CAPABILITY", a child of the context it was submitted in, from acceptance (queue
+ * time included; "started" marks the slot) to its result; the handler runs inside it, so its log lines carry
+ * its trace and span ids and the sub-tasks it submits are its children.
  */
 import { abortable } from "../protocol/abortable.js";
 import { create } from "@bufbuild/protobuf";
+import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import { TaskResultSchema, type TaskRequest, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Clock } from "../protocol/clock.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, TRACER_NAME } from "../protocol/trace-context.js";
 
 /** What a task handler receives besides the input. */
 export interface TaskContext {
@@ -34,6 +40,11 @@ interface Job {
   task: TaskRequest;
   correlationId: string;
   deadlineMs: number;
+  /** The task's span and the context that makes it active. */
+  span: Span;
+  ctx: Context;
+  /** True when it waited for a slot. */
+  queued?: boolean;
   resolve(result: TaskResult): void;
 }
 
@@ -51,6 +62,8 @@ export interface TaskRunnerOptions {
   logger: Logger;
   /** Called whenever the number of running tasks changes. */
   onLoadChange(load: number): void;
+  /** Tracer of the task spans; default: the API's global tracer (a no-op without an SDK). */
+  tracer?: Tracer;
 }
 
 /** Runs tasks locally within a capacity. */
@@ -60,9 +73,12 @@ export class TaskRunner {
   private running = 0;
   private readonly controllers = new Set<AbortController>();
   private idleWaiters: (() => void)[] = [];
+  private readonly tracer: Tracer;
 
   /** Creates a runner without handlers. */
-  constructor(private readonly options: TaskRunnerOptions) {}
+  constructor(private readonly options: TaskRunnerOptions) {
+    this.tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
+  }
 
   /** Registers (or replaces) the handler of `capability`. */
   register(capability: string, handler: TaskHandler): void {
@@ -96,16 +112,25 @@ export class TaskRunner {
 
   /** Runs `task` now or when a slot frees; resolves with its result (a failure result when it fails). */
   run(task: TaskRequest, context: { correlationId: string; deadlineMs: number }): Promise<TaskResult> {
+    const parent = otelContext.active();
+    const span = this.tracer.startSpan(`run ${task.capability}`, { kind: SpanKind.INTERNAL }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({ [ATTR_CORRELATION_ID]: context.correlationId, [ATTR_CAPABILITY]: task.capability, [ATTR_TASK_ID]: task.taskId, [ATTR_ATTEMPT]: task.attempt });
+    }
     return new Promise<TaskResult>((resolve) => {
-      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, resolve };
+      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, span, ctx: trace.setSpan(parent, span), resolve };
       if (this.running < this.options.capacity) {
         void this.start(job);
         return;
       }
       if (this.queue.length >= this.options.maxQueued) {
-        resolve(this.failure(task, 0, new MeshError(Code.ResourceExhausted, `agent ${this.options.agentId}: task queue full (${this.options.maxQueued} waiting)`, { retryable: true })));
+        const err = new MeshError(Code.ResourceExhausted, `agent ${this.options.agentId}: task queue full (${this.options.maxQueued} waiting)`, { retryable: true });
+        endTaskSpan(span, err.message);
+        resolve(this.failure(task, 0, err));
         return;
       }
+      if (span.isRecording()) span.addEvent("queued", { "agentmesh.queue_length": this.queue.length + 1 });
+      job.queued = true;
       this.queue.push(job);
     });
   }
@@ -140,9 +165,11 @@ export class TaskRunner {
       if (handler === undefined) throw new MeshError(Code.NotFound, `agent ${this.options.agentId} has no handler for capability "${task.capability}"`);
       if (remaining <= 0) throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) expired before it started`);
       const input = fromPayload(task.input, "input");
-      const log = this.options.logger.child({ correlationId: job.correlationId, taskId: task.taskId, capability: task.capability });
+      const log = this.options.logger.child({ correlation_id: job.correlationId, taskId: task.taskId, capability: task.capability });
+      const context: TaskContext = { taskId: task.taskId, correlationId: job.correlationId, capability: task.capability, agentId: this.options.agentId, signal: controller.signal, log };
+      if (job.queued === true && job.span.isRecording()) job.span.addEvent("started");
       const output = await abortable(
-        Promise.resolve(handler(input, { taskId: task.taskId, correlationId: job.correlationId, capability: task.capability, agentId: this.options.agentId, signal: controller.signal, log })),
+        otelContext.with(job.ctx, () => Promise.resolve(handler(input, context))),
         controller.signal,
       );
       result = create(TaskResultSchema, {
@@ -153,7 +180,9 @@ export class TaskRunner {
       });
     } catch (err) {
       const e = MeshError.from(err, Code.Unknown);
-      this.options.logger.warn({ correlationId: job.correlationId, taskId: task.taskId, capability: task.capability, code: e.codeName, err: e.message }, "task failed");
+      otelContext.with(job.ctx, () =>
+        this.options.logger.warn({ correlation_id: job.correlationId, taskId: task.taskId, capability: task.capability, code: e.codeName, err: e.message }, "task failed"),
+      );
       result = this.failure(task, 0, e);
     } finally {
       timer.cancel();
@@ -166,6 +195,7 @@ export class TaskRunner {
     result.workerLoad = this.running;
     result.workerCapacity = this.options.capacity;
     this.options.onLoadChange(this.running);
+    endTaskSpan(job.span, result.outcome.case === "failure" ? result.outcome.value.message : undefined);
     job.resolve(result);
     if (this.running === 0 && this.queue.length === 0) {
       const waiters = this.idleWaiters;
@@ -187,3 +217,9 @@ export class TaskRunner {
   }
 }
 
+
+/** Ends a task's span: ERROR with `failure` as its message when the task failed. */
+function endTaskSpan(span: Span, failure: string | undefined): void {
+  if (failure !== undefined && span.isRecording()) span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+  span.end();
+}

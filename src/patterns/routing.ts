@@ -6,9 +6,14 @@
  * capable agent it has not visited; when no agent can run it the task fails with NOT_FOUND naming the
  * capability. A capable agent that is unreachable
  * is skipped and the next best tried, within the task's deadline.
+ *
+ * Tracing: each routing is a span ("route CAPABILITY" where the task was accepted, "forward CAPABILITY" on a
+ * node passing it on) with one child per attempt: the link request's span (bus) or the local run's; choices,
+ * reassignments and waits are events on it.
  */
 import { create } from "@bufbuild/protobuf";
-import type { Envelope, TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import { MemberStatus, type AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
 import { TaskRequestSchema, type TaskRequest, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshMessageBus } from "../bus/mesh-bus.js";
@@ -17,6 +22,7 @@ import type { Clock } from "../protocol/clock.js";
 import type { Body } from "../protocol/envelope.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_FROM, ATTR_HOPS, ATTR_TASK_ID, ATTR_TO, failSpan, TRACER_NAME } from "../protocol/trace-context.js";
 import { leastLoaded, loadScore, type SelectStrategy } from "./select.js";
 
 /** Runs tasks on the local agent. */
@@ -25,6 +31,20 @@ export interface LocalExecutor {
   canRun(capability: string): boolean;
   /** Runs (or queues) the task locally; failures come back inside the result. */
   run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number }): Promise<TaskResult>;
+}
+
+/** Where a task is routed from: its correlation id, deadline, hops so far and (optionally) the parent span's context. */
+export interface RouteContext {
+  /** The task's correlation id. */
+  correlationId: string;
+  /** Absolute deadline, ms on the router's clock. */
+  deadlineMs: number;
+  /** Hops the task already took to get here. */
+  hops: number;
+  /** The context the routing span is a child of; default: the active context. */
+  parent?: Context;
+  /** True when a peer sent this node the task (its span is then "forward CAPABILITY"). */
+  forwarded?: boolean;
 }
 
 /** A routed task's outcome. */
@@ -51,6 +71,8 @@ export interface TaskRouterOptions {
   logger: Logger;
   /** Candidate choice; default leastLoaded. */
   select?: SelectStrategy;
+  /** Tracer of the routing spans; default: the API's global tracer (a no-op without an SDK). */
+  tracer?: Tracer;
 }
 
 /** Routes tasks to capable agents. */
@@ -59,12 +81,14 @@ export class TaskRouter {
   private readonly select: SelectStrategy;
   private readonly defaultSelect: boolean;
   private readonly calls = new Map<string, Set<AbortController>>();
+  private readonly tracer: Tracer;
   private waitingCount = 0;
 
   /** Creates the router; call install() to answer task requests from peers. */
   constructor(private readonly options: TaskRouterOptions) {
     this.select = options.select ?? leastLoaded((id) => this.inFlight.get(id) ?? 0);
     this.defaultSelect = options.select === undefined;
+    this.tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
   }
 
   /** Answers task requests arriving over links, and reassigns tasks of agents that leave or die. */
@@ -87,7 +111,36 @@ export class TaskRouter {
    * agent to join, up to its deadline. A capability nobody ever had fails at once with NOT_FOUND.
    * `hops` counts hops the task already took to get here.
    */
-  async route(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number; trace?: TraceContext }): Promise<RoutedResult> {
+  async route(task: TaskRequest, context: RouteContext): Promise<RoutedResult> {
+    const parent = context.parent ?? otelContext.active();
+    const span = this.tracer.startSpan(`${context.forwarded === true ? "forward" : "route"} ${task.capability}`, { kind: SpanKind.INTERNAL }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        [ATTR_CORRELATION_ID]: context.correlationId,
+        [ATTR_CAPABILITY]: task.capability,
+        [ATTR_TASK_ID]: task.taskId,
+        [ATTR_HOPS]: context.hops,
+        [ATTR_ATTEMPT]: Math.max(1, task.attempt),
+        [ATTR_FROM]: this.options.selfId,
+      });
+    }
+    try {
+      const routed = await otelContext.with(trace.setSpan(parent, span), () => this.routeIn(task, context, span));
+      if (span.isRecording()) {
+        span.setAttributes({ [ATTR_TO]: routed.result.agentId, [ATTR_ATTEMPT]: routed.result.attempt || Math.max(1, task.attempt) });
+        if (routed.result.outcome.case === "failure") span.setStatus({ code: SpanStatusCode.ERROR, message: routed.result.outcome.value.message });
+      }
+      return routed;
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  /** route() inside its span: the selection loop. */
+  private async routeIn(task: TaskRequest, context: RouteContext, span: Span): Promise<RoutedResult> {
     const { selfId, registry, clock } = this.options;
     const visited = new Set(task.visited);
     visited.add(selfId);
@@ -103,11 +156,13 @@ export class TaskRouter {
         // Wait when a holder exists but is busy elsewhere in its life (suspect, draining), failed, or died lately.
         const worthWaiting = lastError !== undefined || registry.lostCapabilityAgeMs(task.capability) !== undefined || holders.some((a) => !visited.has(a.id) || a.id === selfId);
         if (!worthWaiting) throw noCapableAgent(task.capability, registry.knownCapabilities());
+        if (span.isRecording()) span.addEvent("waiting for a capable agent", { [ATTR_ATTEMPT]: attempt });
         await this.waitForCapable(task, context, lastError);
         excluded.clear(); // an agent that failed may be back (a frozen one resumes)
         continue;
       }
       const target = this.preferLocal(candidates, this.select(candidates, task));
+      if (span.isRecording()) span.addEvent("routed", { [ATTR_TO]: target.id, [ATTR_ATTEMPT]: attempt, "agentmesh.candidates": candidates.length });
       if (target.id === selfId) {
         return { result: await this.options.local.run(create(TaskRequestSchema, { ...task, attempt }), context), hops: context.hops };
       }
@@ -121,8 +176,8 @@ export class TaskRouter {
           correlationId: context.correlationId,
           hops: context.hops + 1,
           timeoutMs: remainingMs,
-          trace: context.trace,
           signal: abort.signal,
+          attributes: span.isRecording() ? { [ATTR_TASK_ID]: task.taskId, [ATTR_CAPABILITY]: task.capability, [ATTR_ATTEMPT]: attempt } : undefined,
         });
         if (reply.body.case !== "taskResult") throw new MeshError(Code.Internal, `agent ${target.id} answered a task with ${reply.body.case}`);
         const result = reply.body.value;
@@ -135,7 +190,8 @@ export class TaskRouter {
       } catch (err) {
         const e = MeshError.from(err);
         if (!e.retryable) throw e;
-        this.options.logger.warn({ correlationId: context.correlationId, taskId: task.taskId, agent: target.id, attempt, err: e.message }, "task not done there, reassigning");
+        this.options.logger.warn({ correlation_id: context.correlationId, taskId: task.taskId, agent: target.id, attempt, err: e.message }, "task not done there, reassigning");
+        if (span.isRecording()) span.addEvent("reassign", { [ATTR_TO]: target.id, [ATTR_ATTEMPT]: attempt + 1, "exception.message": e.message });
         excluded.add(target.id);
         lastError = e;
         attempt++;
@@ -158,7 +214,7 @@ export class TaskRouter {
     if (remainingMs <= 0) {
       throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId}: no agent with capability "${task.capability}" became available before its deadline${why}`);
     }
-    this.options.logger.info({ correlationId: context.correlationId, taskId: task.taskId, capability: task.capability }, "no capable agent now: task queued until one joins");
+    this.options.logger.info({ correlation_id: context.correlationId, taskId: task.taskId, capability: task.capability }, "no capable agent now: task queued until one joins");
     this.waitingCount++;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -217,7 +273,7 @@ export class TaskRouter {
     const task = env.body.value;
     if (task.capability === "") throw new MeshError(Code.InvalidArgument, "task_request.capability: must not be empty");
     const deadlineMs = env.deadlineMs > 0n ? Number(env.deadlineMs) : this.options.clock.now() + this.options.bus.config.requestTimeoutMs;
-    const context = { correlationId: env.correlationId, deadlineMs, hops: env.hops, trace: env.trace };
+    const context: RouteContext = { correlationId: env.correlationId, deadlineMs, hops: env.hops, forwarded: true };
     if (this.options.local.canRun(task.capability)) {
       return { case: "taskResult", value: await this.options.local.run(task, context) };
     }

@@ -10,13 +10,15 @@ import type { AgentInfo } from "./membership_pb.js";
 import { file_agentmesh_v1_membership } from "./membership_pb.js";
 import type { Payload } from "./payload_pb.js";
 import { file_agentmesh_v1_payload } from "./payload_pb.js";
+import type { Span } from "./trace_pb.js";
+import { file_agentmesh_v1_trace } from "./trace_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file agentmesh/v1/agent_service.proto.
  */
 export const file_agentmesh_v1_agent_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBhZ2VudG1lc2gvdjEvYWdlbnRfc2VydmljZS5wcm90bxIMYWdlbnRtZXNoLnYxInkKEVN1Ym1pdFRhc2tSZXF1ZXN0EhIKCmNhcGFiaWxpdHkYASABKAkSJAoFaW5wdXQYAiABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBISCgp0aW1lb3V0X21zGAMgASgNEhYKDmNvcnJlbGF0aW9uX2lkGAQgASgJIqoBChJTdWJtaXRUYXNrUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCRIlCgZvdXRwdXQYBCABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBIMCgRob3BzGAUgASgNEhMKC2R1cmF0aW9uX21zGAYgASgNEg8KB2F0dGVtcHQYByABKA0ibQoOUHVibGlzaFJlcXVlc3QSDQoFdG9waWMYASABKAkSDAoEdHlwZRgCIAEoCRImCgdwYXlsb2FkGAMgASgLMhUuYWdlbnRtZXNoLnYxLlBheWxvYWQSFgoOY29ycmVsYXRpb25faWQYBCABKAkiPQoPUHVibGlzaFJlc3BvbnNlEhIKCm1lc3NhZ2VfaWQYASABKAkSFgoOY29ycmVsYXRpb25faWQYAiABKAkiYAoQQnJvYWRjYXN0UmVxdWVzdBIMCgR0eXBlGAEgASgJEiYKB3BheWxvYWQYAiABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBIWCg5jb3JyZWxhdGlvbl9pZBgDIAEoCSJTChFCcm9hZGNhc3RSZXNwb25zZRISCgptZXNzYWdlX2lkGAEgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAIgASgJEhIKCnJlY2lwaWVudHMYAyABKA0iIQoQU3Vic2NyaWJlUmVxdWVzdBINCgV0b3BpYxgBIAEoCSI9ChFTdWJzY3JpYmVSZXNwb25zZRIoCghlbnZlbG9wZRgBIAEoCzIWLmFnZW50bWVzaC52MS5FbnZlbG9wZSInChFMaXN0QWdlbnRzUmVxdWVzdBISCgpjYXBhYmlsaXR5GAEgASgJIk4KEkxpc3RBZ2VudHNSZXNwb25zZRIPCgdzZWxmX2lkGAEgASgJEicKBmFnZW50cxgCIAMoCzIXLmFnZW50bWVzaC52MS5BZ2VudEluZm8iGAoWV2F0Y2hNZW1iZXJzaGlwUmVxdWVzdCKEAQoXV2F0Y2hNZW1iZXJzaGlwUmVzcG9uc2USLwoEa2luZBgBIAEoDjIhLmFnZW50bWVzaC52MS5NZW1iZXJzaGlwRXZlbnRLaW5kEiYKBWFnZW50GAIgASgLMhcuYWdlbnRtZXNoLnYxLkFnZW50SW5mbxIQCghzbmFwc2hvdBgDIAEoCCISChBHZXRTdGF0dXNSZXF1ZXN0IucCChFHZXRTdGF0dXNSZXNwb25zZRIPCgdzZWxmX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEQoJbGlmZWN5Y2xlGAMgASgJEgwKBGxvYWQYBCABKA0SEAoIY2FwYWNpdHkYBSABKA0SDgoGcXVldWVkGAYgASgNEhIKCnN0YXRlX2hhc2gYByABKAkSFQoNc3RhdGVfZW50cmllcxgIIAEoDRITCgtzdGF0ZV9jbG9jaxgJIAEoBBIVCg1nb3NzaXBfcm91bmRzGAogASgEEhUKDW1lbWJlcnNfYWxpdmUYCyABKA0SFwoPbWVtYmVyc19zdXNwZWN0GAwgASgNEhQKDG1lbWJlcnNfZGVhZBgNIAEoDRIUCgxtZW1iZXJzX2xlZnQYDiABKA0SEwoLaW5jYXJuYXRpb24YDyABKAQSDgoGaGVhbHRoGBAgASgNEhUKDXdhaXRpbmdfdGFza3MYESABKA0qnwEKE01lbWJlcnNoaXBFdmVudEtpbmQSJQohTUVNQkVSU0hJUF9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaTUVNQkVSU0hJUF9FVkVOVF9LSU5EX0pPSU4QARIgChxNRU1CRVJTSElQX0VWRU5UX0tJTkRfVVBEQVRFEAISHwobTUVNQkVSU0hJUF9FVkVOVF9LSU5EX0xFQVZFEAMyxgQKDEFnZW50U2VydmljZRJPCgpTdWJtaXRUYXNrEh8uYWdlbnRtZXNoLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0GiAuYWdlbnRtZXNoLnYxLlN1Ym1pdFRhc2tSZXNwb25zZRJGCgdQdWJsaXNoEhwuYWdlbnRtZXNoLnYxLlB1Ymxpc2hSZXF1ZXN0Gh0uYWdlbnRtZXNoLnYxLlB1Ymxpc2hSZXNwb25zZRJMCglCcm9hZGNhc3QSHi5hZ2VudG1lc2gudjEuQnJvYWRjYXN0UmVxdWVzdBofLmFnZW50bWVzaC52MS5Ccm9hZGNhc3RSZXNwb25zZRJOCglTdWJzY3JpYmUSHi5hZ2VudG1lc2gudjEuU3Vic2NyaWJlUmVxdWVzdBofLmFnZW50bWVzaC52MS5TdWJzY3JpYmVSZXNwb25zZTABEk8KCkxpc3RBZ2VudHMSHy5hZ2VudG1lc2gudjEuTGlzdEFnZW50c1JlcXVlc3QaIC5hZ2VudG1lc2gudjEuTGlzdEFnZW50c1Jlc3BvbnNlEmAKD1dhdGNoTWVtYmVyc2hpcBIkLmFnZW50bWVzaC52MS5XYXRjaE1lbWJlcnNoaXBSZXF1ZXN0GiUuYWdlbnRtZXNoLnYxLldhdGNoTWVtYmVyc2hpcFJlc3BvbnNlMAESTAoJR2V0U3RhdHVzEh4uYWdlbnRtZXNoLnYxLkdldFN0YXR1c1JlcXVlc3QaHy5hZ2VudG1lc2gudjEuR2V0U3RhdHVzUmVzcG9uc2ViBnByb3RvMw", [file_agentmesh_v1_envelope, file_agentmesh_v1_membership, file_agentmesh_v1_payload]);
+  fileDesc("CiBhZ2VudG1lc2gvdjEvYWdlbnRfc2VydmljZS5wcm90bxIMYWdlbnRtZXNoLnYxInkKEVN1Ym1pdFRhc2tSZXF1ZXN0EhIKCmNhcGFiaWxpdHkYASABKAkSJAoFaW5wdXQYAiABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBISCgp0aW1lb3V0X21zGAMgASgNEhYKDmNvcnJlbGF0aW9uX2lkGAQgASgJIqoBChJTdWJtaXRUYXNrUmVzcG9uc2USDwoHdGFza19pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIQCghhZ2VudF9pZBgDIAEoCRIlCgZvdXRwdXQYBCABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBIMCgRob3BzGAUgASgNEhMKC2R1cmF0aW9uX21zGAYgASgNEg8KB2F0dGVtcHQYByABKA0ibQoOUHVibGlzaFJlcXVlc3QSDQoFdG9waWMYASABKAkSDAoEdHlwZRgCIAEoCRImCgdwYXlsb2FkGAMgASgLMhUuYWdlbnRtZXNoLnYxLlBheWxvYWQSFgoOY29ycmVsYXRpb25faWQYBCABKAkiPQoPUHVibGlzaFJlc3BvbnNlEhIKCm1lc3NhZ2VfaWQYASABKAkSFgoOY29ycmVsYXRpb25faWQYAiABKAkiYAoQQnJvYWRjYXN0UmVxdWVzdBIMCgR0eXBlGAEgASgJEiYKB3BheWxvYWQYAiABKAsyFS5hZ2VudG1lc2gudjEuUGF5bG9hZBIWCg5jb3JyZWxhdGlvbl9pZBgDIAEoCSJTChFCcm9hZGNhc3RSZXNwb25zZRISCgptZXNzYWdlX2lkGAEgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAIgASgJEhIKCnJlY2lwaWVudHMYAyABKA0iIQoQU3Vic2NyaWJlUmVxdWVzdBINCgV0b3BpYxgBIAEoCSI9ChFTdWJzY3JpYmVSZXNwb25zZRIoCghlbnZlbG9wZRgBIAEoCzIWLmFnZW50bWVzaC52MS5FbnZlbG9wZSInChFMaXN0QWdlbnRzUmVxdWVzdBISCgpjYXBhYmlsaXR5GAEgASgJIk4KEkxpc3RBZ2VudHNSZXNwb25zZRIPCgdzZWxmX2lkGAEgASgJEicKBmFnZW50cxgCIAMoCzIXLmFnZW50bWVzaC52MS5BZ2VudEluZm8iGAoWV2F0Y2hNZW1iZXJzaGlwUmVxdWVzdCKEAQoXV2F0Y2hNZW1iZXJzaGlwUmVzcG9uc2USLwoEa2luZBgBIAEoDjIhLmFnZW50bWVzaC52MS5NZW1iZXJzaGlwRXZlbnRLaW5kEiYKBWFnZW50GAIgASgLMhcuYWdlbnRtZXNoLnYxLkFnZW50SW5mbxIQCghzbmFwc2hvdBgDIAEoCCISChBHZXRTdGF0dXNSZXF1ZXN0IucCChFHZXRTdGF0dXNSZXNwb25zZRIPCgdzZWxmX2lkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSEQoJbGlmZWN5Y2xlGAMgASgJEgwKBGxvYWQYBCABKA0SEAoIY2FwYWNpdHkYBSABKA0SDgoGcXVldWVkGAYgASgNEhIKCnN0YXRlX2hhc2gYByABKAkSFQoNc3RhdGVfZW50cmllcxgIIAEoDRITCgtzdGF0ZV9jbG9jaxgJIAEoBBIVCg1nb3NzaXBfcm91bmRzGAogASgEEhUKDW1lbWJlcnNfYWxpdmUYCyABKA0SFwoPbWVtYmVyc19zdXNwZWN0GAwgASgNEhQKDG1lbWJlcnNfZGVhZBgNIAEoDRIUCgxtZW1iZXJzX2xlZnQYDiABKA0SEwoLaW5jYXJuYXRpb24YDyABKAQSDgoGaGVhbHRoGBAgASgNEhUKDXdhaXRpbmdfdGFza3MYESABKA0iOwoPR2V0U3BhbnNSZXF1ZXN0EhYKDmNvcnJlbGF0aW9uX2lkGAEgASgJEhAKCHRyYWNlX2lkGAIgASgJIl0KEEdldFNwYW5zUmVzcG9uc2USDwoHc2VsZl9pZBgBIAEoCRIhCgVzcGFucxgCIAMoCzISLmFnZW50bWVzaC52MS5TcGFuEhUKDXJpbmdfY2FwYWNpdHkYAyABKA0qnwEKE01lbWJlcnNoaXBFdmVudEtpbmQSJQohTUVNQkVSU0hJUF9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaTUVNQkVSU0hJUF9FVkVOVF9LSU5EX0pPSU4QARIgChxNRU1CRVJTSElQX0VWRU5UX0tJTkRfVVBEQVRFEAISHwobTUVNQkVSU0hJUF9FVkVOVF9LSU5EX0xFQVZFEAMykQUKDEFnZW50U2VydmljZRJPCgpTdWJtaXRUYXNrEh8uYWdlbnRtZXNoLnYxLlN1Ym1pdFRhc2tSZXF1ZXN0GiAuYWdlbnRtZXNoLnYxLlN1Ym1pdFRhc2tSZXNwb25zZRJGCgdQdWJsaXNoEhwuYWdlbnRtZXNoLnYxLlB1Ymxpc2hSZXF1ZXN0Gh0uYWdlbnRtZXNoLnYxLlB1Ymxpc2hSZXNwb25zZRJMCglCcm9hZGNhc3QSHi5hZ2VudG1lc2gudjEuQnJvYWRjYXN0UmVxdWVzdBofLmFnZW50bWVzaC52MS5Ccm9hZGNhc3RSZXNwb25zZRJOCglTdWJzY3JpYmUSHi5hZ2VudG1lc2gudjEuU3Vic2NyaWJlUmVxdWVzdBofLmFnZW50bWVzaC52MS5TdWJzY3JpYmVSZXNwb25zZTABEk8KCkxpc3RBZ2VudHMSHy5hZ2VudG1lc2gudjEuTGlzdEFnZW50c1JlcXVlc3QaIC5hZ2VudG1lc2gudjEuTGlzdEFnZW50c1Jlc3BvbnNlEmAKD1dhdGNoTWVtYmVyc2hpcBIkLmFnZW50bWVzaC52MS5XYXRjaE1lbWJlcnNoaXBSZXF1ZXN0GiUuYWdlbnRtZXNoLnYxLldhdGNoTWVtYmVyc2hpcFJlc3BvbnNlMAESTAoJR2V0U3RhdHVzEh4uYWdlbnRtZXNoLnYxLkdldFN0YXR1c1JlcXVlc3QaHy5hZ2VudG1lc2gudjEuR2V0U3RhdHVzUmVzcG9uc2USSQoIR2V0U3BhbnMSHS5hZ2VudG1lc2gudjEuR2V0U3BhbnNSZXF1ZXN0Gh4uYWdlbnRtZXNoLnYxLkdldFNwYW5zUmVzcG9uc2ViBnByb3RvMw", [file_agentmesh_v1_envelope, file_agentmesh_v1_membership, file_agentmesh_v1_payload, file_agentmesh_v1_trace]);
 
 /**
  * SubmitTaskRequest describes a task.
@@ -553,6 +555,69 @@ export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE_
   messageDesc(file_agentmesh_v1_agent_service, 13);
 
 /**
+ * GetSpansRequest selects spans; at least one filter is required.
+ *
+ * @generated from message agentmesh.v1.GetSpansRequest
+ */
+export type GetSpansRequest = Message<"agentmesh.v1.GetSpansRequest"> & {
+  /**
+   * Spans whose agentmesh.correlation_id attribute is this (empty: any).
+   *
+   * @generated from field: string correlation_id = 1;
+   */
+  correlationId: string;
+
+  /**
+   * Spans of this trace, 32 hex digits (empty: any).
+   *
+   * @generated from field: string trace_id = 2;
+   */
+  traceId: string;
+};
+
+/**
+ * Describes the message agentmesh.v1.GetSpansRequest.
+ * Use `create(GetSpansRequestSchema)` to create a new message.
+ */
+export const GetSpansRequestSchema: GenMessage<GetSpansRequest> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_agent_service, 14);
+
+/**
+ * GetSpansResponse lists the matching spans this node still holds, oldest first.
+ *
+ * @generated from message agentmesh.v1.GetSpansResponse
+ */
+export type GetSpansResponse = Message<"agentmesh.v1.GetSpansResponse"> & {
+  /**
+   * The answering agent.
+   *
+   * @generated from field: string self_id = 1;
+   */
+  selfId: string;
+
+  /**
+   * The spans.
+   *
+   * @generated from field: repeated agentmesh.v1.Span spans = 2;
+   */
+  spans: Span[];
+
+  /**
+   * Spans the node's ring holds at most (0: the node keeps no spans).
+   *
+   * @generated from field: uint32 ring_capacity = 3;
+   */
+  ringCapacity: number;
+};
+
+/**
+ * Describes the message agentmesh.v1.GetSpansResponse.
+ * Use `create(GetSpansResponseSchema)` to create a new message.
+ */
+export const GetSpansResponseSchema: GenMessage<GetSpansResponse> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_agent_service, 15);
+
+/**
  * MembershipEventKind says what happened to a member. Numbers: only append.
  *
  * @generated from enum agentmesh.v1.MembershipEventKind
@@ -669,6 +734,18 @@ export const AgentService: GenService<{
     methodKind: "unary";
     input: typeof GetStatusRequestSchema;
     output: typeof GetStatusResponseSchema;
+  },
+  /**
+   * GetSpans returns the spans this node recorded lately (a bounded ring of its finished spans) that match
+   * every filter given: the spans of one task or of one trace, to assemble a trace without a collector.
+   * Errors: INVALID_ARGUMENT when neither correlation_id nor trace_id is set, or trace_id is not 32 hex digits.
+   *
+   * @generated from rpc agentmesh.v1.AgentService.GetSpans
+   */
+  getSpans: {
+    methodKind: "unary";
+    input: typeof GetSpansRequestSchema;
+    output: typeof GetSpansResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_agentmesh_v1_agent_service, 0);

@@ -1,0 +1,200 @@
+/**
+ * One trace across three agents, in one process: each AgentNode has its own tracer provider (its resource
+ * names the agent) exporting to one InMemorySpanExporter, on a MemoryNetwork. A task delegated A → B → C
+ * must give one trace with spans from all three, the right parent/child links and the correlation id on
+ * every span.
+ */
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { AgentNode } from "../../src/node/agent-node.js";
+import { ATTR_AGENT_ID, ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
+import { startTracing, type Tracing } from "../../src/telemetry/tracing.js";
+import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
+import { waitFor } from "../helpers/wait.js";
+
+/** Fresh for each test: shutting a provider down shuts its exporter down too. */
+let exporter = new InMemorySpanExporter();
+const tracings: Tracing[] = [];
+let mesh: MemoryMesh | undefined;
+
+/** Private tracing for agent `id`: every finished span goes to the shared in-memory exporter (and the agent's ring). */
+function tracingFor(id: string): Tracing {
+  const t = startTracing({ agentId: id, env: {}, register: false, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  tracings.push(t);
+  return t;
+}
+
+const agentOf = (s: ReadableSpan) => s.resource.attributes[ATTR_AGENT_ID];
+const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
+
+/** The one span named `name` recorded by `agent`. */
+function only(spans: ReadableSpan[], agent: string, name: string): ReadableSpan {
+  const found = spans.filter((s) => agentOf(s) === agent && s.name === name);
+  expect(found.map((s) => `${agentOf(s)} ${s.name}`), `one "${name}" span on ${agent}`).toEqual([`${agent} ${name}`]);
+  return found[0];
+}
+
+function expectChild(child: ReadableSpan, parent: ReadableSpan): void {
+  expect(parentOf(child), `${agentOf(child)} "${child.name}" is a child of ${agentOf(parent)} "${parent.name}"`).toBe(parent.spanContext().spanId);
+  expect(child.spanContext().traceId).toBe(parent.spanContext().traceId);
+}
+
+beforeEach(() => {
+  exporter = new InMemorySpanExporter();
+});
+afterEach(async () => {
+  await mesh?.stopAll();
+  mesh = undefined;
+  await Promise.all(tracings.splice(0).map((t) => t.shutdown()));
+});
+
+describe("tracing across agents (in-memory exporter)", () => {
+  it("a task delegated A → B → C (B's handler submits a sub-task) is one trace with the right parents", async () => {
+    let b: AgentNode | undefined;
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: tracingFor("a") } },
+      {
+        id: "b",
+        config: { tracing: tracingFor("b") },
+        handlers: {
+          // Delegates to whoever has "ocr", keeping the task's correlation id.
+          relay: async (input, ctx) => (await b!.submit("ocr", input, { correlationId: ctx.correlationId })).output,
+        },
+      },
+      { id: "c", config: { tracing: tracingFor("c") }, handlers: { ocr: (input: string) => `text of ${input}` } },
+    ]);
+    b = mesh.node("b");
+    const outcome = await mesh.node("a").submit("relay", "page-1", { correlationId: "corr-abc" });
+    expect(outcome).toMatchObject({ agentId: "b", output: "text of page-1", correlationId: "corr-abc" });
+
+    const spans = await waitFor(() => {
+      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-abc");
+      return s.some((x) => agentOf(x) === "a" && x.name === "route relay") ? s : undefined;
+    }, { what: "the root span to finish" });
+
+    expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+    expect(new Set(spans.map(agentOf))).toEqual(new Set(["a", "b", "c"]));
+    for (const s of spans) expect(s.attributes[ATTR_CORRELATION_ID], s.name).toBe("corr-abc");
+    // Every span of the trace carries the correlation id (none is missing from the filtered list).
+    const traceId = spans[0].spanContext().traceId;
+    expect(exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId)).toHaveLength(spans.length);
+
+    const routeA = only(spans, "a", "route relay");
+    const sendAB = only(spans, "a", "send task_request");
+    const handleB = only(spans, "b", "handle task_request");
+    const runRelay = only(spans, "b", "run relay");
+    const routeB = only(spans, "b", "route ocr");
+    const sendBC = only(spans, "b", "send task_request");
+    const handleC = only(spans, "c", "handle task_request");
+    const runOcr = only(spans, "c", "run ocr");
+    expect(parentOf(routeA)).toBeUndefined();
+    expectChild(sendAB, routeA);
+    expectChild(handleB, sendAB);
+    expectChild(runRelay, handleB);
+    expectChild(routeB, runRelay); // the sub-task submitted from inside the handler
+    expectChild(sendBC, routeB);
+    expectChild(handleC, sendBC);
+    expectChild(runOcr, handleC);
+
+    expect(sendAB.kind).toBe(SpanKind.CLIENT);
+    expect(handleB.kind).toBe(SpanKind.SERVER);
+    expect(sendAB.attributes).toMatchObject({ "agentmesh.from": "a", "agentmesh.to": "b", "agentmesh.message_type": "task_request", "agentmesh.capability": "relay", "agentmesh.attempt": 1, "agentmesh.hops": 1 });
+    expect(runOcr.attributes).toMatchObject({ "agentmesh.capability": "ocr", "agentmesh.task_id": expect.any(String), "agentmesh.attempt": 1 });
+    // The result's way back: the reply carried the handler's context; the caller recorded it.
+    const reply = sendBC.events.find((e) => e.name === "reply");
+    expect(reply?.attributes).toMatchObject({ "agentmesh.reply.from": "c", "agentmesh.reply.span_id": handleC.spanContext().spanId });
+    for (const s of spans) expect(s.status.code, s.name).not.toBe(SpanStatusCode.ERROR);
+  });
+
+  it("a task B cannot run is forwarded to C: the forward span is a child of B's handling span", async () => {
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: tracingFor("a") } },
+      { id: "b", config: { tracing: tracingFor("b") } },
+      { id: "c", config: { tracing: tracingFor("c") }, handlers: { ocr: (input: string) => input.toUpperCase() } },
+    ]);
+    const reply = await mesh.node("a").request("b", { type: "task_request", payload: { capability: "ocr", input: "scan" }, correlationId: "corr-fwd" });
+    expect(reply.payload).toBe("SCAN");
+    const spans = await waitFor(() => {
+      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-fwd");
+      return s.some((x) => agentOf(x) === "a" && x.name === "send task_request") ? s : undefined;
+    });
+    const sendAB = only(spans, "a", "send task_request");
+    const handleB = only(spans, "b", "handle task_request");
+    const forwardB = only(spans, "b", "forward ocr");
+    const sendBC = only(spans, "b", "send task_request");
+    const handleC = only(spans, "c", "handle task_request");
+    const runC = only(spans, "c", "run ocr");
+    expectChild(handleB, sendAB);
+    expectChild(forwardB, handleB);
+    expectChild(sendBC, forwardB);
+    expectChild(handleC, sendBC);
+    expectChild(runC, handleC);
+    expect(sendAB.attributes["agentmesh.hops"]).toBe(0);
+    expect(forwardB.attributes["agentmesh.hops"]).toBe(0);
+    expect(sendBC.attributes["agentmesh.hops"]).toBe(1);
+  });
+
+  it("a failing task marks its spans ERROR with the message, on every hop back", async () => {
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: tracingFor("a") } },
+      { id: "c", config: { tracing: tracingFor("c") }, handlers: { boom: () => Promise.reject(new Error("disk on fire")) } },
+    ]);
+    await expect(mesh.node("a").submit("boom", null, { correlationId: "corr-err" })).rejects.toThrow("disk on fire");
+    const spans = await waitFor(() => {
+      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-err");
+      return s.some((x) => x.name === "route boom") ? s : undefined;
+    });
+    for (const name of ["route boom", "send task_request", "handle task_request", "run boom"]) {
+      const s = spans.find((x) => x.name === name);
+      expect(s?.status, name).toMatchObject({ code: SpanStatusCode.ERROR, message: expect.stringContaining("disk on fire") });
+    }
+  });
+
+  it("a broadcast gives each peer's copy its own child span, and each receiver a child of that", async () => {
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: tracingFor("a") } },
+      { id: "b", config: { tracing: tracingFor("b") } },
+      { id: "c", config: { tracing: tracingFor("c") } },
+    ]);
+    const heard: string[] = [];
+    for (const id of ["b", "c"]) mesh.node(id).onMessage((m) => void heard.push(`${id}:${m.type}`));
+    await mesh.node("a").broadcast({ type: "note", payload: 1, correlationId: "corr-bc" });
+    await waitFor(() => heard.length === 2);
+    const spans = await waitFor(() => {
+      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-bc");
+      return s.filter((x) => x.name === "receive message").length === 2 ? s : undefined;
+    });
+    const root = only(spans, "a", "broadcast message");
+    const sends = spans.filter((s) => agentOf(s) === "a" && s.name === "send message");
+    expect(sends.map((s) => s.attributes["agentmesh.peer"]).sort()).toEqual(["b", "c"]);
+    for (const send of sends) {
+      expectChild(send, root);
+      const peer = send.attributes["agentmesh.peer"] as string;
+      expectChild(only(spans, peer, "receive message"), send);
+    }
+  });
+
+  it("membership and gossip traffic makes no spans by default", async () => {
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: tracingFor("a") } },
+      { id: "b", config: { tracing: tracingFor("b") } },
+    ]);
+    await mesh.node("a").submit("nothing-here", null).catch(() => {}); // some traffic of ours
+    const names = exporter.getFinishedSpans().map((s) => s.name);
+    expect(names.filter((n) => /probe|gossip|membership|heartbeat|hello/.test(n))).toEqual([]);
+  });
+
+  it("with traceMembership on, gossip and SWIM messages are received in spans", async () => {
+    const on = (id: string) => {
+      const t = startTracing({ agentId: id, env: {}, register: false, traceMembership: true, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      tracings.push(t);
+      return t;
+    };
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: on("a") } },
+      { id: "b", config: { tracing: on("b") } },
+    ]);
+    await waitFor(() => exporter.getFinishedSpans().some((s) => /^receive (probe|membership_sync|gossip_digest|gossip_updates)/.test(s.name)), { what: "a membership span" });
+  });
+});
