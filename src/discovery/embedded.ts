@@ -90,13 +90,19 @@ export class EmbeddedDiscovery implements Discovery {
     this.swim?.leave();
   }
 
-  /** Sends a membership body over the peer link to `to`; best effort (SWIM tolerates loss). */
+  /**
+   * Sends a membership body over the peer link to `to`; best effort (SWIM tolerates loss). A link in backoff
+   * (its peer unreachable) drops the body instead of queueing it: it would arrive stale, and a member tried
+   * every round while a split lasts would pile full member lists onto the link. The link keeps redialing;
+   * once it is up, its Hello introduces the peer.
+   */
   private send(to: SwimDestination, body: Body): void {
     const ctx = this.ctx;
     if (ctx === undefined) return;
     const envelope = create(EnvelopeSchema, { messageId: newId(), from: ctx.localInfo().id, timestampMs: BigInt(ctx.clock.now()), body });
     try {
       const link = to.address !== "" ? ctx.transport.linkTo(to.id, to.address) : to.id !== undefined ? ctx.transport.peerLink(to.id) : undefined;
+      if (link?.state.t === "backoff") return;
       link?.send(envelope);
     } catch {
       // A full or closed link loses the message, as a lossy network would; SWIM copes.
