@@ -65,6 +65,8 @@ interface Tracked {
   proc: ChildProcess;
   exited: Promise<Exit>;
   alive: boolean;
+  /** Set for node processes: its id and stderr so far, and whether this helper sent it a fatal signal. */
+  node?: { id: string; stderr: () => string; killed: boolean };
 }
 
 /** The processes a test file started; stopAll() in afterAll/afterEach leaves none behind. */
@@ -106,6 +108,7 @@ export class Processes {
     const { proc, exited, alive } = this.spawn(args, true);
     let stderr = "";
     proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    this.tracked[this.tracked.length - 1].node = { id: options.id, stderr: () => stderr, killed: false };
     const lines = createInterface({ input: proc.stdout! });
     const first = await nextEvent<{ ready: { address: string; capabilities: string[] } } | { exit: Exit }>(
       (deliver) => {
@@ -156,12 +159,23 @@ export class Processes {
     const t = this.tracked.find((c) => c.proc.pid === node.pid);
     if (t === undefined) throw new Error(`node ${node.id} (pid ${node.pid}) was not started here`);
     if (!t.alive) throw new Error(`node ${node.id} (pid ${node.pid}) has exited; cannot send ${signal}`);
+    if (t.node !== undefined && signal !== "SIGSTOP" && signal !== "SIGCONT") t.node.killed = true;
     t.proc.kill(signal);
+  }
+
+  /** The node processes that exited although nothing here stopped them, each with its exit and last stderr lines. */
+  unexpectedExits(): string[] {
+    return this.tracked.flatMap((t) => {
+      if (t.alive || t.node === undefined || t.node.killed) return [];
+      const tail = t.node.stderr().trimEnd().split("\n").slice(-20).join("\n  ");
+      return [`node ${t.node.id} (pid ${t.proc.pid}) exited (code ${t.proc.exitCode}, signal ${t.proc.signalCode}); last stderr lines:\n  ${tail}`];
+    });
   }
 
   /** Stops every process still running: SIGCONT (in case it is frozen), SIGTERM, up to `graceMs` to exit, then SIGKILL (and waits for it). */
   async stopAll(graceMs = 15_000): Promise<void> {
     const alive = this.tracked.filter((t) => t.alive);
+    for (const t of alive) if (t.node !== undefined) t.node.killed = true;
     for (const t of alive) t.proc.kill("SIGCONT");
     for (const t of alive) t.proc.kill("SIGTERM");
     await deadline(Promise.all(alive.map((t) => t.exited)), graceMs);
