@@ -3,7 +3,7 @@
  * node it was submitted to and completes once a node with the capability joins; a task with a short timeout
  * fails at its deadline with DEADLINE_EXCEEDED naming the capability.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Processes, type NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
 import { agentsViaCli, Clients, statusViaCli } from "./observe.js";
@@ -22,6 +22,10 @@ beforeAll(async () => {
   ]);
   const all = [entry, holder, other];
   await clients.allAlive(all, all.map((n) => n.id));
+});
+
+afterEach(() => {
+  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@
  * node refutes its death with a higher incarnation, every node lists it alive again, the waiting task runs on
  * it, and new tasks reach it again.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Processes, type NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
 import { fromPayload, toPayload } from "../../src/protocol/payload.js";
@@ -27,6 +27,10 @@ beforeAll(async () => {
   frozen = rest[2];
   const all = [...observers, frozen];
   await clients.allAlive(all, all.map((n) => n.id));
+});
+
+afterEach(() => {
+  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
  * three-node mesh reports every node and `converged: yes`; a member that does not answer is listed as
  * unreachable without failing the command; a node that does not answer at all exits 1.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import type { OutStream } from "../../src/cli/io.js";
 import { Processes, type NodeProcess } from "../helpers/processes.js";
@@ -24,6 +24,10 @@ beforeAll(async () => {
     ])),
   ];
   await clients.allAlive(nodes, nodes.map((n) => n.id));
+});
+
+afterEach(() => {
+  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
 });
 
 afterAll(async () => {
