@@ -8,6 +8,7 @@ import { demoCommand } from "./commands/demo.js";
 import { nodeCommand } from "./commands/node.js";
 import { statusCommand } from "./commands/status.js";
 import { submitCommand } from "./commands/submit.js";
+import { traceCommand } from "./commands/trace.js";
 import { fail, println, processIo, type CliIo } from "./io.js";
 import { isCommand, usage, type CommandName } from "./usage.js";
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<CommandName, Command> = {
   agents: agentsCommand,
   status: statusCommand,
   submit: submitCommand,
+  trace: traceCommand,
   demo: demoCommand,
 };
 

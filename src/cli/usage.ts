@@ -2,7 +2,7 @@
 import { exampleHandlers } from "../node/examples.js";
 
 /** The subcommands. */
-export const COMMANDS = ["node", "agents", "status", "submit", "demo"] as const;
+export const COMMANDS = ["node", "agents", "status", "submit", "trace", "demo"] as const;
 
 /** A subcommand's name. */
 export type CommandName = (typeof COMMANDS)[number];
@@ -19,6 +19,7 @@ Commands:
   agents   list the agents a node knows, with their membership status
   status   show a node's status; with --all, every node's and whether their states agree
   submit   submit a task to a node and print its result
+  trace    print a task's trace across the nodes, by its correlation id
   demo     run a local mesh of node processes and route tasks across it
 
 Run "agent-mesh <command> --help" for the options of a command.
@@ -87,6 +88,21 @@ Options:
   --json                  print {output, agentId, taskId, correlationId, hops, durationMs}
   -h, --help              show this help`;
 
+const TRACE = `Usage: agent-mesh trace --to HOST:PORT CORRELATION_ID [--json] [--timeout MS]
+
+Prints the trace of one task without a trace collector: gathers the spans with that correlation id (the
+one "agent-mesh submit" prints) from the node at HOST:PORT and every agent it lists, joins them into one
+tree by parent span across nodes, and prints a waterfall: agent, span, duration, status and a timeline
+bar. Each node keeps its recent spans in a bounded ring (AGENT_MESH_TRACE_RING_SIZE, default 4096).
+Exit 1 when no node holds a span of that correlation id.
+
+Options:
+  --to HOST:PORT          the node to start from
+  --json                  print {correlationId, traces: [{traceId, agents, durationMs, spans: [...]}],
+                          missingAgents}; spans depth-first with depth, times in Unix nanoseconds
+  --timeout MS            how long to wait for each node's answer (default 5000)
+  -h, --help              show this help`;
+
 const DEMO = `Usage: agent-mesh demo [--nodes N] [--tasks N] [--json]
 
 Starts a local mesh of node processes on loopback (the first is the seed of the others, with
@@ -99,7 +115,7 @@ Options:
   --json                  print the summary as JSON on stdout (progress goes to stderr)
   -h, --help              show this help`;
 
-const USAGE: Record<CommandName, string> = { node: NODE, agents: AGENTS, status: STATUS, submit: SUBMIT, demo: DEMO };
+const USAGE: Record<CommandName, string> = { node: NODE, agents: AGENTS, status: STATUS, submit: SUBMIT, trace: TRACE, demo: DEMO };
 
 /** The usage text of `command`, or of agent-mesh itself. */
 export function usage(command?: CommandName): string {

@@ -74,8 +74,11 @@ export interface Tracing extends NodeTracing {
   readonly resource: Resource;
   /** Exports what is buffered. */
   forceFlush(): Promise<void>;
-  /** Flushes, then stops recording (and unregisters the provider when it was registered). Harmless twice. */
-  shutdown(): Promise<void>;
+  /**
+   * Flushes (waiting at most `timeoutMs`, default 5000, for the collector), then stops recording and
+   * unregisters the provider when it was registered. Harmless twice.
+   */
+  shutdown(timeoutMs?: number): Promise<void>;
 }
 
 /** Starts tracing for agent `agentId` as the environment (and `options`) say; see the file comment. */
@@ -116,14 +119,14 @@ export function startTracing(options: TracingOptions): Tracing {
     exportUrl: exporter instanceof OTLPTraceExporter ? exportUrl : undefined,
     resource,
     forceFlush: () => provider.forceFlush(),
-    shutdown: () =>
+    shutdown: (timeoutMs = 5000) =>
       (stopped ??= (async () => {
         if (register && registered === provider) {
           trace.disable();
           registered = undefined;
           installNodeTracing(undefined);
         }
-        await provider.shutdown();
+        await withDeadline(provider.shutdown(), timeoutMs);
       })()),
   };
   if (register) {
@@ -136,6 +139,13 @@ export function startTracing(options: TracingOptions): Tracing {
 
 /** The provider this module made the API global, if any. */
 let registered: BasicTracerProvider | undefined;
+
+/** Waits for `promise`, at most `ms` (a shutdown must not hang on an unreachable collector); never rejects. */
+async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  clearTimeout(timer);
+}
 
 let contextInstalled = false;
 

@@ -5,6 +5,7 @@
 import { AgentNode } from "../../node/agent-node.js";
 import { exampleHandlers } from "../../node/examples.js";
 import { createJsonLogger, LOG_LEVELS, logLevelFromEnv, type LogLevel } from "../../telemetry/logger.js";
+import { startTracing } from "../../telemetry/tracing.js";
 import { MeshError } from "../../protocol/errors.js";
 import type { Logger } from "../../protocol/logger.js";
 import { parseAddress, parseAgentId, parseCapabilities, parseChoice, parseInteger, parseList, parseOptions, parsePort, required, UsageError } from "../args.js";
@@ -91,6 +92,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
   const logger = createJsonLogger({ level: parsed.logLevel, base: {} });
   const stopRequest = onStopRequest();
   try {
+    const tracing = startTracing({ agentId: parsed.id, logger }); // OTEL_* and AGENT_MESH_TRACE_* variables; see src/telemetry/tracing.ts
     const node = new AgentNode({ id: parsed.id, host: parsed.host, port: parsed.port, capacity: parsed.capacity, seeds: parsed.seeds, logger });
     await registerHandlers(node, parsed, agentModule);
     try {
@@ -103,6 +105,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
     const reason = await stopRequest.requested;
     logger.child({ agent: node.id }).info({ reason }, "stopping: draining running tasks");
     await node.stop();
+    await tracing.shutdown();
     return 0;
   } catch (err) {
     if (err instanceof UsageError) throw err;
