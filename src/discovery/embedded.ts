@@ -59,8 +59,9 @@ export class EmbeddedDiscovery implements Discovery {
     return this.swim?.receive(envelope.from, envelope.body) ?? false;
   }
 
-  peerHello(peer: AgentInfo): void {
+  peerHello(peer: AgentInfo, link: Link): void {
     this.swim?.hello(peer);
+    if (link.direction === "outbound") this.swim?.seedAnswered(link.remoteAddress, peer.id);
   }
 
   announce(): void {

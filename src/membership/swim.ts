@@ -103,6 +103,8 @@ export class Swim {
   private readonly pending = new Map<bigint, PendingProbe>();
   private readonly relays = new Map<bigint, Relay>();
   private readonly timers = new Set<TimerHandle>();
+  /** Seed address → the agent that answered there when this node dialed it (see seedAnswered). */
+  private readonly seedAgents = new Map<string, string>();
   private probeOrder: string[] = [];
   private probeIndex = 0;
   private seq = 0n;
@@ -294,7 +296,10 @@ export class Swim {
    */
   private reconnectRound(): void {
     const dead = this.list.all().filter((r) => r.info.status === MemberStatus.DEAD);
-    if (dead.length === 0) return;
+    if (dead.length === 0) {
+      this.reconnectSeed();
+      return;
+    }
     const [peer] = this.pick(dead, 1);
     this.send(peer.info, this.syncBody(true));
   }
@@ -302,6 +307,28 @@ export class Swim {
   /** An agent introduced itself directly (a link's hello): an alive claim in its own words. */
   hello(info: AgentInfo): void {
     if (info.status === MemberStatus.ALIVE || info.status === MemberStatus.UNSPECIFIED) this.list.alive(info);
+  }
+
+  /** Agent `id` answered when this node dialed `address` (a link's hello); for a seed, remembered by reconnectSeed. */
+  seedAnswered(address: string, id: string): void {
+    if (this.o.seeds?.includes(address) === true) this.seedAgents.set(address, id);
+  }
+
+  /**
+   * With no dead member left to try (they are forgotten deadRetentionMs after they died), a push-pull with one
+   * random seed unless the agent that answered there is a live member: how a split that outlasted
+   * deadRetentionMs still merges once it heals. Costs nothing while the seeds are live members.
+   */
+  private reconnectSeed(): void {
+    const seeds = this.o.seeds ?? [];
+    if (seeds.length === 0) return;
+    const seed = seeds[Math.min(seeds.length - 1, Math.floor(this.random() * seeds.length))];
+    const self = this.o.localInfo();
+    const id = this.seedAgents.get(seed);
+    if (seed === self.address || id === self.id) return;
+    const known = id === undefined ? undefined : this.list.get(id);
+    if (known !== undefined && !isGone(known.info.status)) return;
+    this.o.messenger.send({ address: seed }, this.syncBody(true));
   }
 
   private join(): void {
