@@ -1,5 +1,5 @@
 /** The waterfall: spans from several agents joined by parent span id into one tree per trace, drawn as text. */
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { SpanKind, SpanSchema, SpanStatusCode, type Span } from "../../gen/agentmesh/v1/trace_pb.js";
 import { buildTraces, flatten, formatMs, renderWaterfall } from "../../src/telemetry/waterfall.js";
@@ -8,7 +8,7 @@ const T = "4bf92f3577b34da6a3ce929d0e0e4736";
 const MS = 1_000_000n;
 const base = 1_700_000_000_000n * MS;
 
-function span(id: string, parent: string, agent: string, name: string, startMs: number, endMs: number, extra: Partial<Span> = {}): Span {
+function span(id: string, parent: string, agent: string, name: string, startMs: number, endMs: number, extra: Omit<MessageInitShape<typeof SpanSchema>, "$typeName"> = {}): Span {
   return create(SpanSchema, {
     traceId: T,
     spanId: id.padStart(16, "0"),
