@@ -10,6 +10,12 @@
  * startTracing installed for the process, else the API's no-ops) and hands tracers to the bus, router and
  * runner. Membership and gossip envelopes get spans only when `traceMembership` is on.
  */
+import { AgentWatch } from "../patterns/agent-watch.js";
+import { auctionTask, type AuctionResult } from "../patterns/auction.js";
+import { collaborativeSolve, type Solution, type SolveTimeouts } from "../patterns/collaborate.js";
+import { reachConsensus, type ConsensusOptions, type Decision } from "../patterns/consensus.js";
+import { inviteTeam, queryCapability, type CapabilityQueryResult, type InviteOptions, type Team } from "../patterns/team.js";
+import { Collaboration, type InviteHandler, type VoteHandler } from "./collaboration.js";
 import { create } from "@bufbuild/protobuf";
 import { context as otelContext, SpanKind, trace, type Context, type Tracer } from "@opentelemetry/api";
 import { AgentInfoSchema, MemberStatus, type AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
@@ -87,6 +93,12 @@ export interface TaskOutcome {
   durationMs: number;
 }
 
+/** An auction's outcome with the winner's output decoded. */
+export interface AuctionOutcome extends AuctionResult {
+  /** The winner's output. */
+  output: unknown;
+}
+
 /** A task's outcome with the output still encoded. */
 export interface RawTaskOutcome extends Omit<TaskOutcome, "output"> {
   /** The encoded output. */
@@ -121,6 +133,8 @@ export class AgentNode {
   readonly health = new HealthState(["agentmesh.v1.AgentService", "agentmesh.v1.MeshService"], ServingStatus.NOT_SERVING);
   private readonly config: AgentNodeConfig & typeof defaultNodeConfig;
   private readonly runner: TaskRunner;
+  private readonly collaboration: Collaboration;
+  private readonly watch: AgentWatch;
   private readonly router: TaskRouter;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -218,7 +232,20 @@ export class AgentNode {
         this.info.load = load;
         this.scheduleLoadPublish();
       },
+      onRunFinished: (capability, ok, durationMs) => this.collaboration.recordRun(capability, ok, durationMs),
     });
+    this.collaboration = new Collaboration({
+      bus: this.bus,
+      state: this.meshState,
+      clock: this.clock,
+      host: {
+        info: () => this.info,
+        canRun: (capability) => this.status === "ready" && this.runner.has(capability),
+        load: () => this.runner.load,
+        run: (task, ctx) => this.runner.run(task, ctx),
+      },
+    });
+    this.watch = new AgentWatch(this.registry);
     this.router = new TaskRouter({
       selfId: this.id,
       registry: this.registry,
@@ -299,6 +326,7 @@ export class AgentNode {
     this.info.address = this.transport.address;
     this.registry.put(this.info);
     this.router.install();
+    this.collaboration.install();
     await this.discovery.start({ transport: this.transport, localInfo: () => this.info, logger: this.logger, clock: this.clock });
     this.registry.follow(this.discovery);
     this.publishLoad();
@@ -331,6 +359,8 @@ export class AgentNode {
     this.meshState.delete(LOAD_KEY_PREFIX + this.id);
     this.meshState.stop();
     await this.discovery.stop();
+    this.collaboration.close();
+    this.watch.close();
     this.bus.close();
     this.health.close();
     await this.transport.stop();
@@ -505,6 +535,66 @@ export class AgentNode {
     const byId = new Map(this.registry.all().map((a) => [a.id, a]));
     for (const m of this.discovery.allMembers?.() ?? []) if (!byId.has(m.id)) byId.set(m.id, m);
     return [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  // ---- collaboration patterns ------------------------------------------------------------------
+
+  /** Sets how this agent votes in consensus rounds (without a handler it abstains). */
+  onVote(handler: VoteHandler | undefined): void {
+    this.collaboration.onVote(handler);
+  }
+
+  /** Sets how this agent answers team invitations (default: accept when it can run every capability asked for). */
+  onInvite(handler: InviteHandler | undefined): void {
+    this.collaboration.onInvite(handler);
+  }
+
+  /**
+   * Asks voters a question and tallies their votes (see patterns/consensus.ts for the rules). Voters: the
+   * given agent ids, else every alive agent with `capability`, else every alive agent (this one included).
+   */
+  reachConsensus(options: Omit<ConsensusOptions, "voters"> & { voters?: string[]; capability?: string }): Promise<Decision> {
+    const voters = options.voters ?? this.liveAgents(options.capability);
+    return reachConsensus(this.bus, this.clock, { ...options, voters });
+  }
+
+  /** Auctions a task among the alive agents with its capability; the winner runs it (see patterns/auction.ts). */
+  async auctionTask(capability: string, input: unknown, options: { biddingDeadlineMs?: number; timeoutMs?: number; correlationId?: string } = {}): Promise<AuctionOutcome> {
+    requireCapability(capability);
+    const task = create(TaskRequestSchema, { taskId: newId(), capability, input: toPayload(input), origin: this.id, attempt: 1 });
+    const bidders = this.liveAgents(capability);
+    const outcome = await auctionTask(this.bus, this.clock, {
+      task,
+      bidders,
+      biddingDeadlineMs: options.biddingDeadlineMs,
+      taskTimeoutMs: this.timeout(options.timeoutMs),
+      correlationId: options.correlationId ?? newId(),
+      watch: this.watch,
+    });
+    const out = outcome.result.outcome;
+    return { ...outcome, output: out.case === "output" ? fromPayload(out.value, "output") : null };
+  }
+
+  /** Runs a collaborative solve among `agents` (default: every alive agent, this one included). */
+  collaborativeSolve(problem: string, options: { agents?: string[]; timeouts?: Partial<SolveTimeouts>; correlationId?: string } = {}): Promise<Solution> {
+    return collaborativeSolve(this.bus, this.clock, { problem, agents: options.agents ?? this.liveAgents(), timeouts: options.timeouts, correlationId: options.correlationId });
+  }
+
+  /** Invites agents (default: every alive peer) to a team; returns who accepted. */
+  inviteTeam(options: Omit<InviteOptions, "agents"> & { agents?: string[] }): Promise<Team> {
+    return inviteTeam(this.bus, { ...options, agents: options.agents ?? this.liveAgents().filter((id) => id !== this.id) });
+  }
+
+  /** Asks every alive agent (this one included) whether it can handle `capability` now. */
+  queryCapability(capability: string, options: { timeoutMs?: number; correlationId?: string } = {}): Promise<CapabilityQueryResult> {
+    requireCapability(capability);
+    return queryCapability(this.bus, capability, this.liveAgents(), options);
+  }
+
+  /** Ids of the alive agents (this one included when ready), optionally only those with `capability`. */
+  private liveAgents(capability?: string): string[] {
+    const agents = capability === undefined ? this.registry.all() : this.registry.withCapability(capability);
+    return agents.filter((a) => a.status === MemberStatus.ALIVE && !a.draining && (a.id !== this.id || this.status === "ready")).map((a) => a.id).sort();
   }
 
   /** Limits for client-facing streams. */

@@ -62,6 +62,8 @@ export interface TaskRunnerOptions {
   logger: Logger;
   /** Called whenever the number of running tasks changes. */
   onLoadChange(load: number): void;
+  /** Called after each task ran (not for tasks refused before they started), with its outcome and run time. */
+  onRunFinished?(capability: string, ok: boolean, durationMs: number): void;
   /** Tracer of the task spans; default: the API's global tracer (a no-op without an SDK). */
   tracer?: Tracer;
 }
