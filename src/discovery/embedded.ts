@@ -45,6 +45,8 @@ export class EmbeddedDiscovery implements Discovery {
       config: this.config.membership,
       seeds: this.config.seeds ?? [],
       logger: context.logger,
+      // A forgotten member's links (dialed to reach it while it was held dead) would redial it forever.
+      onForget: (info) => context.transport.forget(info.id),
     });
     swim.onEvent((event) => {
       if (event.t === "leave") context.transport.forget(event.agent.id);
@@ -59,9 +61,9 @@ export class EmbeddedDiscovery implements Discovery {
     return this.swim?.receive(envelope.from, envelope.body) ?? false;
   }
 
-  peerHello(peer: AgentInfo, link: Link): void {
+  peerHello(peer: AgentInfo, link?: Link): void {
     this.swim?.hello(peer);
-    if (link.direction === "outbound") this.swim?.seedAnswered(link.remoteAddress, peer.id);
+    if (link?.direction === "outbound") this.swim?.seedAnswered(link.remoteAddress, peer.id);
   }
 
   announce(): void {

@@ -63,6 +63,8 @@ export interface MemberListOptions {
   onEvent: (event: MembershipEvent) => void;
   /** Called when this node refuted a claim about itself (local health hint). */
   onRefute?: () => void;
+  /** Called when a gone member is forgotten, deadRetentionMs after it went (to release what it still holds). */
+  onForget?: (info: AgentInfo) => void;
 }
 
 /** Members and the rules that change them. */
@@ -222,7 +224,11 @@ export class MemberList {
   /** Forgets members gone for longer than deadRetentionMs. */
   reap(): void {
     const cutoff = this.o.clock.now() - this.o.config.deadRetentionMs;
-    for (const [id, r] of this.records) if (isGone(r.info.status) && r.stateChangeMs < cutoff) this.records.delete(id);
+    for (const [id, r] of this.records) {
+      if (!isGone(r.info.status) || r.stateChangeMs >= cutoff) continue;
+      this.records.delete(id);
+      this.o.onForget?.(r.info);
+    }
     // (gone members are not in liveCount)
   }
 

@@ -60,6 +60,8 @@ export interface SwimOptions {
   logger?: Logger;
   /** Random numbers in [0, 1); inject a seeded one for reproducible simulations. */
   random?: () => number;
+  /** Called when a dead or left member is forgotten (deadRetentionMs after it went): release what it still holds, such as links. */
+  onForget?: (info: AgentInfo) => void;
 }
 
 /** Counters, for the simulator and diagnostics. */
@@ -127,6 +129,7 @@ export class Swim {
         this.stats.refutations++;
         this.awareness.apply(1);
       },
+      onForget: (info) => this.o.onForget?.(info),
     });
   }
 

@@ -36,6 +36,7 @@ function setup(overrides: Partial<SwimConfig> = {}) {
   const broadcasts = new BroadcastQueue();
   const events: string[] = [];
   let refutations = 0;
+  const forgotten: string[] = [];
   const list = new MemberList({
     self: () => self,
     config: swimConfig(overrides),
@@ -44,6 +45,7 @@ function setup(overrides: Partial<SwimConfig> = {}) {
     logger: silentLogger,
     onEvent: (e) => events.push(e.t === "leave" ? `leave:${e.agent.id}:${e.reason}` : `${e.t}:${e.agent.id}`),
     onRefute: () => refutations++,
+    onForget: (info) => forgotten.push(`${info.id}:${MemberStatus[info.status]}`),
   });
   return {
     clock,
@@ -51,6 +53,7 @@ function setup(overrides: Partial<SwimConfig> = {}) {
     list,
     events,
     refutations: () => refutations,
+    forgotten,
     status: (id: string) => list.get(id)?.info.status,
     incarnation: (id: string) => list.get(id)?.info.incarnation,
     /** What was queued for dissemination since the last call: "id:STATUS@incarnation". */
@@ -268,6 +271,18 @@ describe("MemberList", () => {
     t.list.reap();
     expect(t.list.all().map((r) => r.info.id)).toEqual(["c"]);
     expect(t.list.n).toBe(2);
+    expect(t.forgotten).toEqual(["a:DEAD", "b:LEFT"]); // each reported once, as it went
+  });
+
+  it("does not forget a member that came back before its retention ran out", () => {
+    const t = setup({ deadRetentionMs: 10_000 });
+    t.gossip("x", claim(agent("a"), ALIVE), claim(agent("a"), DEAD));
+    t.clock.advance(5000);
+    t.gossip("a", claim(agent("a", { inc: 1 }), ALIVE));
+    t.clock.advance(20_000);
+    t.list.reap();
+    expect(t.status("a")).toBe(ALIVE);
+    expect(t.forgotten).toEqual([]);
   });
 
   it("records when a member was last heard from", () => {
