@@ -5,6 +5,7 @@
 import { MemberStatus } from "../../gen/agentmesh/v1/membership_pb.js";
 import type { EmbeddedDiscovery } from "../../src/discovery/embedded.js";
 import type { AgentNode } from "../../src/node/agent-node.js";
+import type { AgentNodeConfig } from "../../src/node/config.js";
 import type { TaskHandler } from "../../src/node/task-runner.js";
 import { MemoryNetwork, type MemoryNetworkOptions } from "../../src/transport/memory-transport.js";
 import { memoryNode, waitForConvergence } from "../helpers/memory-mesh.js";
@@ -25,10 +26,14 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** Starts nodes n1..n{count} seeded with n1, each with `handlers(id)`, and waits until all know all. */
+/** Starts nodes n1..n{count} seeded with n1, each with `handlers(id)` and `config` overrides, and waits until all know all. */
 export async function startCluster(
   count: number,
-  { handlers = () => ({}), network: networkOptions = {} }: { handlers?: (id: string) => Record<string, TaskHandler>; network?: MemoryNetworkOptions } = {},
+  {
+    handlers = () => ({}),
+    network: networkOptions = {},
+    config,
+  }: { handlers?: (id: string) => Record<string, TaskHandler>; network?: MemoryNetworkOptions; config?: Partial<AgentNodeConfig> } = {},
 ): Promise<Cluster> {
   const network = new MemoryNetwork(networkOptions);
   const nodes: AgentNode[] = [];
@@ -53,7 +58,7 @@ export async function startCluster(
     let seed = "";
     for (let i = 1; i <= count; i++) {
       const id = `n${i}`;
-      const node = memoryNode(network, { id, handlers: handlers(id) }, seed === "" ? [] : [seed]);
+      const node = memoryNode(network, { id, handlers: handlers(id), config }, seed === "" ? [] : [seed]);
       nodes.push(node);
       node.registry.onAgentLeave((left) => leaves.push(`${id}:${left}`));
       await node.start();
