@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MemberStatus } from "../../gen/agentmesh/v1/membership_pb.js";
 import type { EmbeddedDiscovery } from "../../src/discovery/embedded.js";
+import type { TaskHandler } from "../../src/node/task-runner.js";
 import { Code, MeshError } from "../../src/protocol/errors.js";
 import { waitForConvergence } from "../helpers/memory-mesh.js";
 import { waitFor } from "../helpers/wait.js";
@@ -76,7 +77,7 @@ describe("membership over a faulty network (five AgentNodes)", () => {
   it("declares nobody dead under 2 % drop, duplication and reordering of every frame, and a routed task never yields two results", async () => {
     const runs = new Map<number, number>();
     const c = (cluster = await startCluster(5, {
-      handlers: (id) => (id === "n4" ? { work: (x: number) => (runs.set(x, (runs.get(x) ?? 0) + 1), x * 2) } : {}),
+      handlers: (id): Record<string, TaskHandler> => (id === "n4" ? { work: (x: number) => (runs.set(x, (runs.get(x) ?? 0) + 1), x * 2) } : {}),
       network: { seed: 7 },
     }));
     const suspicionsBefore = c.nodes.reduce((s, n) => s + ((n.discovery as EmbeddedDiscovery).protocol?.stats.suspicions ?? 0), 0);
