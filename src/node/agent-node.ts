@@ -228,8 +228,9 @@ export class AgentNode {
       clock: this.clock,
       logger: this.logger,
       tracer: this.tracer,
-      onLoadChange: (load) => {
-        this.info.load = load;
+      // The mesh sees running + waiting tasks as the load, so routing avoids agents with a queue.
+      onLoadChange: () => {
+        this.info.load = this.runner.load + this.runner.queued;
         this.scheduleLoadPublish();
       },
       onRunFinished: (capability, ok, durationMs) => this.collaboration.recordRun(capability, ok, durationMs),
@@ -256,6 +257,7 @@ export class AgentNode {
       tracer: this.tracer,
       local: {
         canRun: (capability) => this.status === "ready" && this.runner.has(capability),
+        hasSpareCapacity: () => this.runner.load + this.runner.queued < this.config.capacity,
         run: (task, ctx) => this.runner.run(task, ctx),
       },
     });
@@ -501,7 +503,7 @@ export class AgentNode {
   }
 
   private publishLoad(): void {
-    this.meshState.set(LOAD_KEY_PREFIX + this.id, { load: this.runner.load, capacity: this.config.capacity, queued: this.runner.queued, draining: this.info.draining });
+    this.meshState.set(LOAD_KEY_PREFIX + this.id, { load: this.runner.load + this.runner.queued, capacity: this.config.capacity, queued: this.runner.queued, draining: this.info.draining });
   }
 
   /** The node's view of itself and the mesh (AgentService.GetStatus). */

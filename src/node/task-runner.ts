@@ -60,7 +60,7 @@ export interface TaskRunnerOptions {
   clock: Clock;
   /** Where to log. */
   logger: Logger;
-  /** Called whenever the number of running tasks changes. */
+  /** Called whenever the number of running or waiting tasks changes, with the number running. */
   onLoadChange(load: number): void;
   /** Called after each task ran (not for tasks refused before they started), with its outcome and run time. */
   onRunFinished?(capability: string, ok: boolean, durationMs: number): void;
@@ -134,6 +134,7 @@ export class TaskRunner {
       if (span.isRecording()) span.addEvent("queued", { "agentmesh.queue_length": this.queue.length + 1 });
       job.queued = true;
       this.queue.push(job);
+      this.options.onLoadChange(this.running);
     });
   }
 

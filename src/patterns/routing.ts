@@ -29,6 +29,8 @@ import { leastLoaded, loadScore, type SelectStrategy } from "./select.js";
 export interface LocalExecutor {
   /** True when the local agent has a handler for `capability` and accepts tasks. */
   canRun(capability: string): boolean;
+  /** True when a task run now would start at once (running + queued below capacity). */
+  hasSpareCapacity(): boolean;
   /** Runs (or queues) the task locally; failures come back inside the result. */
   run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number }): Promise<TaskResult>;
 }
@@ -275,7 +277,10 @@ export class TaskRouter {
     const deadlineMs = env.deadlineMs > 0n ? Number(env.deadlineMs) : this.options.clock.now() + this.options.bus.config.requestTimeoutMs;
     const context: RouteContext = { correlationId: env.correlationId, deadlineMs, hops: env.hops, forwarded: true };
     if (this.options.local.canRun(task.capability)) {
-      return { case: "taskResult", value: await this.options.local.run(task, context) };
+      if (this.options.local.hasSpareCapacity()) return { case: "taskResult", value: await this.options.local.run(task, context) };
+      // Overloaded: delegate to a capable agent with spare capacity (one more hop), or queue here when none has.
+      const { result } = await this.route(task, context);
+      return { case: "taskResult", value: result };
     }
     const answered = await this.options.bus.answerAttached(env);
     if (answered !== undefined) return answered;

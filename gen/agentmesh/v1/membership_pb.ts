@@ -40,7 +40,7 @@ export type AgentInfo = Message<"agentmesh.v1.AgentInfo"> & {
   capabilities: string[];
 
   /**
-   * Tasks running now.
+   * Tasks running or waiting for a slot now.
    *
    * @generated from field: uint32 load = 4;
    */
