@@ -13,6 +13,7 @@ import { loadAgentModule, type AgentModule } from "../agent-module.js";
 import { fail, println, type CliIo } from "../io.js";
 import { BUILT_IN_CAPABILITIES, usage } from "../usage.js";
 import { onStopRequest } from "../signals.js";
+import { guardKeepalivePing } from "../keepalive-guard.js";
 
 
 /** The settings of `agent-mesh node`, parsed and validated. */
@@ -91,6 +92,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
   const agentModule = parsed.agent === undefined ? undefined : await loadAgentModule(parsed.agent);
   const logger = createJsonLogger({ level: parsed.logLevel, base: {} });
   const stopRequest = onStopRequest();
+  const unguard = guardKeepalivePing(logger);
   try {
     const tracing = startTracing({ agentId: parsed.id, logger }); // OTEL_* and AGENT_MESH_TRACE_* variables; see src/telemetry/tracing.ts
     const node = new AgentNode({ id: parsed.id, host: parsed.host, port: parsed.port, capacity: parsed.capacity, seeds: parsed.seeds, logger });
@@ -112,6 +114,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
     return fail(io, err instanceof Error ? err.message : String(err));
   } finally {
     stopRequest.dispose();
+    unguard();
     flush(logger);
   }
 }
