@@ -5,6 +5,7 @@
  * SubmitTask, Publish and Broadcast each run in a SERVER span that continues the caller's trace from the
  * W3C traceparent/tracestate/baggage request headers; GetSpans answers from the node's span ring.
  */
+import { createPatternService } from "./pattern-service.js";
 import { create } from "@bufbuild/protobuf";
 import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Tracer } from "@opentelemetry/api";
@@ -78,6 +79,7 @@ async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, at
 /** The AgentService implementation of `node`, whose spans come from `tracer`. */
 export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTracer(TRACER_NAME)): ServiceImpl<typeof AgentService> {
   return {
+    ...createPatternService(node, guarded),
     submitTask: (req, ctx) => {
       const correlationId = req.correlationId === "" ? newId() : req.correlationId;
       return guarded(() =>

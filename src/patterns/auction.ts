@@ -70,6 +70,8 @@ export interface AuctionResult {
   biddingMs: number;
   /** Total time, ms. */
   durationMs: number;
+  /** The auction's correlation id. */
+  correlationId: string;
 }
 
 /** Options of an auction. */
@@ -137,6 +139,7 @@ export async function auctionTask(bus: MeshMessageBus, clock: Clock, options: Au
         awards,
         biddingMs: closedAt - started,
         durationMs: clock.now() - started,
+        correlationId: options.correlationId,
       };
     } catch (err) {
       lastError = MeshError.from(err);
