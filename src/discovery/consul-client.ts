@@ -161,11 +161,11 @@ export class ConsulClient {
 export function consulError(err: unknown, what: string, url: string): MeshError {
   const e = err as { statusCode?: number; code?: string; isAbort?: boolean; isTimeout?: boolean; message?: string };
   const detail = e.message ?? String(err);
-  if (e.isAbort === true) return new MeshError(Code.Canceled, `Consul at ${url}: ${what}: aborted`, { cause: err });
-  if (e.isTimeout === true) return new MeshError(Code.Unavailable, `Consul at ${url}: ${what}: timed out`, { cause: err });
+  if (e.isAbort === true) return new MeshError(Code.Canceled, `${what} at ${url}: aborted`, { cause: err });
+  if (e.isTimeout === true) return new MeshError(Code.Unavailable, `${url} did not answer in time (${what})`, { cause: err });
   const status = typeof e.statusCode === "number" ? e.statusCode : undefined;
-  if (status === undefined) return new MeshError(Code.Unavailable, `Consul at ${url} is unreachable (${what}): ${e.code ?? detail}`, { cause: err });
+  if (status === undefined) return new MeshError(Code.Unavailable, `${url} is unreachable (${e.code ?? detail})`, { cause: err });
   const code =
     status === 400 ? Code.InvalidArgument : status === 401 || status === 403 ? Code.PermissionDenied : status === 404 ? Code.NotFound : status === 429 ? Code.ResourceExhausted : Code.Unavailable;
-  return new MeshError(code, `Consul at ${url}: ${what}: HTTP ${status} ${detail}`, { cause: err, retryable: true });
+  return new MeshError(code, `${url} answered HTTP ${status} to ${what}: ${detail}`, { cause: err, retryable: true });
 }

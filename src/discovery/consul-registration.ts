@@ -185,7 +185,7 @@ export class ConsulRegistration {
     this.current = { t: "retrying", attempt: this.attempt, retryInMs, error };
     const fields = { consul: client.url, attempt: this.attempt, retryInMs, err: error.message };
     if (this.attempt === 1) {
-      logger.error(fields, `cannot ${what} with Consul at ${client.url}: ${error.message}; retrying with backoff (the node keeps running with the agents it knows)`);
+      logger.error(fields, `cannot ${what} with Consul: ${error.message}; retrying with backoff, the node keeps running with the agents it knows`);
     } else {
       logger.debug(fields, `Consul ${what} failed again`);
     }

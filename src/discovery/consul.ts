@@ -45,6 +45,7 @@ export class ConsulDiscovery implements Discovery {
   private watch: ConsulWatch | undefined;
   private logger: Logger | undefined;
   private checkingSelf = false;
+  private everWatched = false;
   private stopped = false;
 
   /** Creates the discovery; invalid options fail here with INVALID_ARGUMENT naming the option. */
@@ -85,12 +86,14 @@ export class ConsulDiscovery implements Discovery {
       logger,
       onRound: (entries) => this.onRound(entries),
       onFailure: (error, attempt, retryInMs) => {
+        const fields = { consul: client.url, err: error.message, attempt, retryInMs };
         const members = this.view?.members().length ?? 0;
-        if (attempt === 1) logger.warn({ consul: client.url, err: error.message, retryInMs }, `lost Consul at ${client.url}; keeping the last known view (${members} agents) and retrying`);
-        else logger.debug({ consul: client.url, err: error.message, attempt, retryInMs }, "Consul still unreachable");
+        // Before Consul ever answered, the registration's error says it; after, losing it is news.
+        if (attempt === 1 && this.everWatched) logger.warn(fields, `lost Consul at ${client.url}; keeping the last known view (${members} agents) and retrying`);
+        else logger.debug(fields, "Consul unreachable: watch retrying");
       },
       onRecovered: () => {
-        logger.info({ consul: client.url }, "Consul answers again");
+        if (this.everWatched) logger.info({ consul: client.url }, "Consul answers again");
         this.registration?.refresh("Consul answers again", true);
       },
     });
@@ -134,6 +137,7 @@ export class ConsulDiscovery implements Discovery {
     const view = this.view;
     const registration = this.registration;
     if (view === undefined || registration === undefined || this.stopped) return;
+    this.everWatched = true;
     const change = view.apply(entries);
     registration.selfPassing = change.self.passing;
     for (const event of change.events) this.emit(event);
