@@ -42,6 +42,13 @@ Options:
                           (node: AgentNode) => void | Promise<void> registers handlers with
                           node.announceCapability(name, handler); --capabilities then keeps only those listed
   --log-level LEVEL       debug, info, warn, error or silent (default: $AGENT_MESH_LOG_LEVEL, else info)
+  --discovery MODE        how peers are found: embedded (default: --seeds and SWIM), consul (register
+                          with Consul and watch it), hybrid (Consul finds peers, SWIM detects failures)
+  --consul-addr URL       Consul agent HTTP API, http(s)://HOST:PORT (default: $CONSUL_HTTP_ADDR, else
+                          http://127.0.0.1:8500); the ACL token comes from $CONSUL_HTTP_TOKEN
+  --consul-service NAME   Consul service name of the mesh (default agent-mesh)
+  --consul-check KIND     grpc: Consul calls the node's gRPC health service (default); ttl: the node
+                          reports to Consul itself (when Consul cannot reach it)
   -h, --help              show this help`;
 
 const AGENTS = `Usage: agent-mesh agents --to HOST:PORT [--json] [--timeout MS]

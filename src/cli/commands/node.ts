@@ -3,6 +3,10 @@
  * with an IPC channel goes away), then drains and exits 0. Prints one JSON "ready" line on stdout once it serves.
  */
 import { AgentNode } from "../../node/agent-node.js";
+import { CONSUL_CHECK_KINDS, resolveConsulConfig, type ConsulCheckKind } from "../../discovery/consul-config.js";
+import { ConsulDiscovery } from "../../discovery/consul.js";
+import { HybridDiscovery } from "../../discovery/consul-hybrid.js";
+import type { Discovery } from "../../discovery/discovery.js";
 import { exampleHandlers } from "../../node/examples.js";
 import { createJsonLogger, LOG_LEVELS, logLevelFromEnv, type LogLevel } from "../../telemetry/logger.js";
 import { startTracing } from "../../telemetry/tracing.js";
@@ -34,7 +38,17 @@ export interface NodeArgs {
   agent: string | undefined;
   /** Log level (undefined: the logger's default). */
   logLevel: LogLevel | undefined;
+  /** How peers are found: seeds and SWIM (embedded), Consul, or Consul for peers and SWIM for failures (hybrid). */
+  discovery: DiscoveryMode;
+  /** Consul options from --consul-addr, --consul-service, --consul-check (the rest from the environment and defaults). */
+  consul: { address?: string; serviceName?: string; check?: ConsulCheckKind };
 }
+
+/** The values of --discovery. */
+export const DISCOVERY_MODES = ["embedded", "consul", "hybrid"] as const;
+
+/** A discovery mode. */
+export type DiscoveryMode = (typeof DISCOVERY_MODES)[number];
 
 /** Parses the arguments of `agent-mesh node`; null when --help was asked for. */
 export function parseNodeArgs(args: string[]): NodeArgs | null {
@@ -47,6 +61,10 @@ export function parseNodeArgs(args: string[]): NodeArgs | null {
     capacity: { type: "string" },
     agent: { type: "string" },
     "log-level": { type: "string" },
+    discovery: { type: "string" },
+    "consul-addr": { type: "string" },
+    "consul-service": { type: "string" },
+    "consul-check": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (v.help === true) return null;
@@ -60,6 +78,9 @@ export function parseNodeArgs(args: string[]): NodeArgs | null {
     }
   }
   if (v.host === "") throw new UsageError("--host: expected a host name or address");
+  const discovery = v.discovery === undefined ? "embedded" : parseChoice(v.discovery, "discovery", DISCOVERY_MODES);
+  const consul = parseConsulOptions(discovery, v["consul-addr"], v["consul-service"], v["consul-check"]);
+  if (discovery === "consul" && v.seeds !== undefined) throw new UsageError("--seeds: not used with --discovery consul (peers come from Consul; use hybrid to add seeds)");
   return {
     id: parseAgentId(required(v.id, "id"), "id"),
     port: parsePort(required(v.port, "port"), "port", true),
@@ -69,7 +90,33 @@ export function parseNodeArgs(args: string[]): NodeArgs | null {
     capacity: v.capacity === undefined ? undefined : parseInteger(v.capacity, "capacity", 1, 100_000),
     agent,
     logLevel: parseLogLevel(v["log-level"]),
+    discovery,
+    consul,
   };
+}
+
+/** The --consul-* options, checked with the environment (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN) as the node will read it. */
+function parseConsulOptions(mode: DiscoveryMode, address: string | undefined, serviceName: string | undefined, check: string | undefined): NodeArgs["consul"] {
+  const given = [["consul-addr", address], ["consul-service", serviceName], ["consul-check", check]].find(([, value]) => value !== undefined);
+  if (mode === "embedded") {
+    if (given !== undefined) throw new UsageError(`--${given[0]}: needs --discovery consul or hybrid`);
+    return {};
+  }
+  const consul = { address, serviceName, check: check === undefined ? undefined : parseChoice(check, "consul-check", CONSUL_CHECK_KINDS) };
+  try {
+    resolveConsulConfig(consul);
+  } catch (err) {
+    if (err instanceof MeshError) throw new UsageError(err.message.replace(/^consul address:/, "--consul-addr:").replace(/^consul service name:/, "--consul-service:"));
+    throw err;
+  }
+  return consul;
+}
+
+/** The Discovery a node runs with, from the parsed arguments. */
+function discoveryOf(parsed: NodeArgs): Discovery | undefined {
+  if (parsed.discovery === "consul") return new ConsulDiscovery(parsed.consul);
+  if (parsed.discovery === "hybrid") return new HybridDiscovery({ consul: parsed.consul, seeds: parsed.seeds });
+  return undefined;
 }
 
 /** The --log-level value, else a valid $AGENT_MESH_LOG_LEVEL, else undefined (the logger's default). */
@@ -95,7 +142,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
   const unguard = guardKeepalivePing(logger);
   try {
     const tracing = startTracing({ agentId: parsed.id, logger }); // OTEL_* and AGENT_MESH_TRACE_* variables; see src/telemetry/tracing.ts
-    const node = new AgentNode({ id: parsed.id, host: parsed.host, port: parsed.port, capacity: parsed.capacity, seeds: parsed.seeds, logger });
+    const node = new AgentNode({ id: parsed.id, host: parsed.host, port: parsed.port, capacity: parsed.capacity, seeds: parsed.seeds, discovery: discoveryOf(parsed), logger });
     await registerHandlers(node, parsed, agentModule);
     try {
       await node.start();
