@@ -8,6 +8,7 @@ import { ConsulDiscovery } from "../../discovery/consul.js";
 import { HybridDiscovery } from "../../discovery/consul-hybrid.js";
 import type { Discovery } from "../../discovery/discovery.js";
 import { exampleHandlers } from "../../node/examples.js";
+import { installExampleCollaborator } from "../../node/example-collaborator.js";
 import { createJsonLogger, LOG_LEVELS, logLevelFromEnv, type LogLevel } from "../../telemetry/logger.js";
 import { startTracing } from "../../telemetry/tracing.js";
 import { MeshError } from "../../protocol/errors.js";
@@ -166,10 +167,14 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** Registers the built-in handlers listed, or runs the agent module and keeps the capabilities listed. */
+/**
+ * Registers the built-in handlers listed (and the example collaborator: votes, brainstorms, critiques,
+ * implementations), or runs the agent module and keeps the capabilities listed.
+ */
 async function registerHandlers(node: AgentNode, parsed: NodeArgs, agentModule: AgentModule | undefined): Promise<void> {
   if (agentModule === undefined) {
     for (const c of parsed.capabilities ?? []) node.announceCapability(c, exampleHandlers[c]);
+    installExampleCollaborator(node);
     return;
   }
   try {
