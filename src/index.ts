@@ -20,6 +20,9 @@ export { forwarded } from "./bus/message-utils.js";
 export { AgentRegistry, type ServiceRegistry, type RegistryListener } from "./discovery/registry.js";
 export { type Discovery, type DiscoveryContext, type DiscoveryEvent } from "./discovery/discovery.js";
 export { EmbeddedDiscovery, type EmbeddedDiscoveryConfig } from "./discovery/embedded.js";
+export { ConsulDiscovery, type ConsulDiscoveryOptions } from "./discovery/consul.js";
+export { HybridDiscovery, type HybridDiscoveryOptions } from "./discovery/consul-hybrid.js";
+export { defaultConsulConfig, localConsulConfig, type ConsulConfig, type ConsulCheckKind } from "./discovery/consul-config.js";
 export { defaultSwimConfig, localSwimConfig, type SwimConfig } from "./membership/config.js";
 
 // Patterns
