@@ -1,7 +1,8 @@
 /**
  * The Discovery seam: how a node finds its peers and hears them join, change and leave. Implementations:
- * the embedded default (seeds and member-list gossip over the peer links, no external server) and, later,
- * Consul and SWIM-backed membership. The registry (registry.ts) listens to whichever is configured.
+ * the embedded default (seeds and SWIM membership over the peer links, no external server, embedded.ts), Consul
+ * (agents register in a Consul service and watch it, consul.ts) and hybrid (Consul finds the peers, SWIM detects
+ * failures, consul-hybrid.ts). The registry (registry.ts) listens to whichever is configured.
  */
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import type { AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
