@@ -47,7 +47,8 @@ describe("a task for a capability only a dead agent had", () => {
     const patient = procs.run(["submit", "--to", entry.address, "--capability", "uppercase", "--input", '"hello after the crash"', "--timeout", "20000", "--json"]);
     const markDone = () => (patientDone = true);
     patient.then(markDone, markDone);
-    await waitFor(async () => (await statusViaCli(procs, entry)).waitingTasks >= 1, { timeoutMs: 10_000, intervalMs: 100, what: `the task to wait on ${entry.id}` });
+    await waitFor(async () => (await clients.waitingTasks(entry)) >= 1, { timeoutMs: 10_000, intervalMs: 50, what: `the task to wait on ${entry.id}` });
+    expect((await statusViaCli(procs, entry)).waitingTasks).toBe(1);
 
     const hasty = await procs.run(["submit", "--to", entry.address, "--capability", "uppercase", "--input", '"too soon"', "--timeout", "1500"]);
     expect(hasty.code).toBe(1);

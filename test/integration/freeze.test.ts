@@ -60,7 +60,8 @@ describe("SIGSTOP past the detection time, then SIGCONT", () => {
       }
       // Nobody else serves reverse: a task submitted now waits for a capable agent.
       waiting = reverse(observers[1], "while frozen", 30_000);
-      await waitFor(async () => (await statusViaCli(procs, observers[1])).waitingTasks >= 1, { timeoutMs: 10_000, intervalMs: 100, what: `a task waiting on ${observers[1].id}` });
+      await waitFor(async () => (await clients.waitingTasks(observers[1])) >= 1, { timeoutMs: 10_000, intervalMs: 50, what: `a task waiting on ${observers[1].id}` });
+      expect((await statusViaCli(procs, observers[1])).waitingTasks).toBe(1);
     } finally {
       procs.signal(frozen, "SIGCONT");
     }

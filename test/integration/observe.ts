@@ -62,6 +62,11 @@ export class Clients {
     return agent === undefined ? undefined : statusName(agent.status);
   }
 
+  /** Tasks waiting for a capable agent on `node` (GetStatus). */
+  async waitingTasks(node: NodeProcess): Promise<number> {
+    return (await this.of(node).service.getStatus({}, { timeoutMs: 2000 })).waitingTasks;
+  }
+
   /** Waits until every one of `nodes` lists every one of `ids` as alive. */
   async allAlive(nodes: NodeProcess[], ids: string[], timeoutMs = 15_000): Promise<void> {
     await Promise.all(
