@@ -133,15 +133,22 @@ export class ConsulRegistration {
         }
       }
       await client.register(registration);
-      if (config.check === "ttl") await this.reportTtl(info);
     } catch (err) {
       if (this.stopped) return;
       this.failed(MeshError.from(err), "register");
       return;
     }
-    if (this.stopped) return;
     const first = !this.everRegistered;
-    this.everRegistered = true;
+    this.everRegistered = true; // even when stop() came meanwhile: it deregisters what just landed
+    if (this.stopped) return;
+    try {
+      if (config.check === "ttl") await this.reportTtl(info);
+    } catch (err) {
+      if (this.stopped) return;
+      this.failed(MeshError.from(err), "pass the TTL check");
+      return;
+    }
+    if (this.stopped) return;
     if (this.attempt > 0 || first || this.reason !== "agent info changed") {
       logger.info(
         { consul: client.url, service: config.serviceName, check: config.check, reason: this.reason, capabilities: info.capabilities },
