@@ -164,7 +164,6 @@ export class TaskRouter {
         continue;
       }
       const target = this.preferLocal(candidates, this.select(candidates, task));
-      if (span.isRecording()) span.addEvent("routed", { [ATTR_TO]: target.id, [ATTR_ATTEMPT]: attempt, "agentmesh.candidates": candidates.length });
       if (target.id === selfId) {
         return { result: await this.options.local.run(create(TaskRequestSchema, { ...task, attempt }), context), hops: context.hops };
       }

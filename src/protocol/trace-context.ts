@@ -5,9 +5,8 @@
  * and tracer are no-ops, so these helpers cost next to nothing; src/telemetry/tracing.ts installs the real
  * ones. Also the attribute names every span of the mesh uses.
  */
-import { create } from "@bufbuild/protobuf";
 import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter, type TextMapSetter } from "@opentelemetry/api";
-import { TraceContextSchema, type Destination, type Envelope, type TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+import type { Destination, Envelope, TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
 
 /** The task or conversation a span belongs to: on every span of the mesh. */
 export const ATTR_CORRELATION_ID = "agentmesh.correlation_id";
@@ -51,7 +50,8 @@ export const envelopeTraceGetter: TextMapGetter<TraceContext | undefined> = {
 export const envelopeTraceSetter: TextMapSetter<TraceCarrier> = {
   set: (carrier, key, value) => {
     if (key !== "traceparent" && key !== "tracestate" && key !== "baggage") return;
-    carrier.trace ??= create(TraceContextSchema);
+    // A literal rather than create(): this runs for every traced message, and the fields are plain strings.
+    carrier.trace ??= { $typeName: "agentmesh.v1.TraceContext", traceparent: "", tracestate: "", baggage: "" };
     carrier.trace[key] = value;
   },
 };

@@ -1,13 +1,13 @@
 /**
  * A trace without a collector: a SpanProcessor that keeps the node's most recent finished spans in a bounded
  * ring (default 4096), so AgentService.GetSpans can answer "what did this node do for task X" and
- * `agent-mesh trace` can assemble one tree across nodes. Cost: one array slot per finished span (a reference
- * to the SDK's span object, about 1–2 KB with its attributes, so ~4–8 MB at the default size); onEnd is O(1);
- * a query scans the ring (4096 spans: well under a millisecond). Spans are converted to the wire type only
- * when queried.
+ * `agent-mesh trace` can assemble one tree across nodes. onEnd keeps a compact record (ids, name, times,
+ * status and the span's own attributes object — a few hundred bytes; ~1–2 MB at the default size) rather than
+ * the SDK's span, so the span itself dies young and the garbage collector promotes little; a query scans the
+ * ring (4096 records: well under a millisecond) and converts the matches to the wire type.
  */
 import { create } from "@bufbuild/protobuf";
-import { SpanKind as OtelSpanKind, SpanStatusCode as OtelStatusCode, type AttributeValue, type HrTime } from "@opentelemetry/api";
+import { SpanKind as OtelSpanKind, SpanStatusCode as OtelStatusCode, type AttributeValue, type Attributes, type HrTime, type SpanStatus } from "@opentelemetry/api";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { SpanKind, SpanSchema, SpanStatusCode, type Span } from "../../gen/agentmesh/v1/trace_pb.js";
 import { ATTR_AGENT_ID, ATTR_CORRELATION_ID } from "../protocol/trace-context.js";
@@ -31,11 +31,25 @@ export interface SpanSource {
   query(filter: SpanFilter): Span[];
 }
 
+/** What the ring keeps of a finished span: references to values the span already holds, nothing copied. */
+interface Kept {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly kind: OtelSpanKind;
+  readonly start: HrTime;
+  readonly end: HrTime;
+  readonly status: SpanStatus;
+  readonly attributes: Attributes;
+  readonly agentId: string;
+}
+
 /** The bounded ring of a node's finished spans. */
 export class SpanRing implements SpanProcessor, SpanSource {
   /** Spans held at most. */
   readonly capacity: number;
-  private readonly slots: (ReadableSpan | undefined)[];
+  private readonly slots: (Kept | undefined)[];
   private next = 0;
   private count = 0;
 
@@ -45,7 +59,7 @@ export class SpanRing implements SpanProcessor, SpanSource {
     private readonly agentId = "",
   ) {
     this.capacity = Math.max(1, Math.floor(capacity));
-    this.slots = new Array<ReadableSpan | undefined>(this.capacity);
+    this.slots = new Array<Kept | undefined>(this.capacity);
   }
 
   /** Spans held now. */
@@ -58,7 +72,20 @@ export class SpanRing implements SpanProcessor, SpanSource {
 
   /** Keeps a finished span, overwriting the oldest when full. */
   onEnd(span: ReadableSpan): void {
-    this.slots[this.next] = span;
+    const sc = span.spanContext();
+    const resourceAgent = span.resource.attributes[ATTR_AGENT_ID];
+    this.slots[this.next] = {
+      traceId: sc.traceId,
+      spanId: sc.spanId,
+      parentSpanId: span.parentSpanContext?.spanId ?? "",
+      name: span.name,
+      kind: span.kind,
+      start: span.startTime,
+      end: span.endTime,
+      status: span.status,
+      attributes: span.attributes,
+      agentId: typeof resourceAgent === "string" ? resourceAgent : this.agentId,
+    };
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
   }
@@ -81,33 +108,32 @@ export class SpanRing implements SpanProcessor, SpanSource {
     const out: Span[] = [];
     const start = (this.next - this.count + this.capacity) % this.capacity;
     for (let i = 0; i < this.count; i++) {
-      const span = this.slots[(start + i) % this.capacity];
-      if (span === undefined) continue;
-      if (filter.traceId !== undefined && filter.traceId !== "" && span.spanContext().traceId !== filter.traceId) continue;
-      if (filter.correlationId !== undefined && filter.correlationId !== "" && span.attributes[ATTR_CORRELATION_ID] !== filter.correlationId) continue;
-      out.push(toWireSpan(span, this.agentId));
+      const kept = this.slots[(start + i) % this.capacity];
+      if (kept === undefined) continue;
+      if (filter.traceId !== undefined && filter.traceId !== "" && kept.traceId !== filter.traceId) continue;
+      if (filter.correlationId !== undefined && filter.correlationId !== "" && kept.attributes[ATTR_CORRELATION_ID] !== filter.correlationId) continue;
+      out.push(toWire(kept));
     }
     return out;
   }
 }
 
-/** A finished SDK span as the wire's Span; `agentId` when the span's resource names no agent. */
-export function toWireSpan(span: ReadableSpan, agentId = ""): Span {
+/** A kept span as the wire's Span. */
+function toWire(kept: Kept): Span {
   const attributes: Record<string, string> = {};
-  for (const [k, v] of Object.entries(span.attributes)) if (v !== undefined) attributes[k] = attributeText(v);
-  const resourceAgent = span.resource.attributes[ATTR_AGENT_ID];
+  for (const [k, v] of Object.entries(kept.attributes)) if (v !== undefined) attributes[k] = attributeText(v);
   return create(SpanSchema, {
-    traceId: span.spanContext().traceId,
-    spanId: span.spanContext().spanId,
-    parentSpanId: span.parentSpanContext?.spanId ?? "",
-    name: span.name,
-    agentId: typeof resourceAgent === "string" ? resourceAgent : agentId,
-    startUnixNanos: hrTimeNanos(span.startTime),
-    endUnixNanos: hrTimeNanos(span.endTime),
-    statusCode: span.status.code === OtelStatusCode.ERROR ? SpanStatusCode.ERROR : span.status.code === OtelStatusCode.OK ? SpanStatusCode.OK : SpanStatusCode.UNSPECIFIED,
-    statusMessage: span.status.message ?? "",
+    traceId: kept.traceId,
+    spanId: kept.spanId,
+    parentSpanId: kept.parentSpanId,
+    name: kept.name,
+    agentId: kept.agentId,
+    startUnixNanos: hrTimeNanos(kept.start),
+    endUnixNanos: hrTimeNanos(kept.end),
+    statusCode: kept.status.code === OtelStatusCode.ERROR ? SpanStatusCode.ERROR : kept.status.code === OtelStatusCode.OK ? SpanStatusCode.OK : SpanStatusCode.UNSPECIFIED,
+    statusMessage: kept.status.message ?? "",
     attributes,
-    kind: KINDS[span.kind] ?? SpanKind.UNSPECIFIED,
+    kind: KINDS[kept.kind] ?? SpanKind.UNSPECIFIED,
   });
 }
 

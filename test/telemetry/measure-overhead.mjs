@@ -1,0 +1,127 @@
+/**
+ * Tracing overhead on the request-response hot path, in-process: node A routes tasks to node B (which has
+ * the capability) over a real gRPC peer link on loopback, CONCURRENCY at a time, and the loop counts tasks
+ * per second and the process's CPU time per task (user + system: steadier than throughput on a shared
+ * machine). Modes run interleaved, each in its own child process (a fresh OpenTelemetry global state):
+ *
+ *   off     no SDK installed (the API's no-ops; what a node without startTracing pays)
+ *   ring    startTracing with its span ring only (the default of `agent-mesh node` without an endpoint)
+ *   export  ring + BatchSpanProcessor + OTLP/HTTP exporter to a receiver in the parent process (100 % sampled)
+ *
+ * Usage (after `npm run build`): node test/telemetry/measure-overhead.mjs [--tasks N] [--rounds N] [--cycles N] [--work-us N]
+ * (--work-us: CPU time each task's handler burns, default 0 — an echo, the worst case for relative overhead)
+ */
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: { mode: { type: "string" }, tasks: { type: "string", default: "10000" }, rounds: { type: "string", default: "3" }, cycles: { type: "string", default: "3" }, "work-us": { type: "string", default: "0" }, endpoint: { type: "string" } },
+});
+const TASKS = Number(values.tasks);
+const ROUNDS = Number(values.rounds);
+const CYCLES = Number(values.cycles);
+const WORK_US = Number(values["work-us"]);
+const CONCURRENCY = 64;
+
+if (values.mode === undefined) await parent();
+else await child(values.mode, values.endpoint);
+
+/** Runs each mode in a child process, with an OTLP receiver here for the export mode; prints a table. */
+async function parent() {
+  let received = 0;
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      bytes += body.length;
+      try {
+        for (const rs of JSON.parse(body.toString()).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) received += (ss.spans ?? []).length;
+      } catch {
+        // counted as bytes only
+      }
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const endpoint = `http://127.0.0.1:${server.address().port}`;
+  const modes = ["off", "ring", "export"];
+  const rates = {};
+  const cpu = {};
+  for (let c = 0; c < CYCLES; c++) {
+    for (const mode of modes) {
+      const out = await run(mode, endpoint);
+      (rates[mode] ??= []).push(...out.rates);
+      (cpu[mode] ??= []).push(...out.cpuUsPerTask);
+    }
+  }
+  server.close();
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`median of ${CYCLES * ROUNDS} rounds of ${TASKS} tasks (handler work ${WORK_US} µs), ${CONCURRENCY} in flight (A → B over a gRPC link on loopback):`);
+  console.log(`  mode     tasks/s  vs off   CPU µs/task  vs off`);
+  for (const mode of modes) {
+    const r = median(rates[mode]);
+    const u = median(cpu[mode]);
+    const dr = mode === "off" ? "" : `${(((r - median(rates.off)) / median(rates.off)) * 100).toFixed(0)} %`;
+    const du = mode === "off" ? "" : `+${(((u - median(cpu.off)) / median(cpu.off)) * 100).toFixed(0)} %`;
+    console.log(`  ${mode.padEnd(6)} ${r.toFixed(0).padStart(8)}  ${dr.padStart(6)}  ${u.toFixed(1).padStart(11)}  ${du.padStart(6)}`);
+  }
+  console.log(`  spans received by the OTLP receiver: ${received} (${(bytes / 1e6).toFixed(1)} MB of OTLP/JSON)`);
+}
+
+function run(mode, endpoint) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), "--mode", mode, "--endpoint", endpoint, "--tasks", String(TASKS), "--rounds", String(ROUNDS), "--work-us", String(WORK_US)], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    proc.stdout.on("data", (c) => (out += c));
+    proc.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`mode ${mode} exited ${code}`))));
+  });
+}
+
+/** One mode: two nodes, warm-up, then ROUNDS timed rounds; prints {rates, cpuUsPerTask} as JSON. */
+async function child(mode, endpoint) {
+  const dist = new URL("../../dist/src/", import.meta.url);
+  const { AgentNode } = await import(new URL("node/agent-node.js", dist).href);
+  const { startTracing } = await import(new URL("telemetry/tracing.js", dist).href);
+  const tracing = (id) =>
+    mode === "off" ? undefined : startTracing({ agentId: id, register: false, env: mode === "export" ? { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } : {} });
+  const ta = tracing("a");
+  const tb = tracing("b");
+  const a = await AgentNode.start({ id: "a", tracing: ta, capacity: 1000 });
+  const b = new AgentNode({ id: "b", tracing: tb, capacity: 1000, seeds: [a.address] });
+  b.announceCapability("echo", (x) => {
+    const until = performance.now() + WORK_US / 1000;
+    while (performance.now() < until); // burn CPU like a handler doing work
+    return x;
+  });
+  await b.start();
+  while (!a.registry.withCapability("echo").some((x) => x.id === "b")) await new Promise((r) => setTimeout(r, 20));
+  const loop = async (n) => {
+    let next = 0;
+    const worker = async () => {
+      while (next < n) {
+        next++;
+        await a.submit("echo", next);
+      }
+    };
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const used = process.cpuUsage(cpu);
+    return { rate: n / ((performance.now() - started) / 1000), cpuUs: (used.user + used.system) / n };
+  };
+  await loop(Math.min(5000, TASKS));
+  const rates = [];
+  const cpuUsPerTask = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const r = await loop(TASKS);
+    rates.push(r.rate);
+    cpuUsPerTask.push(r.cpuUs);
+  }
+  await Promise.all([a.stop(), b.stop()]);
+  await Promise.all([ta?.shutdown(10_000), tb?.shutdown(10_000)]);
+  process.stdout.write(JSON.stringify({ rates, cpuUsPerTask }));
+}
