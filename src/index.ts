@@ -35,6 +35,10 @@ export { newId } from "./protocol/ids.js";
 export { type Logger, type LogFields, silentLogger } from "./protocol/logger.js";
 export { type Clock, type TimerHandle, systemClock } from "./protocol/clock.js";
 export { createJsonLogger, logLevelFromEnv, LOG_LEVELS, type JsonLoggerOptions, type LogLevel } from "./telemetry/logger.js";
+export { startTracing, samplerFromEnv, DEFAULT_SERVICE_NAME, type Tracing, type TracingOptions } from "./telemetry/tracing.js";
+export { type NodeTracing } from "./telemetry/node-tracing.js";
+export { SpanRing, DEFAULT_SPAN_RING_SIZE, type SpanSource, type SpanFilter } from "./telemetry/span-ring.js";
+export { buildTraces, renderWaterfall, type TraceTree, type SpanNode } from "./telemetry/waterfall.js";
 export { type AgentModule } from "./cli/agent-module.js";
 
 // Transport

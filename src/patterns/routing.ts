@@ -8,8 +8,8 @@
  * is skipped and the next best tried, within the task's deadline.
  *
  * Tracing: each routing is a span ("route CAPABILITY" where the task was accepted, "forward CAPABILITY" on a
- * node passing it on) with one child per attempt: the link request's span (bus) or the local run's; choices,
- * reassignments and waits are events on it.
+ * node passing it on) with one child per attempt: the link request's span (bus, naming the chosen agent and
+ * the attempt) or the local run's; reassignments and waits are events on it.
  */
 import { create } from "@bufbuild/protobuf";
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";

@@ -9,4 +9,5 @@ export * from "../../gen/agentmesh/v1/membership_pb.js";
 export * from "../../gen/agentmesh/v1/mesh_service_pb.js";
 export * from "../../gen/agentmesh/v1/payload_pb.js";
 export * from "../../gen/agentmesh/v1/task_pb.js";
+export * from "../../gen/agentmesh/v1/trace_pb.js";
 export { Health, HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
