@@ -36,7 +36,7 @@ import { newId } from "../protocol/ids.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import type { Message, MessageInit } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { envelopeAttributes, extractTrace, isMembershipTraffic, messageTypeOf, spanTrace, TRACER_NAME } from "../protocol/trace-context.js";
+import { ATTR_CORRELATION_ID, envelopeAttributes, extractTrace, failSpan, isMembershipTraffic, messageTypeOf, spanTrace, TRACER_NAME } from "../protocol/trace-context.js";
 import { requireAgentId, requireCapability, requireIntInRange } from "../protocol/validate.js";
 import { defaultNodeTracing, type NodeTracing } from "../telemetry/node-tracing.js";
 import type { SpanSource } from "../telemetry/span-ring.js";
@@ -557,7 +557,8 @@ export class AgentNode {
    */
   reachConsensus(options: Omit<ConsensusOptions, "voters"> & { voters?: string[]; capability?: string }): Promise<Decision> {
     const voters = options.voters ?? this.liveAgents(options.capability);
-    return reachConsensus(this.bus, this.clock, { ...options, voters });
+    const correlationId = options.correlationId ?? newId();
+    return this.inSpan("consensus", correlationId, () => reachConsensus(this.bus, this.clock, { ...options, voters, correlationId }));
   }
 
   /** Auctions a task among the alive agents with its capability; the winner runs it (see patterns/auction.ts). */
@@ -565,32 +566,56 @@ export class AgentNode {
     requireCapability(capability);
     const task = create(TaskRequestSchema, { taskId: newId(), capability, input: toPayload(input), origin: this.id, attempt: 1 });
     const bidders = this.liveAgents(capability);
-    const outcome = await auctionTask(this.bus, this.clock, {
-      task,
-      bidders,
-      biddingDeadlineMs: options.biddingDeadlineMs,
-      taskTimeoutMs: this.timeout(options.timeoutMs),
-      correlationId: options.correlationId ?? newId(),
-      watch: this.watch,
-    });
+    const correlationId = options.correlationId ?? newId();
+    const outcome = await this.inSpan(`auction ${capability}`, correlationId, () =>
+      auctionTask(this.bus, this.clock, {
+        task,
+        bidders,
+        biddingDeadlineMs: options.biddingDeadlineMs,
+        taskTimeoutMs: this.timeout(options.timeoutMs),
+        correlationId,
+        watch: this.watch,
+      }),
+    );
     const out = outcome.result.outcome;
     return { ...outcome, output: out.case === "output" ? fromPayload(out.value, "output") : null };
   }
 
   /** Runs a collaborative solve among `agents` (default: every alive agent, this one included). */
   collaborativeSolve(problem: string, options: { agents?: string[]; timeouts?: Partial<SolveTimeouts>; correlationId?: string } = {}): Promise<Solution> {
-    return collaborativeSolve(this.bus, this.clock, { problem, agents: options.agents ?? this.liveAgents(), timeouts: options.timeouts, correlationId: options.correlationId });
+    const correlationId = options.correlationId ?? newId();
+    return this.inSpan("solve", correlationId, () => collaborativeSolve(this.bus, this.clock, { problem, agents: options.agents ?? this.liveAgents(), timeouts: options.timeouts, correlationId }));
   }
 
   /** Invites agents (default: every alive peer) to a team; returns who accepted. */
   inviteTeam(options: Omit<InviteOptions, "agents"> & { agents?: string[] }): Promise<Team> {
-    return inviteTeam(this.bus, { ...options, agents: options.agents ?? this.liveAgents().filter((id) => id !== this.id) });
+    const correlationId = options.correlationId ?? newId();
+    return this.inSpan("invite team", correlationId, () => inviteTeam(this.bus, { ...options, correlationId, agents: options.agents ?? this.liveAgents().filter((id) => id !== this.id) }));
   }
 
   /** Asks every alive agent (this one included) whether it can handle `capability` now. */
   queryCapability(capability: string, options: { timeoutMs?: number; correlationId?: string } = {}): Promise<CapabilityQueryResult> {
     requireCapability(capability);
-    return queryCapability(this.bus, capability, this.liveAgents(), options);
+    const correlationId = options.correlationId ?? newId();
+    return this.inSpan(`query ${capability}`, correlationId, () => queryCapability(this.bus, capability, this.liveAgents(), { ...options, correlationId }));
+  }
+
+  /** Runs a collaboration pattern inside a span of its own, the parent of each request it makes: one round, one trace. */
+  private inSpan<T>(name: string, correlationId: string, fn: () => Promise<T>): Promise<T> {
+    const parent = otelContext.active();
+    const span = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL }, parent);
+    if (span.isRecording()) span.setAttribute(ATTR_CORRELATION_ID, correlationId);
+    return otelContext.with(trace.setSpan(parent, span), fn).then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (err: unknown) => {
+        failSpan(span, err);
+        span.end();
+        throw err;
+      },
+    );
   }
 
   /** Ids of the alive agents (this one included when ready), optionally only those with `capability`. */

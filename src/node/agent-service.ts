@@ -76,10 +76,28 @@ async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, at
   }
 }
 
+/**
+ * `methods` (unary) each run in a SERVER span named after the method; the span's correlation id is the
+ * request's, else the one the response reports (the node made it).
+ */
+function tracedMethods<M extends object>(tracer: Tracer, methods: M): M {
+  const out: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(methods) as [string, (req: unknown, ctx: HandlerContext) => unknown][]) {
+    const rpc = name.charAt(0).toUpperCase() + name.slice(1);
+    out[name] = (req: { correlationId?: string }, ctx: HandlerContext) =>
+      traced(tracer, rpc, ctx, () => (req.correlationId ? { [ATTR_CORRELATION_ID]: req.correlationId } : {}), async (span) => {
+        const res = (await method(req, ctx)) as { correlationId?: unknown } | undefined;
+        if (!req.correlationId && typeof res?.correlationId === "string") span.record({ [ATTR_CORRELATION_ID]: res.correlationId });
+        return res;
+      });
+  }
+  return out as M;
+}
+
 /** The AgentService implementation of `node`, whose spans come from `tracer`. */
 export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTracer(TRACER_NAME)): ServiceImpl<typeof AgentService> {
   return {
-    ...createPatternService(node, guarded),
+    ...tracedMethods(tracer, createPatternService(node, guarded)),
     submitTask: (req, ctx) => {
       const correlationId = req.correlationId === "" ? newId() : req.correlationId;
       return guarded(() =>

@@ -175,6 +175,29 @@ describe("tracing across agents (in-memory exporter)", () => {
     }
   });
 
+  it("a consensus round is one trace: each vote request a child span of the round, answered in a span on each voter", async () => {
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: tracingFor("a") } },
+      { id: "b", config: { tracing: tracingFor("b") } },
+      { id: "c", config: { tracing: tracingFor("c") } },
+    ]);
+    for (const n of mesh.nodes) n.onVote(() => "yes");
+    const decision = await mesh.node("a").reachConsensus({ question: "ship?", options: ["yes", "no"], deadlineMs: 5000, correlationId: "corr-vote" });
+    expect(decision.choice).toBe("yes");
+    const spans = await waitFor(() => {
+      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-vote");
+      return s.filter((x) => x.name === "handle vote_request").length >= 2 ? s : undefined;
+    });
+    const round = only(spans, "a", "consensus");
+    const sends = spans.filter((s) => agentOf(s) === "a" && s.name === "send vote_request" && s.attributes["agentmesh.to"] !== "a");
+    expect(sends.map((s) => s.attributes["agentmesh.to"]).sort()).toEqual(["b", "c"]);
+    for (const send of sends) {
+      expectChild(send, round);
+      expectChild(only(spans, send.attributes["agentmesh.to"] as string, "handle vote_request"), send);
+    }
+    expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+  });
+
   it("membership and gossip traffic makes no spans by default", async () => {
     mesh = await startMemoryMesh([
       { id: "a", config: { tracing: tracingFor("a") } },
