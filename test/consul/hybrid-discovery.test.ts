@@ -56,7 +56,6 @@ describe("hybrid discovery (Consul finds peers, SWIM detects failures)", () => {
     expect(world.consul.instance("h3")?.checks[0].Status).toBe("passing");
     expect(detectedInMs).toBeLessThan(5000); // Consul's default check interval alone is 5 s
     expect((nodes[0].discovery as HybridDiscovery).embedded.allMembers().find((m) => m.id === "h3")?.status).toBe(MemberStatus.DEAD);
-    console.log(`hybrid: h3's crash detected by SWIM in ${detectedInMs} ms`);
   });
 
   it("deregisters from Consul and leaves SWIM gracefully on stop", async () => {
