@@ -102,7 +102,12 @@ export class Collaboration {
       bus.handle("voteRequest", async (env) => {
         if (env.body.case !== "voteRequest") throw new MeshError(Code.InvalidArgument, "expected a vote request");
         const handler = this.voteHandler;
-        if (handler === undefined) throw new MeshError(Code.Unimplemented, `agent ${this.o.host.info().id} has no vote handler`);
+        if (handler === undefined) {
+          // No vote handler: the agent's message handlers may answer (a consensus_vote Message), else it abstains.
+          const answered = await bus.answerAttached(env);
+          if (answered !== undefined) return answered;
+          throw new MeshError(Code.Unimplemented, `agent ${this.o.host.info().id} has no vote handler`);
+        }
         const req = env.body.value;
         const answer = await handler({ question: req.question, options: req.options, from: env.from, correlationId: env.correlationId });
         if (answer === undefined) throw new MeshError(Code.FailedPrecondition, `agent ${this.o.host.info().id} abstained`);
@@ -144,8 +149,11 @@ export class Collaboration {
         const reply = typeof answer === "boolean" ? { accepted: answer, reason: answer ? "" : "declined" } : { accepted: answer.accepted, reason: answer.reason ?? "" };
         return { case: "collaborationReply", value: create(CollaborationReplySchema, { teamId: inv.teamId, ...reply }) };
       }),
-      bus.handle("capabilityQuery", (env) => {
+      bus.handle("capabilityQuery", async (env) => {
         if (env.body.case !== "capabilityQuery") throw new MeshError(Code.InvalidArgument, "expected a capability query");
+        // The agent's message handlers may answer for it; otherwise it answers from what it can run now.
+        const answered = await bus.answerAttached(env);
+        if (answered !== undefined) return answered;
         const capability = env.body.value.capability;
         return { case: "capabilityAnswer", value: create(CapabilityAnswerSchema, { capability, canHandle: this.o.host.canRun(capability), agent: this.o.host.info() }) };
       }),
