@@ -1,0 +1,38 @@
+/** Small statistics helpers of the benchmark: quantiles of samples, and a figure summarised over repeated runs. */
+
+/** The q-quantile (0..1) of `sorted` (ascending), by the nearest-rank method; NaN when empty. */
+export function quantileSorted(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** p50 and p99 (and the count) of `samples` (an array or a typed array; left unsorted). */
+export function latencySummary(samples) {
+  const sorted = Float64Array.from(samples).sort();
+  return { count: sorted.length, p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), max: sorted.length > 0 ? sorted[sorted.length - 1] : NaN };
+}
+
+/** The median, minimum, maximum and count of the finite values of `values` (one per repeated run). */
+export function spread(values) {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return { median: NaN, min: NaN, max: NaN, n: 0 };
+  const mid = v.length / 2;
+  const median = v.length % 2 === 1 ? v[Math.floor(mid)] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v[v.length - 1], n: v.length };
+}
+
+/** Least-squares slope of `ys` over `xs` (units of y per unit of x); 0 with fewer than two points. */
+export function slope(xs, ys) {
+  const n = xs.length;
+  if (n < 2) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}

@@ -1,0 +1,176 @@
+/**
+ * `npm run bench`: the agent-mesh benchmarks (see bench/README.md). Builds nothing itself: `npm run bench`
+ * runs `npm run build` first, and this script imports dist/.
+ *
+ * Usage: node bench/main.mjs [--quick] [--json FILE] [--only NAME,...] [--runs N] [--run-ms MS]
+ *                            [--soak-seconds S]
+ * Exit codes: 0 when every benchmark ran (goals may still FAIL: see the PASS/FAIL lines), 1 when one could
+ * not run, 2 on bad usage.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { procAvailable } from "./lib/proc-stats.mjs";
+import { Processes } from "./lib/processes.mjs";
+import { clusterSuite } from "./suites/cluster.mjs";
+import { requestResponseSuite } from "./suites/request-response.mjs";
+import { clusterTable, goalLines, goals, machine, memoryLines, requestResponseTable, tracingTable } from "./lib/report.mjs";
+
+/** The benchmark groups --only accepts. */
+export const BENCHMARKS = ["rr", "tracing", "soak", "patterns", "gossip"];
+
+const USAGE = `Usage: npm run bench -- [options]     (or, after npm run build: node bench/main.mjs [options])
+
+Runs every benchmark side by side on loopback (clients and servers in separate processes), prints the
+tables and the PASS/FAIL lines of the goals, and stops every process it started.
+
+Options:
+  --quick             fewer and shorter runs (2 runs of 0.4 s, a 10 s soak): a fast check, not a measurement
+  --json FILE         also write the results, the machine and the goals as JSON to FILE
+  --only NAME,...     run only these benchmarks: ${BENCHMARKS.join(", ")}
+                        rr        request/response: TCP echo, grpc-js unary echo, the mesh (routed, direct,
+                                  link) at concurrency 1 and 64, CPU and RSS
+                        tracing   routed at concurrency 64 with tracing off / span ring / OTLP export
+                        soak      sustained routed load at concurrency 64, RSS sampled every second
+                        patterns  consensus and auction with 5 peers, consensus with a frozen voter
+                        gossip    load-change and capability dissemination, failure detection (10 processes)
+  --runs N            repetitions of each measurement (default 5; --quick 2)
+  --run-ms MS         length of one request/response run (default 1000; --quick 400)
+  --soak-seconds S    length of the soak (default 45; --quick 10; the goal's full soak is 300)
+  -h, --help          this text`;
+
+/** Parses argv; returns the options, or exits 2 with the usage on bad usage. */
+function options(argv) {
+  let v;
+  try {
+    ({ values: v } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: "boolean", default: false },
+        json: { type: "string" },
+        only: { type: "string" },
+        runs: { type: "string" },
+        "run-ms": { type: "string" },
+        "soak-seconds": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }));
+  } catch (err) {
+    usageError(err.message);
+  }
+  if (v.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const only = v.only === undefined ? BENCHMARKS : v.only.split(",").map((s) => s.trim()).filter(Boolean);
+  const unknown = only.find((n) => !BENCHMARKS.includes(n));
+  if (unknown !== undefined || only.length === 0) usageError(`--only: ${unknown === undefined ? "expected benchmark names" : `unknown benchmark "${unknown}"`} (one of ${BENCHMARKS.join(", ")})`);
+  if (v.json === "") usageError("--json: expected a file name");
+  const int = (text, name, min, max, fallback) => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) usageError(`--${name}: expected an integer from ${min} to ${max}, got "${text}"`);
+    return n;
+  };
+  const quick = v.quick;
+  return {
+    quick,
+    json: v.json,
+    only: new Set(only),
+    runs: int(v.runs, "runs", 1, 50, quick ? 2 : 5),
+    runMs: int(v["run-ms"], "run-ms", 100, 60_000, quick ? 400 : 1000),
+    soakSeconds: int(v["soak-seconds"], "soak-seconds", 2, 3600, quick ? 10 : 45),
+  };
+}
+
+/** Prints `message` and the usage to stderr and exits 2. */
+function usageError(message) {
+  process.stderr.write(`bench: ${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+/** Runs the selected benchmarks and reports; resolves with the exit code. */
+async function main() {
+  const opts = options(process.argv.slice(2));
+  if (!existsSync(fileURLToPath(new URL("../dist/src/index.js", import.meta.url)))) {
+    process.stderr.write("bench: dist/ is missing: run `npm run build` first (npm run bench does)\n");
+    return 1;
+  }
+  if (!procAvailable()) {
+    process.stderr.write("bench: needs Linux /proc to read CPU time and RSS of the processes it starts\n");
+    return 1;
+  }
+  const started = performance.now();
+  const log = (line) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+  const procs = new Processes();
+  // Hard bound on the whole run: whatever hangs, every process is stopped.
+  const watchdog = setTimeout(() => {
+    log("bench: the run exceeded its 20-minute bound; stopping");
+    void procs.stopAll(2000).finally(() => process.exit(1));
+  }, 20 * 60_000);
+  watchdog.unref();
+  const ctx = {
+    procs,
+    log,
+    only: opts.only,
+    runs: opts.runs,
+    runMs: opts.runMs,
+    warmupMs: opts.quick ? 300 : 1000,
+    settleMs: opts.quick ? 500 : 1500,
+    soakSeconds: opts.soakSeconds,
+    rounds: opts.quick ? 5 : 20,
+    frozenRuns: opts.quick ? 1 : 3,
+  };
+  const report = {
+    tool: "agent-mesh bench",
+    command: `node bench/main.mjs ${process.argv.slice(2).join(" ")}`.trim(),
+    startedAt: new Date().toISOString(),
+    mode: opts.quick ? "quick" : "full",
+    options: { ...opts, only: [...opts.only] },
+    machine: machine(),
+  };
+  log(`machine: ${report.machine.cpuModel}, ${report.machine.cores} cores, Node ${report.machine.node}, load average ${report.machine.loadAverage.join(" ")}`);
+  let rr;
+  let cluster;
+  try {
+    if (["rr", "tracing", "soak"].some((n) => opts.only.has(n))) rr = await requestResponseSuite(ctx);
+    await procs.stopAll();
+    if (["patterns", "gossip"].some((n) => opts.only.has(n))) cluster = await clusterSuite(ctx);
+  } catch (err) {
+    log(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await procs.stopAll(2000);
+    return 1;
+  }
+  await procs.stopAll();
+  clearTimeout(watchdog);
+  const elapsedS = (performance.now() - started) / 1000;
+  report.elapsedS = elapsedS;
+  report.machine.loadAverageAtEnd = machine().loadAverage;
+  report.requestResponse = rr;
+  report.cluster = cluster;
+  report.goals = goals(rr, cluster, { elapsedS: opts.quick || opts.only.size < BENCHMARKS.length ? undefined : elapsedS });
+
+  const m = report.machine;
+  const out = [];
+  out.push(`agent-mesh bench (${report.mode}) — ${m.cpuModel}, ${m.cores} cores, ${m.memoryMb} MB, Node ${m.node}, ${m.os}`);
+  out.push(`load average at start ${m.loadAverage.join(" ")}, at end ${m.loadAverageAtEnd.join(" ")}${m.loadAverage[0] > m.cores ? "  (busy machine: figures are noisy)" : ""}`);
+  if (rr !== undefined) {
+    out.push("", `Request/response, ${rr.payloadBytes}-byte payload each way, loopback; median of ${rr.runs} runs of ${rr.runMs} ms [min–max]`);
+    if (opts.only.has("rr")) out.push(requestResponseTable(rr));
+    if (opts.only.has("tracing")) out.push("", tracingTable(rr), `spans received by the OTLP receiver: ${rr.tracing.sink.spans} in ${rr.tracing.sink.requests} requests`);
+  }
+  if (cluster !== undefined) out.push("", `Mesh of real node processes; median of ${opts.runs} runs [min–max]`, clusterTable(cluster));
+  out.push("", "Memory", memoryLines(rr, cluster));
+  out.push("", "Goals", goalLines(report.goals));
+  process.stdout.write(`${out.join("\n")}\n`);
+  if (opts.json !== undefined) {
+    writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+    log(`results written to ${opts.json}`);
+  }
+  log(`done in ${elapsedS.toFixed(0)} s`);
+  return 0;
+}
+
+process.exitCode = await main();

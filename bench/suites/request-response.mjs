@@ -1,0 +1,198 @@
+/**
+ * Request/response benchmarks, the tracing comparison and the soak, all on one set of processes started
+ * side by side: the TCP echo floor, the raw grpc-js echo, a load generator, and pairs of node processes
+ * (A routes to B over their peer link; B has `echo`, A has `bench_link`). Every configuration runs once
+ * to warm up, then `runs` times, interleaved (the order rotates each round), so slow drift of a shared
+ * machine spreads over all of them.
+ *
+ * Configurations (concurrency 1 and 64; 64-byte payload each way):
+ *   tcp     the floor: length-prefixed TCP echo, one connection, pipelined
+ *   grpc    raw grpc-js unary echo, one HTTP/2 connection
+ *   routed  client → SubmitTask on A → link → B runs echo → link → A → client (grpc-js client, one connection)
+ *   direct  client → SubmitTask on B, which has echo (local handling)
+ *   link    A's in-node load generator → node.request over the link → B answers → A (no client hop)
+ * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
+ * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
+ */
+import { ask } from "../lib/processes.mjs";
+import { benchPath } from "../lib/processes.mjs";
+import { cpuMeter, cpuSeconds, rssMb } from "../lib/proc-stats.mjs";
+import { nodeClient, pollUntil } from "../lib/mesh-client.mjs";
+import { slope, spread } from "../lib/stats.mjs";
+import { PAYLOAD_TEXT } from "../lib/wire.mjs";
+
+/** The node arguments of the benchmark's agent module; capacity 256 so 64 requests in flight never queue. */
+const AGENT_ARGS = ["--agent", benchPath("agents/bench-agent.mjs"), "--capacity", "256"];
+
+/** Runs the request/response, tracing and soak benchmarks selected in `ctx.only`; resolves with their results. */
+export async function requestResponseSuite(ctx) {
+  const { procs, only, log } = ctx;
+  const rr = only.has("rr");
+  const tracing = only.has("tracing");
+  const soak = only.has("soak");
+  const loadgen = await procs.startHelper("loadgen", "lib/loadgen.mjs");
+  const tcp = rr ? await procs.startHelper("tcp-echo", "servers/tcp-echo.mjs") : undefined;
+  const grpc = rr ? await procs.startHelper("grpc-echo", "servers/grpc-echo.mjs") : undefined;
+  const sink = tracing ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
+  const pairs = { mesh: await startPair(ctx, "mesh", {}) };
+  if (tracing) {
+    pairs.off = await startPair(ctx, "off", { OTEL_SDK_DISABLED: "true" });
+    pairs.otlp = await startPair(ctx, "otlp", { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" });
+  }
+  log(`request/response: processes up (loadgen ${loadgen.pid}${tcp ? `, tcp ${tcp.pid}, grpc ${grpc.pid}` : ""}, nodes ${Object.values(pairs).map((p) => `${p.a.id}/${p.b.id}`).join(", ")})`);
+
+  // Idle RSS: after start-up has settled, before any load.
+  await sleep(ctx.settleMs);
+  const idleRssMb = { A: rssMb(pairs.mesh.a.pid), B: rssMb(pairs.mesh.b.pid) };
+
+  const configs = [];
+  const m = pairs.mesh;
+  if (rr) {
+    for (const c of [1, 64]) {
+      configs.push(
+        { name: "tcp", c, pids: { loadgen: loadgen.pid, server: tcp.pid }, go: (ms) => ask(loadgen, { op: "run", kind: "tcp", address: `127.0.0.1:${tcp.ready.port}`, concurrency: c, durationMs: ms }, ms + 15_000) },
+        { name: "grpc", c, pids: { loadgen: loadgen.pid, server: grpc.pid }, go: (ms) => ask(loadgen, { op: "run", kind: "grpc", address: `127.0.0.1:${grpc.ready.port}`, concurrency: c, durationMs: ms }, ms + 15_000) },
+        { name: "routed", c, pids: { loadgen: loadgen.pid, A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.a, c, ms) },
+        { name: "direct", c, pids: { loadgen: loadgen.pid, B: m.b.pid }, rss: { B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.b, c, ms) },
+        { name: "link", c, pids: { A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => linkLoad(loadgen, m, c, ms) },
+      );
+    }
+  }
+  if (tracing) {
+    if (!rr) configs.push({ name: "routed", c: 64, pids: { loadgen: loadgen.pid, A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.a, 64, ms) });
+    for (const mode of ["off", "otlp"]) {
+      const p = pairs[mode];
+      configs.push({ name: `routed-${mode}`, c: 64, pids: { loadgen: loadgen.pid, A: p.a.pid, B: p.b.pid, ...(mode === "otlp" ? { sink: sink.pid } : {}) }, go: (ms) => submitLoad(loadgen, p.a, 64, ms) });
+    }
+  }
+
+  const samples = new Map(configs.map((cfg) => [key(cfg), []]));
+  for (const cfg of configs) await measure(cfg, ctx.warmupMs); // warm-up, not recorded
+  for (let r = 0; r < ctx.runs; r++) {
+    const order = configs.map((_, i) => configs[(i + r * 3) % configs.length]);
+    for (const cfg of order) samples.get(key(cfg)).push(await measure(cfg, ctx.runMs));
+    log(`request/response: round ${r + 1}/${ctx.runs} done`);
+  }
+  const results = Object.fromEntries(configs.map((cfg) => [key(cfg), summarise(cfg, samples.get(key(cfg)))]));
+
+  const out = { payloadBytes: PAYLOAD_TEXT.length + 2, runs: ctx.runs, runMs: ctx.runMs, idleRssMb, results };
+  if (tracing) out.tracing = { sink: await ask(sink, { op: "counts" }, 5000) };
+  if (soak) out.soak = await soakRun(ctx, loadgen, m);
+  await sleep(ctx.settleMs);
+  out.idleAfterLoadRssMb = { A: rssMb(m.a.pid), B: rssMb(m.b.pid) };
+  return out;
+}
+
+/** Starts node B (echo) and node A (bench_link, seeded with B) with `env`, and waits until A routes echo to B. */
+async function startPair(ctx, label, env) {
+  const b = await ctx.procs.startNode(`${label}-b`, [...AGENT_ARGS, "--capabilities", "echo"], { env });
+  const a = await ctx.procs.startNode(`${label}-a`, [...AGENT_ARGS, "--capabilities", "bench_link", "--seeds", b.address], { env });
+  const client = nodeClient(a.address);
+  try {
+    await pollUntil(async () => (await client.service.listAgents({ capability: "echo" })).agents.some((x) => x.id === b.id), { timeoutMs: 20_000, what: `${a.id} to know ${b.id}'s echo` });
+  } finally {
+    client.close();
+  }
+  return { a, b };
+}
+
+/** Closed-loop SubmitTask(echo) load on `node` through the load generator. */
+function submitLoad(loadgen, node, concurrency, ms) {
+  return ask(loadgen, { op: "run", kind: "submit", capability: "echo", address: node.address, concurrency, durationMs: ms }, ms + 15_000);
+}
+
+/** The in-node link load: one SubmitTask(bench_link) on A, whose handler drives the load to B and reports. */
+function linkLoad(loadgen, pair, concurrency, ms) {
+  const input = { peer: pair.b.id, concurrency, durationMs: ms, payload: PAYLOAD_TEXT };
+  return ask(loadgen, { op: "submit", capability: "bench_link", address: pair.a.address, input, timeoutMs: ms + 15_000 }, ms + 20_000);
+}
+
+/** One run of `cfg` for `ms`: the load generator's figures, CPU % of each process, and RSS of the nodes mid-run. */
+async function measure(cfg, ms) {
+  const meter = cpuMeter(cfg.pids);
+  const rss = {};
+  const timer = setTimeout(() => {
+    for (const [name, pid] of Object.entries(cfg.rss ?? {})) rss[name] = rssMb(pid);
+  }, ms / 2);
+  const r = await cfg.go(ms);
+  clearTimeout(timer);
+  const cpu = meter.stop();
+  if (r.requests === 0) throw new Error(`${key(cfg)}: no request completed (${r.firstError ?? "no error reported"})`);
+  const cpuSecondsTotal = Object.values(cpu.percent).reduce((a, p) => a + (p / 100) * cpu.wallS, 0);
+  return { rps: r.rps, p50Us: r.p50Us, p99Us: r.p99Us, errors: r.errors, firstError: r.firstError, cpuPercent: cpu.percent, cpuUsPerRequest: (cpuSecondsTotal * 1e6) / r.requests, rssMb: rss };
+}
+
+/** The median and range over the runs of every figure of `cfg`. */
+function summarise(cfg, runs) {
+  const names = Object.keys(cfg.pids);
+  const rssNames = Object.keys(cfg.rss ?? {});
+  return {
+    name: cfg.name,
+    concurrency: cfg.c,
+    rps: spread(runs.map((x) => x.rps)),
+    p50Us: spread(runs.map((x) => x.p50Us)),
+    p99Us: spread(runs.map((x) => x.p99Us)),
+    cpuPercent: Object.fromEntries(names.map((n) => [n, spread(runs.map((x) => x.cpuPercent[n]))])),
+    cpuUsPerRequest: spread(runs.map((x) => x.cpuUsPerRequest)),
+    loadRssMb: Object.fromEntries(rssNames.map((n) => [n, Math.max(...runs.map((x) => x.rssMb[n] ?? NaN))])),
+    errors: runs.reduce((a, x) => a + x.errors, 0),
+    firstError: runs.find((x) => x.firstError !== undefined)?.firstError,
+  };
+}
+
+/**
+ * The soak: routed SubmitTask load at concurrency 64 on the main pair for `ctx.soakSeconds`, in chunks of at
+ * most 5 s, with both nodes' RSS sampled every second. Growth: median RSS of the last quarter minus that of
+ * the second quarter (the first quarter is warm-up), per node; also the least-squares slope over the second half.
+ */
+async function soakRun(ctx, loadgen, pair) {
+  const totalMs = ctx.soakSeconds * 1000;
+  const samples = [];
+  const started = performance.now();
+  const cpuStart = { A: cpuSeconds(pair.a.pid), B: cpuSeconds(pair.b.pid) };
+  const sampler = setInterval(() => samples.push({ t: (performance.now() - started) / 1000, A: rssMb(pair.a.pid), B: rssMb(pair.b.pid) }), 1000);
+  const chunks = [];
+  try {
+    for (;;) {
+      const left = totalMs - (performance.now() - started);
+      if (left < 200) break;
+      const r = await submitLoad(loadgen, pair.a, 64, Math.min(5000, left));
+      chunks.push({ rps: r.rps, p99Us: r.p99Us, errors: r.errors });
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const wallS = (performance.now() - started) / 1000;
+  const quarter = (q, node) => spread(samples.filter((s) => s.t >= (q * wallS) / 4 && s.t < ((q + 1) * wallS) / 4).map((s) => s[node])).median;
+  const node = (name) => {
+    const second = quarter(1, name);
+    const last = quarter(3, name);
+    const half = samples.filter((s) => s.t >= wallS / 2);
+    return {
+      secondQuarterMb: second,
+      lastQuarterMb: last,
+      growthMb: last - second,
+      slopeMbPerMin: slope(half.map((s) => s.t), half.map((s) => s[name])) * 60,
+      maxMb: Math.max(...samples.map((s) => s[name])),
+    };
+  };
+  ctx.log(`soak: ${wallS.toFixed(0)} s done`);
+  return {
+    seconds: wallS,
+    rps: spread(chunks.map((c) => c.rps)),
+    p99Us: spread(chunks.map((c) => c.p99Us)),
+    errors: chunks.reduce((a, c) => a + c.errors, 0),
+    cpuPercent: { A: ((cpuSeconds(pair.a.pid) - cpuStart.A) / wallS) * 100, B: ((cpuSeconds(pair.b.pid) - cpuStart.B) / wallS) * 100 },
+    rss: { A: node("A"), B: node("B") },
+    samples,
+  };
+}
+
+/** The key of a configuration in the results: NAME@CONCURRENCY. */
+function key(cfg) {
+  return `${cfg.name}@${cfg.c}`;
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
