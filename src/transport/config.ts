@@ -20,7 +20,11 @@ export interface TransportConfig {
   reconnectJitter: number;
   /** Largest message (a frame, or a client request) accepted or sent, bytes; larger gets RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxMessageBytes: number;
-  /** HTTP/2 PING interval on idle peer connections, ms, to notice dead TCP connections. Default 15000. */
+  /**
+   * HTTP/2 PING interval on idle peer connections, ms; 0 turns pings off. Default 0: the membership layer's
+   * probes already notice a dead or frozen peer within seconds, and connect-node 2.1 can throw from a
+   * keepalive ping on a session that is already gone (connect-es#1795).
+   */
   keepalivePingMs: number;
   /** How long a closing link may take to write what is queued before it is torn down, ms. Default 2000. */
   closeGraceMs: number;
@@ -37,7 +41,7 @@ export const defaultTransportConfig: Readonly<TransportConfig> = Object.freeze({
   reconnectMultiplier: 2,
   reconnectJitter: 0.2,
   maxMessageBytes: 4 * 1024 * 1024,
-  keepalivePingMs: 15_000,
+  keepalivePingMs: 0,
   closeGraceMs: 2000,
   flowControlWindowBytes: 4 * 1024 * 1024,
 });

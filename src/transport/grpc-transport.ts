@@ -85,7 +85,7 @@ export class GrpcTransport extends PeerTransport {
     const baseUrl = `http://${address}`;
     const sessionManager = new Http2SessionManager(
       baseUrl,
-      { pingIntervalMs: this.config.keepalivePingMs, pingIdleConnection: true },
+      this.config.keepalivePingMs > 0 ? { pingIntervalMs: this.config.keepalivePingMs, pingIdleConnection: true } : {},
       { settings: { initialWindowSize: this.config.flowControlWindowBytes } },
     );
     this.sessions.get(address)?.abort();

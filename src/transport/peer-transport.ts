@@ -7,6 +7,7 @@
  * link dialed by the agent with the smaller id; the other agent closes the link it dialed. Of two links in
  * the same direction (a peer that redialed before its old stream was noticed dead), the newer wins.
  */
+import { Code, MeshError } from "../protocol/errors.js";
 import type { AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
 import type { Clock } from "../protocol/clock.js";
 import type { Logger } from "../protocol/logger.js";
@@ -27,6 +28,8 @@ export abstract class PeerTransport implements Transport {
   /** The agent each outbound link was dialed for, until its Hello says who answered. */
   private readonly dialedFor = new WeakMap<LinkBase, string>();
   private readonly owner: LinkOwner;
+  /** True once stopping began: no new links are dialed. */
+  private stopped = false;
 
   /** Creates the link table. */
   constructor(
@@ -66,6 +69,7 @@ export abstract class PeerTransport implements Transport {
   protected releaseDialer(_address: string): void {}
 
   linkTo(agentId: string | undefined, address: string): Link {
+    if (this.stopped) throw new MeshError(Code.Unavailable, `transport of ${this.address} is stopped: no new links`);
     if (agentId !== undefined) {
       const best = this.bestLink(agentId);
       if (best !== undefined) return best;
@@ -100,6 +104,7 @@ export abstract class PeerTransport implements Transport {
 
   /** Closes every link, waiting up to closeGraceMs for queues to drain, then tears down what remains. */
   protected async closeLinks(): Promise<void> {
+    this.stopped = true;
     const open = [...this.all].filter((l) => l.state.t !== "closed");
     for (const link of open) link.close("node stopping");
     const closed = Promise.all(
