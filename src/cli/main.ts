@@ -4,6 +4,9 @@
  */
 import { UsageError } from "./args.js";
 import { agentsCommand } from "./commands/agents.js";
+import { auctionCommand } from "./commands/auction.js";
+import { solveCommand } from "./commands/solve.js";
+import { voteCommand } from "./commands/vote.js";
 import { demoCommand } from "./commands/demo.js";
 import { nodeCommand } from "./commands/node.js";
 import { statusCommand } from "./commands/status.js";
@@ -20,6 +23,9 @@ const COMMANDS: Record<CommandName, Command> = {
   agents: agentsCommand,
   status: statusCommand,
   submit: submitCommand,
+  vote: voteCommand,
+  auction: auctionCommand,
+  solve: solveCommand,
   trace: traceCommand,
   demo: demoCommand,
 };

@@ -2,7 +2,7 @@
 import { exampleHandlers } from "../node/examples.js";
 
 /** The subcommands. */
-export const COMMANDS = ["node", "agents", "status", "submit", "trace", "demo"] as const;
+export const COMMANDS = ["node", "agents", "status", "submit", "vote", "auction", "solve", "trace", "demo"] as const;
 
 /** A subcommand's name. */
 export type CommandName = (typeof COMMANDS)[number];
@@ -19,6 +19,9 @@ Commands:
   agents   list the agents a node knows, with their membership status
   status   show a node's status; with --all, every node's and whether their states agree
   submit   submit a task to a node and print its result
+  vote     run a consensus round among agents and print the decision
+  auction  auction a task among the capable agents and print bids, winner and result
+  solve    solve a problem collaboratively (brainstorm, critique, vote, implement)
   trace    print a task's trace across the nodes, by its correlation id
   demo     run a local mesh of node processes and route tasks across it
 
@@ -122,7 +125,64 @@ Options:
   --json                  print the summary as JSON on stdout (progress goes to stderr)
   -h, --help              show this help`;
 
-const USAGE: Record<CommandName, string> = { node: NODE, agents: AGENTS, status: STATUS, submit: SUBMIT, trace: TRACE, demo: DEMO };
+const VOTE = `Usage: agent-mesh vote --to HOST:PORT --question TEXT --options a,b,c [--capability C] [--voters ID,...]
+                       [--quorum N] [--deadline MS] [--json]
+
+Asks the voters (the agents listed, else every alive agent with the capability, else every alive agent)
+the question through the node, and prints the decision: choice, confidence, tally, every vote and every
+abstention. A voter that does not answer by the deadline abstains. Exits 1 when the quorum is missed.
+
+Options:
+  --to HOST:PORT          the node that runs the round
+  --question TEXT         the question
+  --options A,B,...       the allowed choices
+  --capability CAP        only agents with this capability vote
+  --voters ID,...         these agents vote
+  --quorum N              votes needed (default: a strict majority of the voters)
+  --deadline MS           how long the round may take (default 5000)
+  --json                  print the decision as JSON
+  -h, --help              show this help`;
+
+const AUCTION = `Usage: agent-mesh auction --to HOST:PORT --capability CAP --input JSON [--deadline MS] [--timeout MS] [--json]
+
+Announces the task to every capable agent through the node, collects bids until all answered (or the
+deadline), awards it to the best score and runs it there; if the winner fails the runner-up takes it.
+Prints the bids, the winner and the result.
+
+Options:
+  --to HOST:PORT          the node that runs the auction
+  --capability CAP        the capability the task needs
+  --input JSON            the task's input, a JSON value
+  --deadline MS           how long bidding may stay open (default 2000)
+  --timeout MS            how long the awarded task may run (default 30000)
+  --json                  print {winner, output, bids, declined, awards, taskId, correlationId, biddingMs, durationMs}
+  -h, --help              show this help`;
+
+const SOLVE = `Usage: agent-mesh solve --to HOST:PORT --problem TEXT [--agents ID,...] [--phase-timeout MS] [--json]
+
+Runs a collaborative solve through the node: every agent brainstorms an idea, critiques and refines the
+ideas, votes on them, and the winning idea's author implements it. Prints the ideas, the votes, the
+solution and the implementation.
+
+Options:
+  --to HOST:PORT          the node that coordinates
+  --problem TEXT          the problem
+  --agents ID,...         the agents taking part (default: every alive agent)
+  --phase-timeout MS      timeout of each phase (default 5000)
+  --json                  print {solution, implementer, result, trail, correlationId, durationMs}
+  -h, --help              show this help`;
+
+const USAGE: Record<CommandName, string> = {
+  node: NODE,
+  agents: AGENTS,
+  status: STATUS,
+  submit: SUBMIT,
+  vote: VOTE,
+  auction: AUCTION,
+  solve: SOLVE,
+  trace: TRACE,
+  demo: DEMO,
+};
 
 /** The usage text of `command`, or of agent-mesh itself. */
 export function usage(command?: CommandName): string {

@@ -11,6 +11,7 @@ import { LocalMesh, type NodeProcessInfo } from "../demo/local-mesh.js";
 import { meshPlan, taskPlan } from "../demo/plan.js";
 import { createProgress, type Progress } from "../demo/progress.js";
 import { summarize, summaryText } from "../demo/summary.js";
+import { collaborationText, runCollaboration } from "../demo/collaboration.js";
 import { runTasks } from "../demo/tasks.js";
 import { fail, println, type CliIo } from "../io.js";
 import { agentMeshBin } from "../paths.js";
@@ -90,8 +91,10 @@ export async function demoCommand(args: string[], io: CliIo): Promise<number> {
     );
     progress.stop();
     const summary = summarize(records, nodes, performance.now() - started);
-    if (json) println(io.stdout, JSON.stringify({ nodes, ...summary }));
-    else say(`\n${summaryText(summary)}\n`);
+    say("Running a consensus vote and a collaborative solve among the agents...");
+    const collaboration = await abortable(runCollaboration(clients[0], abort.signal), abort.signal);
+    if (json) println(io.stdout, JSON.stringify({ nodes, ...summary, collaboration }));
+    else say(`\n${summaryText(summary)}\n\n${collaborationText(collaboration)}\n`);
     return summary.failed > 0 ? fail(io, `${summary.failed} of ${summary.tasks} tasks failed`) : 0;
   } catch (err) {
     const reason = abort.signal.aborted ? (abort.signal.reason as AbortReason) : undefined;
