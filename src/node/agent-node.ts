@@ -234,6 +234,7 @@ export class AgentNode {
         this.scheduleLoadPublish();
       },
       onRunFinished: (capability, ok, durationMs) => this.collaboration.recordRun(capability, ok, durationMs),
+      delegate: (capability, input, parent) => this.delegateTask(capability, input, parent),
     });
     this.collaboration = new Collaboration({
       bus: this.bus,
@@ -469,6 +470,20 @@ export class AgentNode {
     });
     if (result.outcome.case === "failure") throw MeshError.fromFailure(result.outcome.value);
     return { taskId: result.taskId, correlationId, agentId: result.agentId, output: result.outcome.value ?? toPayload(null), hops, durationMs: Math.round(this.clock.now() - started), attempt: result.attempt };
+  }
+
+  /** A sub-task of a running task: routed like any task, one hop further, within the parent's deadline. */
+  private async delegateTask(capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number }): Promise<unknown> {
+    requireCapability(capability);
+    const hops = parent.hops + 1;
+    const limit = this.bus.config.hopLimit;
+    if (hops > limit) {
+      throw new MeshError(Code.FailedPrecondition, `hop limit ${limit} exceeded delegating "${capability}" (task ${parent.correlationId} is ${hops} hops deep): delegation chain stopped`);
+    }
+    const task = create(TaskRequestSchema, { taskId: newId(), capability, input: toPayload(input), origin: this.id, attempt: 1 });
+    const { result } = await this.router.route(task, { correlationId: parent.correlationId, deadlineMs: parent.deadlineMs, hops });
+    if (result.outcome.case === "failure") throw MeshError.fromFailure(result.outcome.value);
+    return fromPayload(result.outcome.value, "output");
   }
 
   private timeout(requested: number | undefined): number {

@@ -31,7 +31,18 @@ export interface TaskContext {
   signal: AbortSignal;
   /** A logger with the correlation id on every line. */
   log: Logger;
+  /** Hops the task took to reach this agent. */
+  hops: number;
+  /**
+   * Hands a sub-task to the mesh (the best capable agent, possibly this one) as part of this task: same
+   * correlation id and trace, one hop more, within this task's deadline. A chain of agents that keep
+   * delegating stops at the hop limit with FAILED_PRECONDITION.
+   */
+  delegate(capability: string, input: unknown): Promise<unknown>;
 }
+
+/** How a runner hands sub-tasks to the mesh (see TaskContext.delegate). */
+export type Delegate = (capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number }) => Promise<unknown>;
 
 /** Runs one task: returns (or resolves) its output; throw a MeshError to choose the status code. */
 export type TaskHandler = (input: any, context: TaskContext) => unknown | Promise<unknown>;
@@ -40,6 +51,7 @@ interface Job {
   task: TaskRequest;
   correlationId: string;
   deadlineMs: number;
+  hops: number;
   /** The task's span and the context that makes it active. */
   span: Span;
   ctx: Context;
@@ -62,6 +74,8 @@ export interface TaskRunnerOptions {
   logger: Logger;
   /** Called whenever the number of running or waiting tasks changes, with the number running. */
   onLoadChange(load: number): void;
+  /** Hands sub-tasks to the mesh (TaskContext.delegate); without it, delegate fails UNIMPLEMENTED. */
+  delegate?: Delegate;
   /** Called after each task ran (not for tasks refused before they started), with its outcome and run time. */
   onRunFinished?(capability: string, ok: boolean, durationMs: number): void;
   /** Tracer of the task spans; default: the API's global tracer (a no-op without an SDK). */
@@ -113,14 +127,14 @@ export class TaskRunner {
   }
 
   /** Runs `task` now or when a slot frees; resolves with its result (a failure result when it fails). */
-  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number }): Promise<TaskResult> {
+  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops?: number }): Promise<TaskResult> {
     const parent = otelContext.active();
     const span = this.tracer.startSpan(`run ${task.capability}`, { kind: SpanKind.INTERNAL }, parent);
     if (span.isRecording()) {
       span.setAttributes({ [ATTR_CORRELATION_ID]: context.correlationId, [ATTR_CAPABILITY]: task.capability, [ATTR_TASK_ID]: task.taskId, [ATTR_ATTEMPT]: task.attempt });
     }
     return new Promise<TaskResult>((resolve) => {
-      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, span, ctx: trace.setSpan(parent, span), resolve };
+      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: trace.setSpan(parent, span), resolve };
       if (this.running < this.options.capacity) {
         void this.start(job);
         return;
@@ -169,7 +183,20 @@ export class TaskRunner {
       if (remaining <= 0) throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) expired before it started`);
       const input = fromPayload(task.input, "input");
       const log = this.options.logger.child({ correlation_id: job.correlationId, taskId: task.taskId, capability: task.capability });
-      const context: TaskContext = { taskId: task.taskId, correlationId: job.correlationId, capability: task.capability, agentId: this.options.agentId, signal: controller.signal, log };
+      const parent = { correlationId: job.correlationId, hops: job.hops, deadlineMs: job.deadlineMs };
+      const context: TaskContext = {
+        taskId: task.taskId,
+        correlationId: job.correlationId,
+        capability: task.capability,
+        agentId: this.options.agentId,
+        signal: controller.signal,
+        log,
+        hops: job.hops,
+        delegate: (capability, value) => {
+          if (this.options.delegate === undefined) return Promise.reject(new MeshError(Code.Unimplemented, `agent ${this.options.agentId} cannot delegate`));
+          return this.options.delegate(capability, value, parent);
+        },
+      };
       if (job.queued === true && job.span.isRecording()) job.span.addEvent("started");
       const output = await abortable(
         otelContext.with(job.ctx, () => Promise.resolve(handler(input, context))),
