@@ -13,7 +13,7 @@
  */
 import { context, diag, DiagLogLevel, propagation, trace, type TracerProvider } from "@opentelemetry/api";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import type { OTLPTraceExporter as OtlpExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { defaultResource, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import {
   AlwaysOffSampler,
@@ -27,6 +27,7 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
+import { createRequire } from "node:module";
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import { ATTR_AGENT_ID } from "../protocol/trace-context.js";
@@ -116,7 +117,7 @@ export function startTracing(options: TracingOptions): Tracing {
     tracerProvider: provider as TracerProvider,
     spans: ring,
     traceMembership,
-    exportUrl: exporter instanceof OTLPTraceExporter ? exportUrl : undefined,
+    exportUrl: exporter !== undefined && exporter === otlpExporter ? exportUrl : undefined,
     resource,
     forceFlush: () => provider.forceFlush(),
     shutdown: (timeoutMs = 5000) =>
@@ -263,6 +264,19 @@ function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
   throw new MeshError(Code.InvalidArgument, `${name}: expected true or false, got "${env[name]}"`);
 }
 
+/** The last OTLP exporter made (to tell it from others). */
+let otlpExporter: SpanExporter | undefined;
+
+/**
+ * A new OTLP/HTTP exporter to `url`. Its package is loaded only now, when an endpoint is configured: a node
+ * that exports nothing does not pay its memory (about 2.5 MB).
+ */
+function newOtlpExporter(url: string): SpanExporter {
+  const { OTLPTraceExporter } = createRequire(import.meta.url)("@opentelemetry/exporter-trace-otlp-http") as { OTLPTraceExporter: typeof OtlpExporter };
+  otlpExporter = new OTLPTraceExporter({ url });
+  return otlpExporter;
+}
+
 /** The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint; "console"; "none"). */
 function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): SpanExporter | undefined {
   const names = (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase();
@@ -270,7 +284,7 @@ function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): SpanE
   for (const name of names === "" ? ["otlp"] : names.split(",").map((n) => n.trim())) {
     if (name === "none") return undefined;
     if (name === "otlp") {
-      if (url !== undefined) exporter = new OTLPTraceExporter({ url });
+      if (url !== undefined) exporter = newOtlpExporter(url);
     } else if (name === "console") {
       exporter = new ConsoleSpanExporter();
     } else {
