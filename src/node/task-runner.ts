@@ -177,6 +177,7 @@ export class TaskRunner {
       Math.max(0, remaining),
     );
     let result: TaskResult;
+    let ran = false; // the handler was called (a task refused before it started is no run)
     try {
       const handler = this.handlers.get(task.capability);
       if (handler === undefined) throw new MeshError(Code.NotFound, `agent ${this.options.agentId} has no handler for capability "${task.capability}"`);
@@ -198,6 +199,7 @@ export class TaskRunner {
         },
       };
       if (job.queued === true && job.span.isRecording()) job.span.addEvent("started");
+      ran = true;
       const output = await abortable(
         otelContext.with(job.ctx, () => Promise.resolve(handler(input, context))),
         controller.signal,
@@ -225,6 +227,7 @@ export class TaskRunner {
     result.workerLoad = this.running;
     result.workerCapacity = this.options.capacity;
     this.options.onLoadChange(this.running);
+    if (ran) this.options.onRunFinished?.(task.capability, result.outcome.case === "output", result.durationMs);
     endTaskSpan(job.span, result.outcome.case === "failure" ? result.outcome.value.message : undefined);
     job.resolve(result);
     if (this.running === 0 && this.queue.length === 0) {
