@@ -7,14 +7,12 @@
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import type { AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
 import type { Clock } from "../protocol/clock.js";
+import type { MembershipEvent } from "../membership/member-list.js";
 import type { Logger } from "../protocol/logger.js";
 import type { Link, Transport } from "../transport/transport.js";
 
-/** Something that happened to a member. */
-export type DiscoveryEvent =
-  | { t: "join"; agent: AgentInfo }
-  | { t: "update"; agent: AgentInfo }
-  | { t: "leave"; agent: AgentInfo; reason: "left" | "dead" };
+/** Something that happened to a member (the membership layer's event, whichever discovery reports it). */
+export type DiscoveryEvent = MembershipEvent;
 
 /** What a discovery needs from its node. */
 export interface DiscoveryContext {
