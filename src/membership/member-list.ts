@@ -8,6 +8,8 @@
  * - suspicion runs a Lifeguard timer (suspicion.ts), then the member is declared dead.
  * Every accepted change is queued for dissemination and reported as a join, update or leave event. The last
  * time any message came from a member is kept (the source document's HeartbeatMonitor "last seen").
+ * The list is built for thousands of members: records also sit in an array so a few random ones are drawn in
+ * O(drawn), and gone members wait in a queue by the time they went, so forgetting them costs O(forgotten).
  */
 import { clone, create } from "@bufbuild/protobuf";
 import { AgentInfoSchema, MemberStatus, MemberUpdateSchema, type AgentInfo, type MemberUpdate } from "../../gen/agentmesh/v1/membership_pb.js";
@@ -16,6 +18,15 @@ import type { Logger } from "../protocol/logger.js";
 import type { BroadcastQueue } from "./broadcast-queue.js";
 import type { SwimConfig } from "./config.js";
 import { expectedConfirmations, Suspicion, suspicionMinTimeoutMs } from "./suspicion.js";
+
+/**
+ * Infos made by copy() below: never mutated by this module once made, and handed out with a "do not mutate"
+ * contract (members(), events, broadcasts). They are shared instead of cloned again — a received claim that is
+ * such an info (an in-process simulation passes bodies by reference) is kept as it is, so a simulated mesh of N
+ * nodes holds a few copies of each member's info, not N. Infos that arrive decoded from the wire are not in the
+ * set and are cloned as always.
+ */
+const unchanging = new WeakSet<AgentInfo>();
 
 /** A change of membership. */
 export type MembershipEvent =
@@ -70,6 +81,14 @@ export interface MemberListOptions {
 /** Members and the rules that change them. */
 export class MemberList {
   private readonly records = new Map<string, MemberRecord>();
+  /** The records again, in no order, for random draws; `slot` maps an id to its index. */
+  private readonly order: MemberRecord[] = [];
+  private readonly slot = new Map<string, number>();
+  /** Members as they went (dead or left), oldest first; an entry is stale when the record changed since. */
+  private readonly gone: { record: MemberRecord; atMs: number }[] = [];
+  private goneHead = 0;
+  /** Members with status DEAD (not left), for the reconnect round. */
+  private readonly deadById = new Map<string, MemberRecord>();
   private liveCount = 0;
   /** True once this node is leaving: claims about it are no longer refuted. */
   leaving = false;
@@ -87,9 +106,42 @@ export class MemberList {
     return [...this.records.values()];
   }
 
+  /** Members declared dead (not left), not yet forgotten. */
+  deadMembers(): MemberRecord[] {
+    return [...this.deadById.values()];
+  }
+
   /** Members that are alive or suspect (not this node). */
   live(): MemberRecord[] {
     return this.all().filter((r) => !isGone(r.info.status));
+  }
+
+  /**
+   * Up to `count` distinct records for which `accept` holds, chosen uniformly at random, in random order. Draws
+   * random indices and rejects repeats and refused records, so picking a few of thousands costs O(count); when
+   * draws keep failing (few records qualify) it falls back to filtering and shuffling the whole list.
+   */
+  sample(count: number, accept: (r: MemberRecord) => boolean, random: () => number): MemberRecord[] {
+    const n = this.order.length;
+    if (count <= 0 || n === 0) return [];
+    if (count * 4 <= n) {
+      const chosen = new Set<number>();
+      const out: MemberRecord[] = [];
+      for (let attempts = 0; out.length < count && attempts < count * 16; attempts++) {
+        const i = Math.min(n - 1, Math.floor(random() * n));
+        if (chosen.has(i)) continue;
+        chosen.add(i);
+        if (accept(this.order[i])) out.push(this.order[i]);
+      }
+      if (out.length === count) return out;
+    }
+    const pool = this.order.filter(accept);
+    const take = Math.min(count, pool.length);
+    for (let i = 0; i < take; i++) {
+      const j = i + Math.min(pool.length - i - 1, Math.floor(random() * (pool.length - i)));
+      [pool[i], pool[j]] = [pool[j], pool[i]];
+    }
+    return pool.slice(0, take);
   }
 
   /** Members counted for the formulas: live ones plus this node. */
@@ -106,8 +158,13 @@ export class MemberList {
   /** Applies a claim received from `from` (piggybacked, gossiped or in a push-pull). */
   apply(update: MemberUpdate, from: string, viaPushPull = false): void {
     const info = update.agent;
-    if (info === undefined || info.id === "") return;
-    const reporter = update.reporter !== "" ? update.reporter : from;
+    if (info === undefined) return;
+    this.applyInfo(info, update.reporter !== "" ? update.reporter : from, viaPushPull);
+  }
+
+  /** Applies the claim `info` made by `reporter` (as apply(), without wrapping it in a MemberUpdate first). */
+  applyInfo(info: AgentInfo, reporter: string, viaPushPull = false): void {
+    if (info.id === "") return;
     switch (info.status) {
       case MemberStatus.ALIVE:
       case MemberStatus.UNSPECIFIED:
@@ -133,9 +190,10 @@ export class MemberList {
     if (info.id === self.id) return; // only this node speaks for itself
     if (info.address === "") return;
     const current = this.records.get(info.id);
+    if (current?.info === info) return; // the very claim held (an in-process simulation shares infos): nothing new
     if (current === undefined) {
       const record: MemberRecord = { info: this.copy(info, MemberStatus.ALIVE), stateChangeMs: this.o.clock.now(), lastSeenMs: 0 };
-      this.records.set(info.id, record);
+      this.insert(record);
       this.liveCount++;
       this.queue(record.info, self.id);
       this.o.onEvent({ t: "join", agent: record.info });
@@ -145,7 +203,7 @@ export class MemberList {
     if (c < 0) return;
     if (c === 0) {
       if (current.info.status !== MemberStatus.ALIVE || info.version <= current.info.version) return;
-      current.info = this.copy(info, MemberStatus.ALIVE);
+      this.setInfo(current, this.copy(info, MemberStatus.ALIVE));
       this.queue(current.info, self.id);
       this.o.onEvent({ t: "update", agent: current.info });
       return;
@@ -154,7 +212,7 @@ export class MemberList {
     if (wasGone) this.liveCount++;
     current.suspicion?.cancel();
     current.suspicion = undefined;
-    current.info = this.copy(info, MemberStatus.ALIVE);
+    this.setInfo(current, this.copy(info, MemberStatus.ALIVE));
     current.stateChangeMs = this.o.clock.now();
     this.queue(current.info, self.id);
     this.o.onEvent(wasGone ? { t: "join", agent: current.info } : { t: "update", agent: current.info });
@@ -182,7 +240,7 @@ export class MemberList {
     const { suspicionMult, suspicionMaxTimeoutMult, probeIntervalMs } = this.o.config;
     const min = suspicionMinTimeoutMs(suspicionMult, n, probeIntervalMs);
     current.suspicion?.cancel();
-    current.info = this.copy({ ...current.info, incarnation: info.incarnation, startedAtMs: info.startedAtMs } as AgentInfo, MemberStatus.SUSPECT);
+    this.setInfo(current, this.copy({ ...current.info, incarnation: info.incarnation, startedAtMs: info.startedAtMs } as AgentInfo, MemberStatus.SUSPECT));
     current.stateChangeMs = this.o.clock.now();
     const suspected = current.info;
     current.suspicion = new Suspicion(reporter, expectedConfirmations(suspicionMult, n), min, min * suspicionMaxTimeoutMult, this.o.clock, () => {
@@ -206,7 +264,9 @@ export class MemberList {
     if (current === undefined) {
       if (!left || info.address === "") return;
       // Remember the leave so stale alive claims of the same life don't revive it.
-      this.records.set(info.id, { info: this.copy(info, MemberStatus.LEFT), stateChangeMs: this.o.clock.now(), lastSeenMs: 0 });
+      const record: MemberRecord = { info: this.copy(info, MemberStatus.LEFT), stateChangeMs: this.o.clock.now(), lastSeenMs: 0 };
+      this.insert(record);
+      this.went(record);
       return;
     }
     const c = compareLife(info, current.info);
@@ -215,8 +275,9 @@ export class MemberList {
     if (!isGone(current.info.status)) this.liveCount--;
     current.suspicion?.cancel();
     current.suspicion = undefined;
-    current.info = this.copy({ ...current.info, incarnation: info.incarnation, startedAtMs: info.startedAtMs } as AgentInfo, left ? MemberStatus.LEFT : MemberStatus.DEAD);
+    this.setInfo(current, this.copy({ ...current.info, incarnation: info.incarnation, startedAtMs: info.startedAtMs } as AgentInfo, left ? MemberStatus.LEFT : MemberStatus.DEAD));
     current.stateChangeMs = this.o.clock.now();
+    this.went(current);
     this.queue(current.info, reporter);
     this.o.onEvent({ t: "leave", agent: current.info, reason: left ? "left" : "dead" });
   }
@@ -224,10 +285,18 @@ export class MemberList {
   /** Forgets members gone for longer than deadRetentionMs. */
   reap(): void {
     const cutoff = this.o.clock.now() - this.o.config.deadRetentionMs;
-    for (const [id, r] of this.records) {
-      if (!isGone(r.info.status) || r.stateChangeMs >= cutoff) continue;
-      this.records.delete(id);
-      this.o.onForget?.(r.info);
+    // The queue is in order of going, so only its head can be due; an entry whose record has changed since
+    // (revived, or gone again later with its own entry) is skipped.
+    while (this.goneHead < this.gone.length && this.gone[this.goneHead].atMs < cutoff) {
+      const { record, atMs } = this.gone[this.goneHead++];
+      if (isGone(record.info.status) && record.stateChangeMs === atMs && this.records.get(record.info.id) === record) {
+        this.remove(record);
+        this.o.onForget?.(record.info);
+      }
+    }
+    if (this.goneHead > 64 && this.goneHead * 2 > this.gone.length) {
+      this.gone.splice(0, this.goneHead);
+      this.goneHead = 0;
     }
     // (gone members are not in liveCount)
   }
@@ -247,15 +316,52 @@ export class MemberList {
     this.o.onRefute?.();
   }
 
+  private insert(record: MemberRecord): void {
+    this.records.set(record.info.id, record);
+    this.slot.set(record.info.id, this.order.length);
+    this.order.push(record);
+  }
+
+  private remove(record: MemberRecord): void {
+    const id = record.info.id;
+    this.records.delete(id);
+    this.deadById.delete(id);
+    const i = this.slot.get(id) as number;
+    this.slot.delete(id);
+    const last = this.order.pop() as MemberRecord;
+    if (last !== record) {
+      this.order[i] = last;
+      this.slot.set(last.info.id, i);
+    }
+  }
+
+  /** Replaces the info of `record`, keeping the index of dead members. */
+  private setInfo(record: MemberRecord, info: AgentInfo): void {
+    if (record.info.status === MemberStatus.DEAD) this.deadById.delete(info.id);
+    record.info = info;
+    if (info.status === MemberStatus.DEAD) this.deadById.set(info.id, record);
+  }
+
+  /** Notes that `record` just went (dead or left), for reap(). */
+  private went(record: MemberRecord): void {
+    this.gone.push({ record, atMs: record.stateChangeMs });
+  }
+
+  /** `info` with `status`, as an info this module owns and never mutates (shared as it is when it already is one). */
   private copy(info: AgentInfo, status: MemberStatus): AgentInfo {
+    if (info.status === status && unchanging.has(info)) return info;
     const c = clone(AgentInfoSchema, info);
     c.status = status;
+    unchanging.add(c);
     return c;
   }
 
   private queue(info: AgentInfo, reporter: string): void {
-    const agent = clone(AgentInfoSchema, info);
-    if (agent.status === MemberStatus.UNSPECIFIED) agent.status = MemberStatus.ALIVE;
+    let agent = info;
+    if (!unchanging.has(info)) {
+      agent = clone(AgentInfoSchema, info);
+      if (agent.status === MemberStatus.UNSPECIFIED) agent.status = MemberStatus.ALIVE;
+    }
     this.o.broadcasts.push(create(MemberUpdateSchema, { agent, reporter }));
   }
 }

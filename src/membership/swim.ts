@@ -30,6 +30,16 @@ import { BroadcastQueue, retransmitLimit } from "./broadcast-queue.js";
 import { swimConfig, type SwimConfig } from "./config.js";
 import { isGone, MemberList, type MemberRecord, type MembershipEvent } from "./member-list.js";
 
+/**
+ * `message` with its `updates` list set. Lists are assigned after create() rather than passed to it: create()
+ * checks every element of a list in its init by reflection, an O(list) cost per message on the hot path, and
+ * these elements are MemberUpdate messages already.
+ */
+function withUpdates<T extends { updates: MemberUpdate[] }>(message: T, updates: MemberUpdate[]): T {
+  message.updates = updates;
+  return message;
+}
+
 /** Where a message goes: a member id with its address, or only an address (a seed). */
 export interface SwimDestination {
   /** The member's id, when known. */
@@ -208,7 +218,6 @@ export class Swim {
 
   /** Handles a membership body from member `from`; returns false for bodies that are not membership traffic. */
   receive(from: string, body: Body): boolean {
-    if (!this.running) return isMembershipBody(body); // a stopped node answers nothing (it must not refute its death)
     switch (body.case) {
       case "probe":
         this.onProbe(from, body.value.seq, body.value.targetId, body.value.updates);
@@ -221,7 +230,7 @@ export class Swim {
         return true;
       case "membershipSync":
         this.list.seen(from);
-        for (const info of body.value.members) this.list.apply(create(MemberUpdateSchema, { agent: info, reporter: from }), from, true);
+        for (const info of body.value.members) this.list.applyInfo(info, from, true);
         if (body.value.replyWanted && this.running) {
           this.o.messenger.send({ id: from, address: this.list.get(from)?.info.address ?? "" }, this.syncBody(false));
         }
@@ -241,19 +250,20 @@ export class Swim {
     const probe: PendingProbe = { target: target.info.id, acked: false, nacks: 0, expectedNacks: 0 };
     this.pending.set(seq, probe);
     this.stats.probes++;
-    this.send(target.info, { case: "probe", value: create(ProbeSchema, { seq, targetId: target.info.id, updates: this.piggyback(target.info.id) }) });
+    this.send(target.info, { case: "probe", value: withUpdates(create(ProbeSchema, { seq, targetId: target.info.id }), this.piggyback(target.info.id)) });
     this.after(this.awareness.scale(this.config.probeTimeoutMs), () => {
       if (probe.acked) return;
-      const helpers = this.pick(
-        this.list.live().filter((r) => r.info.id !== target.info.id && r.info.status === MemberStatus.ALIVE),
+      const helpers = this.list.sample(
         this.config.indirectChecks,
+        (r) => r.info.id !== target.info.id && r.info.status === MemberStatus.ALIVE,
+        this.random,
       );
       probe.expectedNacks = helpers.length;
       for (const h of helpers) {
         this.stats.indirectProbes++;
         this.send(h.info, {
           case: "probeRequest",
-          value: create(ProbeRequestSchema, { seq, targetId: target.info.id, targetAddress: target.info.address, updates: this.piggyback(h.info.id) }),
+          value: withUpdates(create(ProbeRequestSchema, { seq, targetId: target.info.id, targetAddress: target.info.address }), this.piggyback(h.info.id)),
         });
       }
     });
@@ -276,9 +286,10 @@ export class Swim {
   private gossipRound(): void {
     if (this.broadcasts.size === 0) return;
     const now = this.o.clock.now();
-    const targets = this.pick(
-      this.list.all().filter((r) => !isGone(r.info.status) || now - r.stateChangeMs < this.config.gossipToDeadMs),
+    const targets = this.list.sample(
       this.config.gossipFanout,
+      (r) => !isGone(r.info.status) || now - r.stateChangeMs < this.config.gossipToDeadMs,
+      this.random,
     );
     for (const t of targets) {
       const updates = this.piggyback(t.info.id);
@@ -288,9 +299,8 @@ export class Swim {
   }
 
   private pushPullRound(): void {
-    const live = this.list.live();
-    if (live.length === 0) return;
-    const [peer] = this.pick(live, 1);
+    const [peer] = this.list.sample(1, (r) => !isGone(r.info.status), this.random);
+    if (peer === undefined) return;
     this.send(peer.info, this.syncBody(true));
   }
 
@@ -299,12 +309,12 @@ export class Swim {
    * sides find each other again (each refutes the other's claim that it died).
    */
   private reconnectRound(): void {
-    const dead = this.list.all().filter((r) => r.info.status === MemberStatus.DEAD);
+    const dead = this.list.deadMembers();
     if (dead.length === 0) {
       this.reconnectSeed();
       return;
     }
-    const [peer] = this.pick(dead, 1);
+    const peer = dead[Math.min(dead.length - 1, Math.floor(this.random() * dead.length))];
     this.send(peer.info, this.syncBody(true));
   }
 
@@ -358,7 +368,7 @@ export class Swim {
     // Answer even a sender not known yet (it learned of us first): the reply goes back the way it came.
     this.o.messenger.send(
       { id: from, address: sender?.info.address ?? "" },
-      { case: "probeAck", value: create(ProbeAckSchema, { seq, targetId: self.id, updates: [...extra, ...this.piggyback(from)] }) },
+      { case: "probeAck", value: withUpdates(create(ProbeAckSchema, { seq, targetId: self.id }), [...extra, ...this.piggyback(from)]) },
     );
   }
 
@@ -374,7 +384,7 @@ export class Swim {
     this.relays.set(mySeq, { requester: from, seq, target: targetId, timer });
     this.send({ id: targetId, address: targetAddress } as AgentInfo, {
       case: "probe",
-      value: create(ProbeSchema, { seq: mySeq, targetId, updates: this.piggyback(targetId) }),
+      value: withUpdates(create(ProbeSchema, { seq: mySeq, targetId }), this.piggyback(targetId)),
     });
   }
 
@@ -426,20 +436,17 @@ export class Swim {
   }
 
   private gossipBody(updates: MemberUpdate[]): Body {
-    return { case: "probeAck", value: create(ProbeAckSchema, { seq: 0n, updates }) };
+    return { case: "probeAck", value: withUpdates(create(ProbeAckSchema, { seq: 0n }), updates) };
   }
 
   private syncBody(replyWanted: boolean): Body {
-    const self = this.o.localInfo();
-    return { case: "membershipSync", value: create(MembershipSyncSchema, { members: [self, ...this.list.all().map((r) => r.info)], replyWanted }) };
+    const sync = create(MembershipSyncSchema, { replyWanted });
+    sync.members = [this.o.localInfo(), ...this.list.all().map((r) => r.info)];
+    return { case: "membershipSync", value: sync };
   }
 
   private send(to: AgentInfo, body: Body): void {
     this.o.messenger.send({ id: to.id, address: to.address }, body);
-  }
-
-  private pick<T>(items: readonly T[], n: number): T[] {
-    return this.shuffle([...items]).slice(0, n);
   }
 
   private shuffle<T>(items: T[]): T[] {
@@ -476,9 +483,4 @@ export class Swim {
     }, ms);
     this.timers.add(handle);
   }
-}
-
-/** True for the bodies the membership protocol consumes. */
-function isMembershipBody(body: Body): boolean {
-  return body.case === "probe" || body.case === "probeRequest" || body.case === "probeAck" || body.case === "membershipSync";
 }
