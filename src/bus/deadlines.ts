@@ -1,6 +1,10 @@
 /**
  * Deadlines of many pending operations on one timer: a binary min-heap of expiry times, with the clock's
- * timer armed for the earliest. Adding and cancelling cost O(log n); no timer per message.
+ * timer armed for the earliest. Adding costs O(log n), cancelling O(1) amortised; no timer per message.
+ *
+ * Cancelling lets go of the callback at once (it holds the pending request, envelopes included) and leaves
+ * a small tombstone in the heap; when tombstones outnumber live deadlines the heap is rebuilt without them.
+ * So memory follows the deadlines still pending, not every one added within the longest timeout.
  */
 import type { Clock, TimerHandle } from "../protocol/clock.js";
 
@@ -14,42 +18,65 @@ export interface Deadline {
 
 interface Item {
   atMs: number;
-  fn: () => void;
-  cancelled: boolean;
+  /** The callback; undefined once cancelled or fired. */
+  fn: (() => void) | undefined;
+  /** True while the item is in the heap. */
+  inHeap: boolean;
 }
+
+/** Tombstones tolerated before a rebuild is considered (below this, rebuilding is not worth it). */
+const MIN_TOMBSTONES_TO_COMPACT = 1024;
 
 /** A set of deadlines sharing one timer. */
 export class Deadlines {
   private heap: Item[] = [];
   private timer: TimerHandle | undefined;
   private armedAt = Infinity;
+  /** Cancelled items still in the heap. */
+  private tombstones = 0;
 
   /** Creates an empty set on `clock`. */
   constructor(private readonly clock: Clock) {}
 
   /** Runs `fn` at absolute time `atMs` unless cancelled. */
   add(atMs: number, fn: () => void): Deadline {
-    const item: Item = { atMs, fn, cancelled: false };
+    const item: Item = { atMs, fn, inHeap: true };
     this.push(item);
     if (atMs < this.armedAt) this.arm();
     return {
       atMs,
       cancel: () => {
-        item.cancelled = true;
+        if (item.fn === undefined) return;
+        item.fn = undefined;
+        if (!item.inHeap) return;
+        this.tombstones++;
+        if (this.tombstones >= MIN_TOMBSTONES_TO_COMPACT && this.tombstones * 2 > this.heap.length) this.compact();
       },
     };
   }
 
-  /** Deadlines not yet fired (cancelled ones included until they expire). */
+  /** Deadlines not yet fired (cancelled ones included until they expire or the heap is rebuilt). */
   get size(): number {
     return this.heap.length;
+  }
+
+  /** Rebuilds the heap without its tombstones (Floyd's heapify, O(n)); the armed timer stays (firing early is harmless). */
+  private compact(): void {
+    const live: Item[] = [];
+    for (const item of this.heap) {
+      if (item.fn !== undefined) live.push(item);
+      else item.inHeap = false;
+    }
+    this.heap = live;
+    this.tombstones = 0;
+    for (let i = (live.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   private arm(): void {
     this.timer?.cancel();
     this.timer = undefined;
     this.armedAt = Infinity;
-    while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
+    while (this.heap.length > 0 && this.heap[0].fn === undefined) this.pop();
     if (this.heap.length === 0) return;
     const at = this.heap[0].atMs;
     this.armedAt = at;
@@ -62,8 +89,8 @@ export class Deadlines {
     try {
       const now = this.clock.now();
       while (this.heap.length > 0 && this.heap[0].atMs <= now) {
-        const item = this.pop();
-        if (!item.cancelled) item.fn();
+        const fn = this.pop();
+        if (fn !== undefined) fn();
       }
     } finally {
       // Re-arm even when a callback threw, or every later deadline would be stranded.
@@ -83,24 +110,34 @@ export class Deadlines {
     }
   }
 
-  private pop(): Item {
+  /** Removes the earliest item and returns its callback (undefined for a tombstone); it will not run again. */
+  private pop(): (() => void) | undefined {
     const h = this.heap;
     const top = h[0];
     const last = h.pop() as Item;
     if (h.length > 0) {
       h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && h[l].atMs < h[m].atMs) m = l;
-        if (r < h.length && h[r].atMs < h[m].atMs) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
-        i = m;
-      }
+      this.siftDown(0);
     }
-    return top;
+    top.inHeap = false;
+    const fn = top.fn;
+    top.fn = undefined;
+    if (fn === undefined) this.tombstones--;
+    return fn;
+  }
+
+  private siftDown(start: number): void {
+    const h = this.heap;
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l].atMs < h[m].atMs) m = l;
+      if (r < h.length && h[r].atMs < h[m].atMs) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i], h[m]];
+      i = m;
+    }
   }
 }
