@@ -93,15 +93,17 @@ describe("auction among five bidders", () => {
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once("close", (code, signal) => resolve({ code, signal })));
 
     // The winner is the one bidder that runs a task.
+    let mostRunning = 0;
     const winner = await waitFor(
       async () => {
         const loads = await Promise.all(bidders.map(async (b) => ({ b, load: (await clients.of(b).service.getStatus({}, { timeoutMs: 2000 })).load })));
         const running = loads.filter((x) => x.load > 0);
-        expect(running.length, "bidders running a task").toBeLessThanOrEqual(1);
+        mostRunning = Math.max(mostRunning, running.length);
         return running[0]?.b;
       },
       { timeoutMs: 15_000, intervalMs: 20, what: "the auction's winner to start the task" },
     );
+    expect(mostRunning, "bidders running the task at once").toBe(1);
     const killedAt = performance.now();
     procs.signal(winner, "SIGKILL");
 
