@@ -540,7 +540,7 @@ export class MeshMessageBus implements MessageBus {
     } catch (err) {
       const e = MeshError.from(err);
       // Reached before, unknown now: the agent left or died in between — worth trying elsewhere.
-      this.settle(p, p.attempts > 1 && e.code === Code.NotFound ? new MeshError(Code.Unavailable, `agent ${p.agentId} left the mesh: ${e.message}`) : e);
+      this.settle(p, p.attempts > 1 && e.code === Code.NotFound ? new MeshError(Code.Unavailable, `agent ${p.agentId} left the mesh or was declared dead: ${e.message}`) : e);
       return;
     }
     try {

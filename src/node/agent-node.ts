@@ -478,7 +478,7 @@ export class AgentNode {
     const hops = parent.hops + 1;
     const limit = this.bus.config.hopLimit;
     if (hops > limit) {
-      throw new MeshError(Code.FailedPrecondition, `hop limit ${limit} exceeded delegating "${capability}" (task ${parent.correlationId} is ${hops} hops deep): delegation chain stopped`);
+      throw new MeshError(Code.FailedPrecondition, `hop limit ${limit} exceeded delegating "${capability}" (correlation id ${parent.correlationId}, ${hops} hops deep; a delegation counts one hop and each link it crosses one more): delegation chain stopped`);
     }
     const task = create(TaskRequestSchema, { taskId: newId(), capability, input: toPayload(input), origin: this.id, attempt: 1 });
     const { result } = await this.router.route(task, { correlationId: parent.correlationId, deadlineMs: parent.deadlineMs, hops });

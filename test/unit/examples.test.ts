@@ -4,7 +4,16 @@ import { Code, MeshError } from "../../src/protocol/errors.js";
 import type { TaskContext } from "../../src/node/task-runner.js";
 import { silentLogger } from "../../src/protocol/logger.js";
 
-const ctx = (signal = new AbortController().signal): TaskContext => ({ taskId: "t", correlationId: "c", capability: "x", agentId: "a", signal, log: silentLogger });
+const ctx = (signal = new AbortController().signal): TaskContext => ({
+  taskId: "t",
+  correlationId: "c",
+  capability: "x",
+  agentId: "a",
+  signal,
+  log: silentLogger,
+  hops: 0,
+  delegate: () => Promise.reject(new Error("no delegation in this test")),
+});
 
 async function failure(fn: () => unknown): Promise<MeshError> {
   try {
