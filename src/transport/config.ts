@@ -30,6 +30,12 @@ export interface TransportConfig {
   closeGraceMs: number;
   /** HTTP/2 stream and connection flow-control window, bytes (larger moves bulk faster). Default 4 MiB. */
   flowControlWindowBytes: number;
+  /**
+   * Let the peer gzip the frames it sends on links this node dials (those over 1 KiB). Default false: frames
+   * are batches of small envelopes, mostly ids, that gzip shrinks little; compressing cost the sending node
+   * about a tenth of its CPU under request/response load on loopback (bench/README.md). Turn on for slow WANs.
+   */
+  compressLinks: boolean;
 }
 
 /** Defaults tuned for a LAN. */
@@ -44,6 +50,7 @@ export const defaultTransportConfig: Readonly<TransportConfig> = Object.freeze({
   keepalivePingMs: 0,
   closeGraceMs: 2000,
   flowControlWindowBytes: 4 * 1024 * 1024,
+  compressLinks: false,
 });
 
 /** The defaults with `overrides` applied. */

@@ -97,6 +97,8 @@ export class GrpcTransport extends PeerTransport {
         sessionManager,
         readMaxBytes: this.config.maxMessageBytes,
         writeMaxBytes: this.config.maxMessageBytes,
+        // Without compressLinks, accept no compression: the peer's server then sends frames as they are.
+        ...(this.config.compressLinks ? {} : { acceptCompression: [] }),
       }),
     );
     return (outgoing, signal) =>
