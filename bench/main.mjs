@@ -8,13 +8,14 @@
  * not run, 2 on bad usage.
  */
 import { existsSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { procAvailable } from "./lib/proc-stats.mjs";
 import { Processes } from "./lib/processes.mjs";
 import { clusterSuite } from "./suites/cluster.mjs";
 import { requestResponseSuite } from "./suites/request-response.mjs";
-import { clusterTable, goalLines, goals, machine, memoryLines, requestResponseTable, tracingTable } from "./lib/report.mjs";
+import { clusterTable, compareTable, goalLines, goals, machine, memoryLines, requestResponseTable, tracingTable } from "./lib/report.mjs";
 
 /** The benchmark groups --only accepts. */
 export const BENCHMARKS = ["rr", "tracing", "soak", "patterns", "gossip"];
@@ -37,6 +38,8 @@ Options:
   --runs N            repetitions of each measurement (default 5; --quick 2)
   --run-ms MS         length of one request/response run (default 1000; --quick 400)
   --soak-seconds S    length of the soak (default 45; --quick 10; the goal's full soak is 300)
+  --compare-bin FILE  also run routed and link (conc 1 and 64) on nodes of another build's bin/agent-mesh.js,
+                      interleaved with this build's: before/after figures of a change from one run
   -h, --help          this text`;
 
 /** Parses argv; returns the options, or exits 2 with the usage on bad usage. */
@@ -54,6 +57,7 @@ function options(argv) {
         runs: { type: "string" },
         "run-ms": { type: "string" },
         "soak-seconds": { type: "string" },
+        "compare-bin": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -74,6 +78,7 @@ function options(argv) {
     if (!Number.isInteger(n) || n < min || n > max) usageError(`--${name}: expected an integer from ${min} to ${max}, got "${text}"`);
     return n;
   };
+  if (v["compare-bin"] !== undefined && !existsSync(v["compare-bin"])) usageError(`--compare-bin: no such file: ${v["compare-bin"]}`);
   const quick = v.quick;
   return {
     quick,
@@ -82,6 +87,7 @@ function options(argv) {
     runs: int(v.runs, "runs", 1, 50, quick ? 2 : 5),
     runMs: int(v["run-ms"], "run-ms", 100, 60_000, quick ? 400 : 1000),
     soakSeconds: int(v["soak-seconds"], "soak-seconds", 2, 3600, quick ? 10 : 45),
+    compareBin: v["compare-bin"] === undefined ? undefined : resolve(v["compare-bin"]),
   };
 }
 
@@ -120,6 +126,7 @@ async function main() {
     warmupMs: opts.quick ? 300 : 1000,
     settleMs: opts.quick ? 500 : 1500,
     soakSeconds: opts.soakSeconds,
+    compareBin: opts.compareBin,
     rounds: opts.quick ? 5 : 20,
     frozenRuns: opts.quick ? 1 : 3,
   };
@@ -135,7 +142,7 @@ async function main() {
   let rr;
   let cluster;
   try {
-    if (["rr", "tracing", "soak"].some((n) => opts.only.has(n))) rr = await requestResponseSuite(ctx);
+    if (["rr", "tracing", "soak"].some((n) => opts.only.has(n)) || opts.compareBin !== undefined) rr = await requestResponseSuite(ctx);
     await procs.stopAll();
     if (["patterns", "gossip"].some((n) => opts.only.has(n))) cluster = await clusterSuite(ctx);
   } catch (err) {
@@ -159,6 +166,7 @@ async function main() {
   if (rr !== undefined) {
     out.push("", `Request/response, ${rr.payloadBytes}-byte payload each way, loopback; median of ${rr.runs} runs of ${rr.runMs} ms [min–max]`);
     if (opts.only.has("rr")) out.push(requestResponseTable(rr));
+    if (opts.compareBin !== undefined) out.push("", `Compare build: ${opts.compareBin}`, compareTable(rr));
     if (opts.only.has("tracing")) out.push("", tracingTable(rr), `spans received by the OTLP receiver: ${rr.tracing.sink.spans} in ${rr.tracing.sink.requests} requests`);
   }
   if (cluster !== undefined) out.push("", `Mesh of real node processes; median of ${opts.runs} runs [min–max]`, clusterTable(cluster));

@@ -90,11 +90,11 @@ export class Processes {
   }
 
   /**
-   * Starts `agent-mesh node --id ID --port 0 ...args` (log level warn) and resolves, within `timeoutMs`, with
-   * its id, address, capabilities and pid once it printed its ready line.
+   * Starts `agent-mesh node --id ID --port 0 ...args` (log level warn; `bin`: another build's agent-mesh.js)
+   * and resolves, within `timeoutMs`, with its id, address, capabilities and pid once it printed its ready line.
    */
-  async startNode(id, args, { env, nodeArgs = [], timeoutMs = 20_000 } = {}) {
-    const child = this.#spawn(`node ${id}`, nodeArgs, BIN, ["node", "--id", id, "--port", "0", "--log-level", "warn", ...args], env);
+  async startNode(id, args, { env, nodeArgs = [], timeoutMs = 20_000, bin = BIN } = {}) {
+    const child = this.#spawn(`node ${id}`, nodeArgs, bin, ["node", "--id", id, "--port", "0", "--log-level", "warn", ...args], env);
     const lines = createInterface({ input: child.proc.stdout });
     const ready = await withTimeout(
       new Promise((resolve, reject) => {

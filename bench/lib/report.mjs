@@ -83,6 +83,30 @@ export function requestResponseTable(rr) {
   return table(["benchmark", "conc", "req/s [min–max]", "p50 µs", "p99 µs", "CPU µs/req", "CPU % per process", "req/s ÷ grpc", "p50 ÷ tcp"], rows);
 }
 
+/** Before/after: this build's routed and link figures against the compare build's, from the same run. */
+export function compareTable(rr) {
+  const rows = [];
+  for (const c of [1, 64]) {
+    for (const name of ["routed", "link"]) {
+      const now = rr.results[`${name}@${c}`];
+      const cmp = rr.results[`${name}-cmp@${c}`];
+      if (now === undefined || cmp === undefined) continue;
+      rows.push([
+        LABELS[name],
+        String(c),
+        sp(cmp.rps, 0),
+        sp(now.rps, 0),
+        `${num(now.rps.median / cmp.rps.median, 2)}×`,
+        `${num(cmp.p50Us.median)} → ${num(now.p50Us.median)}`,
+        `${num(cmp.cpuUsPerRequest.median, 1)} → ${num(now.cpuUsPerRequest.median, 1)}`,
+        `${num(now.cpuUsPerRequest.median / cmp.cpuUsPerRequest.median, 2)}×`,
+        `${num(cmp.loadRssMb.A)} → ${num(now.loadRssMb.A)}`,
+      ]);
+    }
+  }
+  return table(["benchmark", "conc", "compare build req/s", "this build req/s", "÷", "p50 µs", "CPU µs/req", "÷", "max RSS of A, MB"], rows);
+}
+
 /** The tracing table: the routed benchmark at concurrency 64 with tracing off, as shipped (span ring) and exporting. */
 export function tracingTable(rr) {
   const modes = [
@@ -110,7 +134,9 @@ export function memoryLines(rr, cluster) {
   const lines = [];
   if (rr !== undefined) {
     const load = {};
-    for (const r of Object.values(rr.results)) for (const [n, v] of Object.entries(r.loadRssMb)) load[n] = Math.max(load[n] ?? 0, v);
+    for (const name of ["routed", "direct", "link"]) {
+      for (const c of [1, 64]) for (const [n, v] of Object.entries(rr.results[`${name}@${c}`]?.loadRssMb ?? {})) load[n] = Math.max(load[n] ?? 0, v);
+    }
     lines.push(`RSS of node A / B: idle ${num(rr.idleRssMb.A, 1)} / ${num(rr.idleRssMb.B, 1)} MB; under load (max) ${num(load.A, 1)} / ${num(load.B, 1)} MB; idle after the load ${num(rr.idleAfterLoadRssMb.A, 1)} / ${num(rr.idleAfterLoadRssMb.B, 1)} MB`);
     if (rr.soak !== undefined) {
       const s = rr.soak;

@@ -11,6 +11,8 @@
  *   routed  client → SubmitTask on A → link → B runs echo → link → A → client (grpc-js client, one connection)
  *   direct  client → SubmitTask on B, which has echo (local handling)
  *   link    A's in-node load generator → node.request over the link → B answers → A (no client hop)
+ * With --compare-bin, a second pair runs from another build (e.g. the commit before a hot-path change) and
+ * routed and link run on both, interleaved: before/after figures from the same run.
  * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
  * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
  */
@@ -35,6 +37,7 @@ export async function requestResponseSuite(ctx) {
   const grpc = rr ? await procs.startHelper("grpc-echo", "servers/grpc-echo.mjs") : undefined;
   const sink = tracing ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
   const pairs = { mesh: await startPair(ctx, "mesh", {}) };
+  if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx, "cmp", {}, ctx.compareBin);
   if (tracing) {
     pairs.off = await startPair(ctx, "off", { OTEL_SDK_DISABLED: "true" });
     pairs.otlp = await startPair(ctx, "otlp", { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" });
@@ -56,6 +59,21 @@ export async function requestResponseSuite(ctx) {
         { name: "direct", c, pids: { loadgen: loadgen.pid, B: m.b.pid }, rss: { B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.b, c, ms) },
         { name: "link", c, pids: { A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => linkLoad(loadgen, m, c, ms) },
       );
+    }
+  }
+  if (pairs.cmp !== undefined) {
+    const p = pairs.cmp;
+    for (const c of [1, 64]) {
+      configs.push(
+        { name: "routed-cmp", c, pids: { loadgen: loadgen.pid, A: p.a.pid, B: p.b.pid }, rss: { A: p.a.pid, B: p.b.pid }, go: (ms) => submitLoad(loadgen, p.a, c, ms) },
+        { name: "link-cmp", c, pids: { A: p.a.pid, B: p.b.pid }, rss: { A: p.a.pid, B: p.b.pid }, go: (ms) => linkLoad(loadgen, p, c, ms) },
+      );
+      if (!rr) {
+        configs.push(
+          { name: "routed", c, pids: { loadgen: loadgen.pid, A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.a, c, ms) },
+          { name: "link", c, pids: { A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => linkLoad(loadgen, m, c, ms) },
+        );
+      }
     }
   }
   if (tracing) {
@@ -83,10 +101,10 @@ export async function requestResponseSuite(ctx) {
   return out;
 }
 
-/** Starts node B (echo) and node A (bench_link, seeded with B) with `env`, and waits until A routes echo to B. */
-async function startPair(ctx, label, env) {
-  const b = await ctx.procs.startNode(`${label}-b`, [...AGENT_ARGS, "--capabilities", "echo"], { env });
-  const a = await ctx.procs.startNode(`${label}-a`, [...AGENT_ARGS, "--capabilities", "bench_link", "--seeds", b.address], { env });
+/** Starts node B (echo) and node A (bench_link, seeded with B) with `env` (from `bin`, default this build), and waits until A routes echo to B. */
+async function startPair(ctx, label, env, bin) {
+  const b = await ctx.procs.startNode(`${label}-b`, [...AGENT_ARGS, "--capabilities", "echo"], { env, bin });
+  const a = await ctx.procs.startNode(`${label}-a`, [...AGENT_ARGS, "--capabilities", "bench_link", "--seeds", b.address], { env, bin });
   const client = nodeClient(a.address);
   try {
     await pollUntil(async () => (await client.service.listAgents({ capability: "echo" })).agents.some((x) => x.id === b.id), { timeoutMs: 20_000, what: `${a.id} to know ${b.id}'s echo` });
