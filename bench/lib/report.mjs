@@ -50,6 +50,7 @@ export function table(header, rows) {
 const LABELS = {
   tcp: "tcp echo (floor)",
   grpc: "grpc-js unary echo (baseline)",
+  connect: "connect-node SubmitTask, no mesh",
   routed: "mesh: client→A→link→B (SubmitTask)",
   direct: "mesh: client→B (SubmitTask, local)",
   link: "mesh: link request A⇄B (node.request)",
@@ -59,7 +60,7 @@ const LABELS = {
 export function requestResponseTable(rr) {
   const rows = [];
   for (const c of [1, 64]) {
-    for (const name of ["tcp", "grpc", "routed", "direct", "link"]) {
+    for (const name of ["tcp", "grpc", "connect", "routed", "direct", "link"]) {
       const r = rr.results[`${name}@${c}`];
       if (r === undefined) continue;
       const grpc = rr.results[`grpc@${c}`];

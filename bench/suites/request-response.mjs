@@ -8,6 +8,7 @@
  * Configurations (concurrency 1 and 64; 64-byte payload each way):
  *   tcp     the floor: length-prefixed TCP echo, one connection, pipelined
  *   grpc    raw grpc-js unary echo, one HTTP/2 connection
+ *   connect SubmitTask on the node's server stack (startMeshServer + connect-node) answered at once: no mesh
  *   routed  client → SubmitTask on A → link → B runs echo → link → A → client (grpc-js client, one connection)
  *   direct  client → SubmitTask on B, which has echo (local handling)
  *   link    A's in-node load generator → node.request over the link → B answers → A (no client hop)
@@ -35,6 +36,7 @@ export async function requestResponseSuite(ctx) {
   const loadgen = await procs.startHelper("loadgen", "lib/loadgen.mjs");
   const tcp = rr ? await procs.startHelper("tcp-echo", "servers/tcp-echo.mjs") : undefined;
   const grpc = rr ? await procs.startHelper("grpc-echo", "servers/grpc-echo.mjs") : undefined;
+  const connect = rr ? await procs.startHelper("connect-echo", "servers/connect-echo.mjs") : undefined;
   const sink = tracing ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
   const pairs = { mesh: await startPair(ctx, "mesh", {}) };
   if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx, "cmp", {}, ctx.compareBin);
@@ -55,6 +57,7 @@ export async function requestResponseSuite(ctx) {
       configs.push(
         { name: "tcp", c, pids: { loadgen: loadgen.pid, server: tcp.pid }, go: (ms) => ask(loadgen, { op: "run", kind: "tcp", address: `127.0.0.1:${tcp.ready.port}`, concurrency: c, durationMs: ms }, ms + 15_000) },
         { name: "grpc", c, pids: { loadgen: loadgen.pid, server: grpc.pid }, go: (ms) => ask(loadgen, { op: "run", kind: "grpc", address: `127.0.0.1:${grpc.ready.port}`, concurrency: c, durationMs: ms }, ms + 15_000) },
+        { name: "connect", c, pids: { loadgen: loadgen.pid, server: connect.pid }, go: (ms) => submitLoad(loadgen, { address: `127.0.0.1:${connect.ready.port}` }, c, ms) },
         { name: "routed", c, pids: { loadgen: loadgen.pid, A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.a, c, ms) },
         { name: "direct", c, pids: { loadgen: loadgen.pid, B: m.b.pid }, rss: { B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.b, c, ms) },
         { name: "link", c, pids: { A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => linkLoad(loadgen, m, c, ms) },
