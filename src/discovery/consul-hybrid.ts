@@ -61,6 +61,10 @@ export class HybridDiscovery implements Discovery {
     this.dialed.delete(peer.id);
     this.embedded.peerHello(peer, link);
   }
+  health(): number {
+    return this.embedded.health();
+  }
+
 
   /** Spreads the change over SWIM and registers it with Consul. */
   announce(): void {

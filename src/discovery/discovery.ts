@@ -38,6 +38,8 @@ export interface Discovery {
   announce(): void;
   /** The live remote members known now. */
   members(): AgentInfo[];
+  /** The failure detector's local health score (0 healthy), when the discovery runs one. */
+  health?(): number;
   /** Every member known, dead and left ones included, when the discovery keeps them. */
   allMembers?(): AgentInfo[];
   /** Subscribes to membership events; returns the unsubscribe function. */

@@ -74,6 +74,10 @@ export class EmbeddedDiscovery implements Discovery {
     return this.swim?.liveMembers() ?? [];
   }
 
+  health(): number {
+    return this.swim?.health ?? 0;
+  }
+
   /** Every member known, dead and left ones included (until forgotten). */
   allMembers(): AgentInfo[] {
     return this.swim?.members() ?? [];

@@ -542,7 +542,7 @@ export class AgentNode {
       membersDead: count(MemberStatus.DEAD),
       membersLeft: count(MemberStatus.LEFT),
       incarnation: this.info.incarnation,
-      health: this.discovery instanceof EmbeddedDiscovery ? (this.discovery.protocol?.health ?? 0) : 0,
+      health: this.discovery.health?.() ?? 0,
       waitingTasks: this.router.waiting,
     });
   }
