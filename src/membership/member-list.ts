@@ -20,13 +20,15 @@ import type { SwimConfig } from "./config.js";
 import { expectedConfirmations, Suspicion, suspicionMinTimeoutMs } from "./suspicion.js";
 
 /**
- * Infos made by copy() below: never mutated by this module once made, and handed out with a "do not mutate"
- * contract (members(), events, broadcasts). They are shared instead of cloned again — a received claim that is
- * such an info (an in-process simulation passes bodies by reference) is kept as it is, so a simulated mesh of N
- * nodes holds a few copies of each member's info, not N. Infos that arrive decoded from the wire are not in the
- * set and are cloned as always.
+ * Infos made by copy() below, numbered in the order made: never mutated by this module once made, and handed out
+ * with a "do not mutate" contract (members(), events, broadcasts). They are shared instead of cloned again — a
+ * received claim that is such an info (an in-process simulation passes bodies by reference) is kept as it is, so a
+ * simulated mesh of N nodes holds a few copies of each member's info, not N; and of two such copies of the same
+ * claim the first made is kept, so the mesh settles on one. Infos decoded from the wire are never in this map:
+ * they are cloned as always, and a real node's behaviour does not depend on it.
  */
-const unchanging = new WeakSet<AgentInfo>();
+const unchanging = new WeakMap<AgentInfo, number>();
+let copiesMade = 0;
 
 /** A change of membership. */
 export type MembershipEvent =
@@ -89,6 +91,10 @@ export class MemberList {
   private goneHead = 0;
   /** Members with status DEAD (not left), for the reconnect round. */
   private readonly deadById = new Map<string, MemberRecord>();
+  /** The info every record holds now, for a check of "this very claim is held" that needs no record. */
+  private readonly held = new Set<AgentInfo>();
+  /** Every record's info, as infos() returns it; undefined after a change until asked again. */
+  private infoList: AgentInfo[] | undefined;
   private liveCount = 0;
   /** True once this node is leaving: claims about it are no longer refuted. */
   leaving = false;
@@ -104,6 +110,12 @@ export class MemberList {
   /** Every record, gone members included. */
   all(): MemberRecord[] {
     return [...this.records.values()];
+  }
+
+  /** Every record's info, gone members included (what a push-pull sends); kept until the list changes: do not mutate. */
+  infos(): readonly AgentInfo[] {
+    this.infoList ??= this.order.map((r) => r.info);
+    return this.infoList;
   }
 
   /** Members declared dead (not left), not yet forgotten. */
@@ -189,8 +201,8 @@ export class MemberList {
     const self = this.o.self();
     if (info.id === self.id) return; // only this node speaks for itself
     if (info.address === "") return;
+    if (this.held.has(info)) return; // the very claim held (an in-process simulation shares infos): nothing new
     const current = this.records.get(info.id);
-    if (current?.info === info) return; // the very claim held (an in-process simulation shares infos): nothing new
     if (current === undefined) {
       const record: MemberRecord = { info: this.copy(info, MemberStatus.ALIVE), stateChangeMs: this.o.clock.now(), lastSeenMs: 0 };
       this.insert(record);
@@ -202,7 +214,15 @@ export class MemberList {
     const c = compareLife(info, current.info);
     if (c < 0) return;
     if (c === 0) {
-      if (current.info.status !== MemberStatus.ALIVE || info.version <= current.info.version) return;
+      if (current.info.status !== MemberStatus.ALIVE) return;
+      if (info.version < current.info.version) return;
+      if (info.version === current.info.version) {
+        // The same claim. Another copy made by this module (in-process only): hold the first made, so that
+        // nodes sharing a process converge on one copy and later pushes of it take the `held` check above.
+        const order = unchanging.get(info);
+        if (order !== undefined && info.status === MemberStatus.ALIVE && order < (unchanging.get(current.info) ?? -1)) this.setInfo(current, info);
+        return;
+      }
       this.setInfo(current, this.copy(info, MemberStatus.ALIVE));
       this.queue(current.info, self.id);
       this.o.onEvent({ t: "update", agent: current.info });
@@ -318,6 +338,8 @@ export class MemberList {
 
   private insert(record: MemberRecord): void {
     this.records.set(record.info.id, record);
+    this.held.add(record.info);
+    this.infoList = undefined;
     this.slot.set(record.info.id, this.order.length);
     this.order.push(record);
   }
@@ -326,6 +348,8 @@ export class MemberList {
     const id = record.info.id;
     this.records.delete(id);
     this.deadById.delete(id);
+    this.held.delete(record.info);
+    this.infoList = undefined;
     const i = this.slot.get(id) as number;
     this.slot.delete(id);
     const last = this.order.pop() as MemberRecord;
@@ -338,7 +362,10 @@ export class MemberList {
   /** Replaces the info of `record`, keeping the index of dead members. */
   private setInfo(record: MemberRecord, info: AgentInfo): void {
     if (record.info.status === MemberStatus.DEAD) this.deadById.delete(info.id);
+    this.held.delete(record.info);
     record.info = info;
+    this.held.add(info);
+    this.infoList = undefined;
     if (info.status === MemberStatus.DEAD) this.deadById.set(info.id, record);
   }
 
@@ -352,7 +379,7 @@ export class MemberList {
     if (info.status === status && unchanging.has(info)) return info;
     const c = clone(AgentInfoSchema, info);
     c.status = status;
-    unchanging.add(c);
+    unchanging.set(c, copiesMade++);
     return c;
   }
 

@@ -441,7 +441,7 @@ export class Swim {
 
   private syncBody(replyWanted: boolean): Body {
     const sync = create(MembershipSyncSchema, { replyWanted });
-    sync.members = [this.o.localInfo(), ...this.list.all().map((r) => r.info)];
+    sync.members = [this.o.localInfo(), ...this.list.infos()];
     return { case: "membershipSync", value: sync };
   }
 
