@@ -1,7 +1,8 @@
 /**
  * Virtual time for simulations: a Clock whose time moves only when the simulation advances it, running due
- * timers in time order (ties in the order they were set). Thousands of nodes' timers share one heap, so a
- * 1,000-node mesh runs minutes of simulated time in seconds.
+ * timers in time order (ties in the order they were set). Thousands of nodes' timers share one binary heap, so
+ * a 1,000-node mesh runs minutes of simulated time in seconds. A cancelled timer stays in the heap until its
+ * time and is then skipped; `pendingTimers` counts only live ones. Also the seeded PRNG every simulation uses.
  */
 import type { Clock, TimerHandle } from "../protocol/clock.js";
 
@@ -9,14 +10,16 @@ interface Timer {
   atMs: number;
   order: number;
   fn: () => void;
-  cancelled: boolean;
+  /** True once run or cancelled. */
+  done: boolean;
 }
 
 /** A manually advanced clock. */
 export class VirtualClock implements Clock {
   private nowMs: number;
-  private heap: Timer[] = [];
+  private readonly heap: Timer[] = [];
   private order = 0;
+  private live = 0;
   /** Timers run so far. */
   fired = 0;
 
@@ -25,81 +28,92 @@ export class VirtualClock implements Clock {
     this.nowMs = startMs;
   }
 
+  /** Virtual now, ms. */
   now(): number {
     return this.nowMs;
   }
 
+  /** Schedules `fn` at now + max(0, ms); it runs when the clock is advanced past that time. */
   setTimeout(fn: () => void, ms: number): TimerHandle {
-    const t: Timer = { atMs: this.nowMs + Math.max(0, ms), order: this.order++, fn, cancelled: false };
+    const t: Timer = { atMs: this.nowMs + Math.max(0, ms), order: this.order++, fn, done: false };
     this.push(t);
+    this.live++;
     return {
       cancel: () => {
-        t.cancelled = true;
+        if (t.done) return;
+        t.done = true;
+        this.live--;
       },
     };
   }
 
-  /** Runs every timer due up to `untilMs` (including ones they set), then sets the time to `untilMs`. */
-  runUntil(untilMs: number): void {
-    while (this.heap.length > 0 && this.heap[0].atMs <= untilMs) {
+  /** Moves time to `untilMs` (never backwards), running every timer due on the way (timers they set too); returns how many ran. */
+  advanceTo(untilMs: number): number {
+    let ran = 0;
+    const h = this.heap;
+    while (h.length > 0 && h[0].atMs <= untilMs) {
       const t = this.pop();
-      if (t.cancelled) continue;
-      this.nowMs = t.atMs;
+      if (t.done) continue;
+      t.done = true;
+      this.live--;
+      if (t.atMs > this.nowMs) this.nowMs = t.atMs;
       this.fired++;
+      ran++;
       t.fn();
     }
-    this.nowMs = Math.max(this.nowMs, untilMs);
+    if (untilMs > this.nowMs) this.nowMs = untilMs;
+    return ran;
   }
 
-  /** Advances by `ms`. */
-  advance(ms: number): void {
-    this.runUntil(this.nowMs + ms);
+  /** Moves time forward by `ms`; returns how many timers ran. */
+  advance(ms: number): number {
+    return this.advanceTo(this.nowMs + ms);
   }
 
-  /** Timers waiting (cancelled ones included until their time). */
-  get pending(): number {
-    return this.heap.length;
-  }
-
-  private less(a: Timer, b: Timer): boolean {
-    return a.atMs < b.atMs || (a.atMs === b.atMs && a.order < b.order);
+  /** Timers set and not yet run or cancelled. */
+  get pendingTimers(): number {
+    return this.live;
   }
 
   private push(t: Timer): void {
     const h = this.heap;
+    let i = h.length;
     h.push(t);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const parent = h[p];
+      if (parent.atMs < t.atMs || (parent.atMs === t.atMs && parent.order < t.order)) break;
+      h[i] = parent;
       i = p;
     }
+    h[i] = t;
   }
 
   private pop(): Timer {
     const h = this.heap;
     const top = h[0];
     const last = h.pop() as Timer;
-    if (h.length > 0) {
-      h[0] = last;
+    const n = h.length;
+    if (n > 0) {
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l], h[m])) m = l;
-        if (r < h.length && this.less(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
+        let m = l;
+        if (r < n && (h[r].atMs < h[l].atMs || (h[r].atMs === h[l].atMs && h[r].order < h[l].order))) m = r;
+        const c = h[m];
+        if (last.atMs < c.atMs || (last.atMs === c.atMs && last.order < c.order)) break;
+        h[i] = c;
         i = m;
       }
+      h[i] = last;
     }
     return top;
   }
 }
 
-/** A small seeded PRNG (mulberry32): reproducible random numbers in [0, 1). */
+/** A small seeded PRNG (mulberry32): reproducible uniform numbers in [0, 1), the same sequence for the same seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -109,4 +123,12 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A seed for a sub-stream (a node, the network) derived from a run's seed and a label number, well mixed. */
+export function deriveSeed(seed: number, label: number): number {
+  let h = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(label + 1, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
 }
