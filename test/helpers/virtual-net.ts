@@ -1,142 +1,16 @@
 /**
- * A deterministic virtual-time network for simulations in one process. `VirtualClock` is a Clock whose time
- * moves only when the test advances it, running due timers in order of due time, then of setting.
- * `VirtualNet` delivers messages between attached nodes through that clock's timer queue, with configurable
- * latency, loss, duplication, reordering and partitions, every choice drawn from a seeded PRNG — the same seed
- * gives the same run. Each test builds its own clock and network; nothing is global.
+ * A deterministic virtual-time network for simulations in one process. `VirtualClock` (src/sim/virtual-clock.ts,
+ * shared with the simulator) is a Clock whose time moves only when the test advances it, running due timers in
+ * order of due time, then of setting. `VirtualNet` delivers messages between attached nodes through that clock's
+ * timer queue, with configurable latency, loss, duplication, reordering and partitions, every choice drawn from a
+ * seeded PRNG — the same seed gives the same run. Each test builds its own clock and network; nothing is global.
  */
-import type { Clock, TimerHandle } from "../../src/protocol/clock.js";
+import { seededRandom, VirtualClock } from "../../src/sim/virtual-clock.js";
+
+export { VirtualClock };
 
 /** A small, fast, seeded PRNG (mulberry32): uniform numbers in [0, 1), the same sequence for the same seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A scheduled timer. */
-interface Timer {
-  due: number;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
-}
-
-/** A binary min-heap of timers by (due, seq). */
-class TimerHeap {
-  private readonly items: Timer[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): Timer | undefined {
-    return this.items[0];
-  }
-
-  push(t: Timer): void {
-    const a = this.items;
-    a.push(t);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(a[i], a[p])) break;
-      [a[i], a[p]] = [a[p], a[i]];
-      i = p;
-    }
-  }
-
-  pop(): Timer | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last !== undefined) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && before(a[l], a[m])) m = l;
-        if (r < a.length && before(a[r], a[m])) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function before(x: Timer, y: Timer): boolean {
-  return x.due < y.due || (x.due === y.due && x.seq < y.seq);
-}
-
-/** A Clock on virtual time: nothing happens until `advance` or `advanceTo`. */
-export class VirtualClock implements Clock {
-  private time: number;
-  private seq = 0;
-  private readonly heap = new TimerHeap();
-  private live = 0;
-
-  /** Starts at `startMs` (virtual Unix ms). */
-  constructor(startMs = 0) {
-    this.time = startMs;
-  }
-
-  /** Virtual now, ms. */
-  now(): number {
-    return this.time;
-  }
-
-  /** Schedules `fn` at now + max(0, ms). */
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const timer: Timer = { due: this.time + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
-    this.heap.push(timer);
-    this.live++;
-    return {
-      cancel: () => {
-        if (!timer.cancelled) {
-          timer.cancelled = true;
-          this.live--;
-        }
-      },
-    };
-  }
-
-  /** Timers set and not yet run or cancelled. */
-  get pendingTimers(): number {
-    return this.live;
-  }
-
-  /** Moves time forward by `ms`, running every timer that falls due (timers set meanwhile too); returns how many ran. */
-  advance(ms: number): number {
-    return this.advanceTo(this.time + ms);
-  }
-
-  /** Moves time to `t` (never backwards), running what falls due on the way; returns how many timers ran. */
-  advanceTo(t: number): number {
-    let ran = 0;
-    for (;;) {
-      const next = this.heap.peek();
-      if (next === undefined || next.due > t) break;
-      this.heap.pop();
-      if (next.cancelled) continue;
-      next.cancelled = true;
-      this.live--;
-      this.time = Math.max(this.time, next.due);
-      next.fn();
-      ran++;
-    }
-    this.time = Math.max(this.time, t);
-    return ran;
-  }
-}
+export const mulberry32: (seed: number) => () => number = seededRandom;
 
 /** Faults and timing of a VirtualNet; every field may be changed while it runs. */
 export interface NetFaults {
