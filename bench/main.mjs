@@ -127,7 +127,8 @@ async function main() {
     settleMs: opts.quick ? 500 : 1500,
     soakSeconds: opts.soakSeconds,
     compareBin: opts.compareBin,
-    rounds: opts.quick ? 5 : 20,
+    rounds: opts.quick ? 10 : 40,
+    patternWarmupMs: opts.quick ? 500 : 2000,
     frozenRuns: opts.quick ? 1 : 3,
   };
   const report = {

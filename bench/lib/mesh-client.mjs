@@ -1,8 +1,11 @@
 /**
- * The benchmark's control-plane client of a node: AgentService over connect-node's gRPC transport (one
- * HTTP/2 session per node), and a membership watcher that timestamps every WatchMembership event.
+ * The benchmark's clients of a node: AgentService over connect-node's gRPC transport (one HTTP/2 session
+ * per node) for control and streams, a grpc-js client for timed unary calls, and a membership watcher that
+ * timestamps every WatchMembership event.
  */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AgentService, MembershipEventKind } from "../../dist/gen/agentmesh/v1/agent_service_pb.js";
 import { MemberStatus } from "../../dist/gen/agentmesh/v1/membership_pb.js";
@@ -15,6 +18,27 @@ export function nodeClient(address) {
   const sessionManager = new Http2SessionManager(baseUrl);
   const service = createClient(AgentService, createGrpcTransport({ baseUrl, sessionManager }));
   return { address, service, close: () => sessionManager.abort() };
+}
+
+/**
+ * A grpc-js client of AgentService's unary methods on the node at `address` (the same client library as the
+ * load generator; used where the benchmark times single calls). call(name, init) resolves with the decoded
+ * response of method `name` (e.g. "reachConsensus").
+ */
+export function grpcAgentClient(address) {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+  return {
+    call(name, init) {
+      const method = AgentService.method[name];
+      if (method === undefined) return Promise.reject(new Error(`AgentService has no method ${name}`));
+      const bytes = Buffer.from(toBinary(method.input, create(method.input, init)));
+      const identity = (b) => b;
+      return new Promise((resolve, reject) =>
+        client.makeUnaryRequest(`/${AgentService.typeName}/${method.name}`, identity, identity, bytes, (err, res) => (err ? reject(err) : resolve(fromBinary(method.output, res)))),
+      );
+    },
+    close: () => client.close(),
+  };
 }
 
 /**

@@ -155,11 +155,11 @@ export function clusterTable(cluster) {
   const rows = [];
   if (cluster.consensus) {
     const c = cluster.consensus;
-    rows.push([`consensus, ${c.voters} voters (ReachConsensus)`, `${sp(c.rttMs)} ms`, `${sp(c.nodeMs)} ms`, c.incomplete > 0 ? `${c.incomplete} rounds with missing votes` : `${c.rounds} rounds per run`]);
+    rows.push([`consensus, ${c.voters} voters (ReachConsensus)`, `${sp(c.rttMs)} ms`, `${sp(c.nodeMs)} ms`, `${c.rounds} rounds per run; cold (first 10 rounds) ${num(c.coldMs, 1)} ms${c.incomplete > 0 ? `; ${c.incomplete} rounds with missing votes` : ""}`]);
   }
   if (cluster.auction) {
     const a = cluster.auction;
-    rows.push([`auction, ${a.bidders} bidders (AuctionTask)`, `${sp(a.rttMs)} ms`, `${sp(a.nodeMs)} ms`, `bidding ${sp(a.biddingMs)} ms${a.incomplete > 0 ? `; ${a.incomplete} incomplete` : ""}`]);
+    rows.push([`auction, ${a.bidders} bidders (AuctionTask)`, `${sp(a.rttMs)} ms`, `${sp(a.nodeMs)} ms`, `bidding ${sp(a.biddingMs)} ms; cold (first 10) ${num(a.coldMs, 1)} ms${a.incomplete > 0 ? `; ${a.incomplete} incomplete` : ""}`]);
   }
   if (cluster.frozenVoter) {
     const f = cluster.frozenVoter;

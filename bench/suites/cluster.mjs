@@ -6,8 +6,9 @@
  * built-in nodes (their example collaborator votes), joined through g0. Every base node is watched with
  * WatchMembership from here, each event timestamped on arrival.
  *
- * - consensus: ReachConsensus on g0 with voters g0–g4 (explicit), three options; client round trip and the
- *   node's own duration. Frozen voter: g4 gets SIGSTOP, a round with a 500 ms deadline must end at it.
+ * - consensus: ReachConsensus on g0 with voters g0–g4 (explicit), three options; round trip through a grpc-js
+ *   client (as the load generator's) and the node's own duration, after a warm-up (the first 10 rounds'
+ *   median is reported as the cold figure). Frozen voter: g4 gets SIGSTOP, a round with a 500 ms deadline must end at it.
  * - auction: AuctionTask(echo) on g0; bidders are the five echo agents (g0 included).
  * - load change: SubmitTask(sleep 1500 ms) on g0 (only g0 has sleep, so it runs there); time until every
  *   other node lists g0 with load ≥ 1 (ListAgents, polled every 20 ms), and back to 0 after it finished.
@@ -18,7 +19,7 @@
  */
 import { benchPath } from "../lib/processes.mjs";
 import { rssMb } from "../lib/proc-stats.mjs";
-import { MembershipEventKind, MemberStatus, nodeClient, pollUntil, watchMembership } from "../lib/mesh-client.mjs";
+import { grpcAgentClient, MembershipEventKind, MemberStatus, nodeClient, pollUntil, watchMembership } from "../lib/mesh-client.mjs";
 import { spread } from "../lib/stats.mjs";
 import { PAYLOAD_TEXT } from "../lib/wire.mjs";
 import { create } from "@bufbuild/protobuf";
@@ -55,9 +56,14 @@ export async function clusterSuite(ctx) {
     await sleep(ctx.settleMs);
     const out = { nodes: size, idleRssMb: spread(nodes.map((n) => rssMb(n.pid))), idleRssMaxMb: Math.max(...nodes.map((n) => rssMb(n.pid))) };
     if (patterns) {
-      out.consensus = await consensusRuns(ctx, clients[0], nodes);
-      out.auction = await auctionRuns(ctx, clients[0]);
-      out.frozenVoter = await frozenVoter(ctx, nodes, clients, size);
+      const timed = grpcAgentClient(g0.address);
+      try {
+        out.consensus = await consensusRuns(ctx, timed, nodes);
+        out.auction = await auctionRuns(ctx, timed);
+        out.frozenVoter = await frozenVoter(ctx, nodes, clients, timed, size);
+      } finally {
+        timed.close();
+      }
     }
     if (gossip) {
       out.loadChange = await loadChangeRuns(ctx, nodes, clients);
@@ -75,7 +81,7 @@ export async function clusterSuite(ctx) {
 async function consensusRuns(ctx, client, nodes) {
   const voters = nodes.slice(0, PEERS).map((n) => n.id);
   const request = () => ({ question: "which option is best for the benchmark?", options: ["alpha", "beta", "gamma"], voters });
-  for (let i = 0; i < 3; i++) await client.service.reachConsensus(request()); // warm-up
+  const coldMs = await warmUp(ctx, () => client.call("reachConsensus", request()));
   const rtt = [];
   const internal = [];
   let incomplete = 0;
@@ -84,7 +90,7 @@ async function consensusRuns(ctx, client, nodes) {
     const d = [];
     for (let i = 0; i < ctx.rounds; i++) {
       const t0 = performance.now();
-      const res = await client.service.reachConsensus(request());
+      const res = await client.call("reachConsensus", request());
       t.push(performance.now() - t0);
       d.push(res.durationMs);
       if (res.votes.length !== PEERS) incomplete++;
@@ -93,13 +99,13 @@ async function consensusRuns(ctx, client, nodes) {
     internal.push(spread(d).median);
   }
   ctx.log(`consensus: ${ctx.runs} × ${ctx.rounds} rounds done`);
-  return { voters: PEERS, rounds: ctx.rounds, rttMs: spread(rtt), nodeMs: spread(internal), incomplete };
+  return { voters: PEERS, rounds: ctx.rounds, coldMs, rttMs: spread(rtt), nodeMs: spread(internal), incomplete };
 }
 
 /** `ctx.runs` runs of `ctx.rounds` auctions each: per run the median round trip (client) and node-side duration. */
 async function auctionRuns(ctx, client) {
   const input = create(PayloadSchema, { contentType: "application/json", data: new TextEncoder().encode(JSON.stringify(PAYLOAD_TEXT)) });
-  for (let i = 0; i < 3; i++) await client.service.auctionTask({ capability: "echo", input }); // warm-up
+  const coldMs = await warmUp(ctx, () => client.call("auctionTask", { capability: "echo", input }));
   const rtt = [];
   const internal = [];
   const bidding = [];
@@ -110,7 +116,7 @@ async function auctionRuns(ctx, client) {
     const b = [];
     for (let i = 0; i < ctx.rounds; i++) {
       const t0 = performance.now();
-      const res = await client.service.auctionTask({ capability: "echo", input });
+      const res = await client.call("auctionTask", { capability: "echo", input });
       t.push(performance.now() - t0);
       d.push(res.durationMs);
       b.push(res.biddingMs);
@@ -121,11 +127,11 @@ async function auctionRuns(ctx, client) {
     bidding.push(spread(b).median);
   }
   ctx.log(`auction: ${ctx.runs} × ${ctx.rounds} auctions done`);
-  return { bidders: PEERS, rounds: ctx.rounds, rttMs: spread(rtt), nodeMs: spread(internal), biddingMs: spread(bidding), incomplete };
+  return { bidders: PEERS, rounds: ctx.rounds, coldMs, rttMs: spread(rtt), nodeMs: spread(internal), biddingMs: spread(bidding), incomplete };
 }
 
 /** Consensus with g4 frozen (SIGSTOP): the round must end at its deadline with the other four votes. */
-async function frozenVoter(ctx, nodes, clients, size) {
+async function frozenVoter(ctx, nodes, clients, timed, size) {
   const voters = nodes.slice(0, PEERS).map((n) => n.id);
   const frozen = nodes[PEERS - 1];
   const rounds = [];
@@ -134,7 +140,7 @@ async function frozenVoter(ctx, nodes, clients, size) {
     let res;
     const t0 = performance.now();
     try {
-      res = await clients[0].service.reachConsensus({ question: "frozen voter round", options: ["alpha", "beta"], voters, deadlineMs: FROZEN_DEADLINE_MS });
+      res = await timed.call("reachConsensus", { question: "frozen voter round", options: ["alpha", "beta"], voters, deadlineMs: FROZEN_DEADLINE_MS });
     } finally {
       ctx.procs.signal(frozen, "SIGCONT");
     }
@@ -238,6 +244,21 @@ async function joinAnnounceFailRuns(ctx, nodes, watchers, size) {
     failureDetectedByAllMs: spread(detectLast),
     failureDetectedByFirstMs: spread(detectFirst),
   };
+}
+
+/**
+ * Repeats `round` for ctx.patternWarmupMs (at least 10 times), so the JIT has compiled the path on every
+ * node before it is timed; resolves with the median time of the first 10 rounds (the cold figure, ms).
+ */
+async function warmUp(ctx, round) {
+  const end = performance.now() + ctx.patternWarmupMs;
+  const first = [];
+  for (let i = 0; i < 10 || performance.now() < end; i++) {
+    const t0 = performance.now();
+    await round();
+    if (i < 10) first.push(performance.now() - t0);
+  }
+  return spread(first).median;
 }
 
 function sleep(ms) {
