@@ -134,7 +134,10 @@ export class Swim {
       clock: o.clock,
       broadcasts: this.broadcasts,
       logger: this.logger,
-      onEvent: (e) => this.emit(e),
+      onEvent: (e) => {
+        if (e.t === "join") this.probeSoon(e.agent.id);
+        this.emit(e);
+      },
       onRefute: () => {
         this.stats.refutations++;
         this.awareness.apply(1);
@@ -429,6 +432,20 @@ export class Swim {
       this.probeIndex = 0;
     }
     return undefined;
+  }
+
+  /**
+   * Puts a member that joined (or came back) at a random place among the members still to probe in this
+   * round-robin pass, as memberlist inserts a new node at a random offset. Otherwise it waited for the next
+   * pass — up to N × probeIntervalMs (20 s for 100 members, 200 s for 1,000) — to be probed by this node, and a
+   * member that crashed soon after joining was detected late. O(1): appended, then swapped into place.
+   */
+  private probeSoon(id: string): void {
+    const order = this.probeOrder;
+    order.push(id);
+    const last = order.length - 1;
+    const j = this.probeIndex + Math.min(last - this.probeIndex, Math.floor(this.random() * (last - this.probeIndex + 1)));
+    [order[j], order[last]] = [order[last], order[j]];
   }
 
   private piggyback(_to: string): MemberUpdate[] {

@@ -120,3 +120,16 @@ describe("SwimMesh (N = 20, default configuration)", () => {
     for (const n of mesh.nodes) if (n !== frozen) expect(mesh.statusOf(n, frozen)).toBe(MemberStatus.ALIVE);
   });
 });
+
+describe("SwimMesh (N = 100): a member that just joined is probed at once", () => {
+  it.each([1, 2, 3])("the last node to join, crashed a second after the mesh converged, is dead everywhere within 3 s (seed %i)", (seed) => {
+    const mesh = new SwimMesh({ n: 100, seed });
+    expect(mesh.runUntil(() => mesh.converged(), 60_000, 50)).toBeDefined();
+    mesh.clock.advance(1000);
+    const last = mesh.nodes.reduce((a, b) => (b.info.startedAtMs > a.info.startedAtMs ? b : a));
+    mesh.crash(last);
+    const ms = timeToGone(mesh, last, 20_000);
+    expect(ms).toBeDefined();
+    expect(ms).toBeLessThanOrEqual(3000);
+  });
+});
