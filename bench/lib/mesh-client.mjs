@@ -10,6 +10,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { AgentService, MembershipEventKind } from "../../dist/gen/agentmesh/v1/agent_service_pb.js";
 import { MemberStatus } from "../../dist/gen/agentmesh/v1/membership_pb.js";
 
+/** The generated enums the benchmark compares membership events and agent states with. */
 export { MemberStatus, MembershipEventKind };
 
 /** An AgentService client of the node at `address` (host:port); close() ends its HTTP/2 session. */

@@ -75,7 +75,7 @@ export class Processes {
   /** Starts a bench helper script (bench/RELATIVE) and resolves with it and its ready report, within `timeoutMs`. */
   async startHelper(name, relative, args = [], { env, nodeArgs = [], timeoutMs = 15_000 } = {}) {
     const child = this.#spawn(name, nodeArgs, benchPath(relative), args, env);
-    proc_stdout_to_stderr(child);
+    pipeStdoutToStderr(child);
     const ready = await withTimeout(
       new Promise((resolve, reject) => {
         child.proc.on("message", (m) => {
@@ -154,7 +154,7 @@ function baseEnv() {
 }
 
 /** Passes a helper's stdout on to our stderr (helpers report over IPC; stdout is only for their diagnostics). */
-function proc_stdout_to_stderr(child) {
+function pipeStdoutToStderr(child) {
   child.proc.stdout.setEncoding("utf8").on("data", (c) => process.stderr.write(`[${child.name}] ${c}`));
 }
 
