@@ -3,7 +3,9 @@
  * through the measurements `npm run sim` reports, in this order on the same mesh:
  * 1. a fault-free watch (no crash) of `fpMs` simulated ms: false suspicions, false deaths, messages per node per s;
  * 2. state updates: GossipState.set on a random node, timed until every running node holds the value;
- * 3. crashes: a random node crashes (at a random phase), timed until every survivor holds it dead, then 2 s pass.
+ * 3. freezes: a random node's traffic is dropped for 5 s while its process runs on (a SIGSTOP as the network sees
+ *    it), timed until every other node holds it dead, then until every node sees every node alive again;
+ * 4. crashes: a random node crashes (at a random phase), timed until every survivor holds it dead, then 2 s pass.
  * Everything runs at the default configuration unless the spec overrides it. Deterministic for a given spec.
  */
 import type { SwimConfig } from "../membership/config.js";
@@ -23,6 +25,8 @@ export interface CaseSpec {
   fpMs: number;
   /** State updates to time. */
   updates: number;
+  /** Freezes to time (one after another, on the same mesh). Default 0. */
+  freezes?: number;
   /** Crashes to time (one after another, on the same mesh). */
   crashes: number;
   /** SWIM overrides (default none: the LAN defaults). */
@@ -67,20 +71,27 @@ export interface CaseResult {
   updates: UpdateResult[];
   /** Per crash: simulated ms until every survivor held the crashed node dead; null when not within the limit. */
   detections: (number | null)[];
+  /** Per freeze: simulated ms until every other node held the frozen node dead; null when not while frozen. */
+  freezeDetections: (number | null)[];
+  /** Per freeze: simulated ms from the end of the freeze until every node saw every node alive; null when not within the limit. */
+  rejoins: (number | null)[];
   /** Running members declared dead at any time outside the watch (should be 0). */
   falseDeathsElsewhere: number;
   /** Simulated seconds run in all. */
   simulatedSec: number;
   /** Wall-clock ms this case took. */
   wallMs: number;
-  /** Wall-clock ms of each phase: join, settle, watch, updates, crashes. */
-  phaseWallMs: Record<"join" | "settle" | "watch" | "updates" | "crashes", number>;
+  /** Wall-clock ms of each phase. */
+  phaseWallMs: Record<"join" | "settle" | "watch" | "updates" | "freezes" | "crashes", number>;
 }
 
 const joinLimitMs = 300_000;
 const settleLimitMs = 120_000;
 const updateLimitMs = 60_000;
 const detectLimitMs = 60_000;
+/** How long a frozen node stays cut off. */
+export const freezeMs = 5000;
+const rejoinLimitMs = 60_000;
 
 /** Runs one case. */
 export function runCase(spec: CaseSpec): CaseResult {
@@ -94,6 +105,7 @@ export function runCase(spec: CaseSpec): CaseResult {
   };
   const random = seededRandom(deriveSeed(spec.seed, 1_000_003));
   let falseDeaths = 0;
+  let freezing = false; // deaths while a node is frozen (of it, and by it of others) are the point, not false
   const mesh: SwimMesh = new SwimMesh({
     n: spec.n,
     seed: spec.seed,
@@ -103,7 +115,7 @@ export function runCase(spec: CaseSpec): CaseResult {
     onEvent: (_observer, event) => {
       if (event.t === "leave" && event.reason === "dead") {
         const t = mesh.view.index(event.agent.id);
-        if (t !== undefined && !mesh.nodes[t].crashed) falseDeaths++;
+        if (t !== undefined && !mesh.nodes[t].crashed && !freezing) falseDeaths++;
       }
     },
   });
@@ -156,6 +168,27 @@ export function runCase(spec: CaseSpec): CaseResult {
   }
 
   const updatesWall = phase();
+  const freezeDetections: (number | null)[] = [];
+  const rejoins: (number | null)[] = [];
+  for (let f = 0; f < (spec.freezes ?? 0); f++) {
+    mesh.clock.advance(1000 * random());
+    const running = mesh.survivors();
+    const frozen = running[Math.floor(random() * running.length)];
+    const frozenAt = mesh.clock.now();
+    let doneAt: number | undefined;
+    freezing = true;
+    mesh.isolate(frozen);
+    const stopWatching = mesh.whenGoneEverywhere(frozen, (at) => (doneAt = at));
+    mesh.clock.advanceTo(frozenAt + freezeMs);
+    stopWatching();
+    freezeDetections.push(doneAt === undefined ? null : doneAt - frozenAt);
+    mesh.restore(frozen);
+    rejoins.push(mesh.runUntil(() => mesh.converged(), rejoinLimitMs, 100) ?? null);
+    freezing = false;
+    mesh.clock.advance(2000);
+  }
+
+  const freezesWall = phase();
   const detections: (number | null)[] = [];
   for (let c = 0; c < spec.crashes; c++) {
     mesh.clock.advance(1000 * random());
@@ -179,9 +212,11 @@ export function runCase(spec: CaseSpec): CaseResult {
     watch,
     updates,
     detections,
+    freezeDetections,
+    rejoins,
     falseDeathsElsewhere: falseDeaths - watched,
     simulatedSec: (mesh.clock.now() - startMs) / 1000,
     wallMs: Date.now() - wallStart,
-    phaseWallMs: { join: joinWall, settle: settleWall, watch: watchWall, updates: updatesWall, crashes: crashesWall },
+    phaseWallMs: { join: joinWall, settle: settleWall, watch: watchWall, updates: updatesWall, freezes: freezesWall, crashes: crashesWall },
   };
 }

@@ -9,7 +9,7 @@ import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { defaultSwimConfig } from "../membership/config.js";
 import { defaultStateConfig } from "../state/config.js";
-import type { CaseResult, CaseSpec } from "./experiment.js";
+import { freezeMs, type CaseResult, type CaseSpec } from "./experiment.js";
 import { estimatedCost, parseOptions, planCases, sizePlan, usage, UsageError, type SimOptions } from "./plan.js";
 import { checkGoals, formatGoals, formatTable, percent, summarizeRows } from "./report.js";
 
@@ -51,7 +51,7 @@ function describePlan(o: SimOptions): string {
   return o.sizes
     .map((n) => {
       const p = sizePlan(n, o.seeds);
-      return `N=${n}: ${p.meshes} mesh(es) per loss rate, each timing ${p.updates} update(s) and ${p.crashes} crash(es); ${p.watched} watched ${o.minutes} min`;
+      return `N=${n}: ${p.meshes} mesh(es) per loss rate, each timing ${p.updates} update(s), ${p.freezes} freeze(s) of ${freezeMs / 1000} s and ${p.crashes} crash(es); ${p.watched} watched ${o.minutes} min`;
     })
     .join("\n  ");
 }
@@ -106,9 +106,14 @@ async function main(): Promise<number> {
     [
       formatTable(rows),
       "",
-      "update: GossipState.set on a random node until every node holds it (rounds = ceil(time / state gossip interval));",
-      "dead-everywhere: from a crash until every survivor marks the node dead (nearest-rank p99; 'never' = not within 60 s);",
-      "watch: fault-free minutes on settled meshes (false susp. = failed probes of live members); msgs/node/s over the watch.",
+      "update rounds, update ms (median / max): GossipState.set on a random node until every node holds the value;",
+      "  rounds = ceil(time / state gossip interval)",
+      "crashes, dead s med / p99 / max: from a crash until every survivor marks the node dead (nearest-rank p99;",
+      "  'never' = not within 60 s)",
+      `freezes, dead s p99, back s max: a node's traffic dropped for ${freezeMs / 1000} s while it runs: until every other node`,
+      "  marks it dead ('never' = not while frozen); from the thaw until every node sees every node alive",
+      "watched, false susp., false deaths: fault-free minutes on settled meshes; false susp. = failed probes of live members",
+      "msgs/node/s: messages sent per node per second over the watch, total (membership + state)",
       ...notes,
       "",
       changed.length > 0 ? `goals (issue 3), measured with overrides (${changed.join(", ")}), not the defaults:` : "goals (issue 3), at the defaults:",

@@ -2,7 +2,8 @@
  * The simulator's command line and the cases it plans. Options are parsed with node's util.parseArgs; a bad
  * option is a UsageError (the command prints it with the usage and exits 2). The plan gives every (N, loss rate)
  * its meshes: many small meshes for the crash-detection tail at small N (each mesh is cheap), few large ones at
- * N = 1,000 (the join of 1,000 nodes dominates), where several crashes and updates are timed on the same mesh.
+ * N = 1,000 (the join of 1,000 nodes dominates), where several updates, freezes and crashes are timed on the same
+ * mesh.
  */
 import { parseArgs } from "node:util";
 import { defaultSwimConfig, type SwimConfig } from "../membership/config.js";
@@ -127,6 +128,8 @@ export interface SizePlan {
   watched: number;
   /** Updates timed per mesh. */
   updates: number;
+  /** Freezes timed per mesh. */
+  freezes: number;
   /** Crashes timed per mesh. */
   crashes: number;
 }
@@ -135,10 +138,10 @@ export interface SizePlan {
 export function sizePlan(n: number, seeds: number | undefined): SizePlan {
   const p: SizePlan =
     n <= 10
-      ? { meshes: 100, watched: 10, updates: 1, crashes: 1 }
+      ? { meshes: 100, watched: 10, updates: 1, freezes: 1, crashes: 1 }
       : n <= 100
-        ? { meshes: 20, watched: 2, updates: 2, crashes: 5 }
-        : { meshes: 1, watched: 1, updates: 5, crashes: 20 };
+        ? { meshes: 20, watched: 2, updates: 2, freezes: 2, crashes: 5 }
+        : { meshes: 1, watched: 1, updates: 5, freezes: 5, crashes: 20 };
   if (seeds !== undefined) {
     p.meshes = seeds;
     p.watched = Math.min(p.watched, seeds);
@@ -154,7 +157,7 @@ export function planCases(o: Pick<SimOptions, "sizes" | "lossRate" | "seeds" | "
     const p = sizePlan(n, o.seeds);
     for (const lossRate of rates) {
       for (let m = 0; m < p.meshes; m++) {
-        const spec: CaseSpec = { n, lossRate, seed: m + 1, fpMs: m < p.watched ? o.minutes * 60_000 : 0, updates: p.updates, crashes: p.crashes };
+        const spec: CaseSpec = { n, lossRate, seed: m + 1, fpMs: m < p.watched ? o.minutes * 60_000 : 0, updates: p.updates, freezes: p.freezes, crashes: p.crashes };
         if (o.swim !== undefined && Object.keys(o.swim).length > 0) spec.swim = o.swim;
         if (o.state !== undefined && Object.keys(o.state).length > 0) spec.state = o.state;
         out.push(spec);
@@ -166,6 +169,6 @@ export function planCases(o: Pick<SimOptions, "sizes" | "lossRate" | "seeds" | "
 
 /** A rough cost of a case, to start the longest first: node-seconds simulated. */
 export function estimatedCost(c: CaseSpec): number {
-  const simSec = 10 + c.n / 50 + c.fpMs / 1000 + c.updates * 1.5 + c.crashes * 5;
+  const simSec = 10 + c.n / 50 + c.fpMs / 1000 + c.updates * 1.5 + (c.freezes ?? 0) * 10 + c.crashes * 5;
   return c.n * simSec;
 }

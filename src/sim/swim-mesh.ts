@@ -128,10 +128,16 @@ export class SwimMesh {
     return s === MemberStatus.UNSPECIFIED ? undefined : s;
   }
 
-  /** Calls `done` with the virtual time at which every running node (but `target`) first holds `target` dead or left. */
-  whenGoneEverywhere(target: SimNode, done: (atMs: number) => void): void {
+  /**
+   * Calls `done` with the virtual time at which every running node (but `target`) first holds `target` dead or
+   * left; returns a function that stops waiting.
+   */
+  whenGoneEverywhere(target: SimNode, done: (atMs: number) => void): () => void {
     if (this.view.goneEverywhere(target.index)) done(this.clock.now());
     else this.goneWatch.set(target.index, done);
+    return () => {
+      if (this.goneWatch.get(target.index) === done) this.goneWatch.delete(target.index);
+    };
   }
 
   /** Calls `done` with the virtual time at which every running node first holds a value for `key` (set or learned). */

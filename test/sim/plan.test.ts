@@ -62,7 +62,7 @@ describe("planCases", () => {
   it("--seeds sets the meshes of every size; a loss of 0 plans one rate only", () => {
     const cases = planCases({ sizes: [10, 1000], lossRate: 0, seeds: 2, minutes: 1 });
     expect(cases).toHaveLength(4);
-    expect(sizePlan(10, 2)).toEqual({ meshes: 2, watched: 2, updates: 1, crashes: 1 });
+    expect(sizePlan(10, 2)).toEqual({ meshes: 2, watched: 2, updates: 1, freezes: 1, crashes: 1 });
   });
 
   it("ranks large watched meshes as the costliest", () => {

@@ -10,10 +10,12 @@ function result(n: number, lossRate: number, seed: number, o: Partial<CaseResult
     settleMs: 1000,
     updates: [{ ms: 400, rounds: 2 }],
     detections: [2000],
+    freezeDetections: [2200],
+    rejoins: [1500],
     falseDeathsElsewhere: 0,
     simulatedSec: 30,
     wallMs: 10,
-    phaseWallMs: { join: 1, settle: 1, watch: 1, updates: 1, crashes: 6 },
+    phaseWallMs: { join: 1, settle: 1, watch: 1, updates: 1, freezes: 1, crashes: 5 },
     ...o,
   };
 }
@@ -52,9 +54,9 @@ describe("formatTable", () => {
     const text = formatTable(summarizeRows([result(10, 0, 1, { watch: watch(0) }), result(1000, 0.01, 1, { detections: [null] })]));
     const lines = text.split("\n");
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/N\s+loss\s+meshes/);
-    expect(lines[2]).toMatch(/^\s*10\s+0 %\s+1\s+2 \/ 2\s+400 \/ 400\s+1\s+2\.00\s+2\.00\s+2\.00\s+1 × 10\.0 min\s+3\s+0\s+26\.0 \(11\.0\+15\.0\)$/);
-    expect(lines[3]).toMatch(/1000\s+1 %.*never\s+never\s+never\s+-\s+-\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^\s+N\s+loss\s+meshes\s+update rounds\s+update ms\s+crashes\s+dead s med\s+p99\s+max\s+freezes\s+dead s p99\s+back s max\s+watched\s+false susp\.\s+false deaths\s+msgs\/node\/s$/);
+    expect(lines[2]).toMatch(/^\s*10\s+0 %\s+1\s+2 \/ 2\s+400 \/ 400\s+1\s+2\.00\s+2\.00\s+2\.00\s+1\s+2\.20\s+1\.50\s+1 × 10\.0 min\s+3\s+0\s+26\.0 \(11\.0\+15\.0\)$/);
+    expect(lines[3]).toMatch(/1000\s+1 %.*never\s+never\s+never\s+1\s+2\.20\s+1\.50\s+-\s+-\s+-\s+-$/);
   });
 
   it("formats loss rates as percentages", () => {
@@ -73,6 +75,12 @@ describe("checkGoals", () => {
     expect(goals[2].details[0]).toMatch(/N=1000 loss 0 %: median 10 rounds \(max 10\), bound 15/);
   });
 
+  it("fails the detection goal on a slow freeze too", () => {
+    const goals = checkGoals(summarizeRows([result(100, 0, 1, { freezeDetections: [3500] })]));
+    expect(goals[0].verdict).toBe("FAIL");
+    expect(goals[0].details[0]).toMatch(/^MISS N=100 loss 0 %: crash p99 2\.00 s .*; freeze p99 3\.50 s \(median 3\.50 s, 1 freezes\)$/);
+  });
+
   it("fails a goal any row misses, naming the row and its numbers", () => {
     const goals = checkGoals(
       summarizeRows([
@@ -81,7 +89,7 @@ describe("checkGoals", () => {
       ]),
     );
     expect(goals.map((g) => g.verdict)).toEqual(["FAIL", "FAIL", "FAIL"]);
-    expect(goals[0].details.find((d) => d.startsWith("MISS"))).toMatch(/N=1000 loss 1 %: p99 3\.40 s/);
+    expect(goals[0].details.find((d) => d.startsWith("MISS"))).toMatch(/N=1000 loss 1 %: crash p99 3\.40 s/);
     expect(goals[1].details.find((d) => d.startsWith("MISS"))).toMatch(/N=1000 loss 1 %: 2 false deaths/);
     expect(formatGoals(goals)).toMatch(/^FAIL {9}a crashed agent/m);
   });

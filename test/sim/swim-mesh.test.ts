@@ -133,3 +133,20 @@ describe("SwimMesh (N = 100): a member that just joined is probed at once", () =
     expect(ms).toBeLessThanOrEqual(3000);
   });
 });
+
+describe("runCase", () => {
+  it("times updates, freezes and crashes on one small mesh, with no false death", async () => {
+    const { runCase } = await import("../../src/sim/experiment.js");
+    const r = runCase({ n: 12, lossRate: 0.01, seed: 4, fpMs: 30_000, updates: 2, freezes: 2, crashes: 2 });
+    expect(r.joinMs).not.toBeNull();
+    expect(r.updates).toHaveLength(2);
+    for (const u of r.updates) expect(u.rounds).toBeGreaterThanOrEqual(1);
+    expect(r.freezeDetections).toHaveLength(2);
+    for (const d of [...r.freezeDetections, ...r.detections]) expect(d).toBeLessThanOrEqual(3000);
+    for (const b of r.rejoins) expect(b).not.toBeNull();
+    expect(r.detections).toHaveLength(2);
+    expect(r.watch?.falseDeaths).toBe(0);
+    expect(r.falseDeathsElsewhere).toBe(0);
+    expect(r.watch?.statePerNodePerSec).toBeCloseTo(15, 0);
+  });
+});
