@@ -221,6 +221,7 @@ export class Swim {
 
   /** Handles a membership body from member `from`; returns false for bodies that are not membership traffic. */
   receive(from: string, body: Body): boolean {
+    if (!this.running) return isMembershipBody(body); // a stopped node answers nothing (it must not refute its death)
     switch (body.case) {
       case "probe":
         this.onProbe(from, body.value.seq, body.value.targetId, body.value.updates);
@@ -500,4 +501,9 @@ export class Swim {
     }, ms);
     this.timers.add(handle);
   }
+}
+
+/** True for the bodies the membership protocol consumes. */
+function isMembershipBody(body: Body): boolean {
+  return body.case === "probe" || body.case === "probeRequest" || body.case === "probeAck" || body.case === "membershipSync";
 }
