@@ -4,6 +4,7 @@
  * a 1,000-node mesh runs minutes of simulated time in seconds. A cancelled timer stays in the heap until its
  * time and is then skipped; `pendingTimers` counts only live ones. Also the seeded PRNG every simulation uses.
  */
+import { seededRandom } from "../protocol/random.js";
 import type { Clock, TimerHandle } from "../protocol/clock.js";
 
 interface Timer {
@@ -113,17 +114,6 @@ export class VirtualClock implements Clock {
   }
 }
 
-/** A small seeded PRNG (mulberry32): reproducible uniform numbers in [0, 1), the same sequence for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A seed for a sub-stream (a node, the network) derived from a run's seed and a label number, well mixed. */
 export function deriveSeed(seed: number, label: number): number {
@@ -132,3 +122,5 @@ export function deriveSeed(seed: number, label: number): number {
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+export { seededRandom };

@@ -14,6 +14,7 @@
  * or held back, only delayed: a stream that fails to come up is what partition() models, and a link whose
  * handshake vanished would wait for traffic before noticing.
  */
+import { seededRandom } from "../protocol/random.js";
 import type { Clock, TimerHandle } from "../protocol/clock.js";
 import { Code, MeshError } from "../protocol/errors.js";
 
@@ -66,17 +67,6 @@ export function isFaultFree(p: FaultPolicy): boolean {
   return p.dropRate === 0 && p.duplicateRate === 0 && p.reorderRate === 0 && p.delayMs === 0 && p.jitterMs === 0;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What happened to frames on a network, counted across every stream. */
 export interface FrameCounters {
@@ -264,3 +254,5 @@ export class FaultPipe<F> {
     this.sink.push(this.ctx.wire(frame));
   }
 }
+
+export { seededRandom };
