@@ -114,7 +114,6 @@ export class VirtualClock implements Clock {
   }
 }
 
-
 /** A seed for a sub-stream (a node, the network) derived from a run's seed and a label number, well mixed. */
 export function deriveSeed(seed: number, label: number): number {
   let h = (Math.imul(seed >>> 0, 0x9e3779b1) ^ Math.imul(label + 1, 0x85ebca77)) >>> 0;
@@ -123,4 +122,5 @@ export function deriveSeed(seed: number, label: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The seeded PRNG (mulberry32, from protocol/random.ts) that every simulation draws from. */
 export { seededRandom };
