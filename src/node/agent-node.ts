@@ -40,7 +40,7 @@ import { ATTR_CORRELATION_ID, envelopeAttributes, extractTrace, failSpan, isMemb
 import { requireAgentId, requireCapability, requireIntInRange } from "../protocol/validate.js";
 import { defaultNodeTracing, type NodeTracing } from "../telemetry/node-tracing.js";
 import type { SpanSource } from "../telemetry/span-ring.js";
-import { GrpcTransport } from "../transport/grpc-transport.js";
+import { GrpcTransport, serviceRegistration } from "../transport/grpc-transport.js";
 import type { Transport } from "../transport/transport.js";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import type { Payload } from "../../gen/agentmesh/v1/payload_pb.js";
@@ -179,10 +179,10 @@ export class AgentNode {
         config: config.transport,
         logger: this.logger,
         clock: this.clock,
-        routes: (router) => {
-          router.service(AgentService, createAgentService(this, this.tracer));
-          router.service(Health, this.health.service());
-        },
+        services: [
+          serviceRegistration(AgentService, createAgentService(this, this.tracer)),
+          serviceRegistration(Health, this.health.service()),
+        ],
       });
     this.discovery = config.discovery ?? new EmbeddedDiscovery({ membership: config.membership, seeds: config.seeds ?? [] });
     this.bus = new MeshMessageBus({

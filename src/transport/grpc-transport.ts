@@ -3,7 +3,8 @@
  * node's one server (which also serves the node's other services: AgentService, Health).
  */
 import { create } from "@bufbuild/protobuf";
-import { ConnectError, createClient, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import type { DescService } from "@bufbuild/protobuf";
+import { ConnectError, createClient, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
   LinkRequestSchema,
@@ -36,8 +37,21 @@ export interface GrpcTransportOptions {
   logger?: Logger;
   /** Time source. */
   clock?: Clock;
-  /** Registers the node's other services on the same server. */
-  routes?: (router: ConnectRouter) => void;
+  /** The node's other services (AgentService, Health), served on the same port. */
+  services?: readonly ServiceRegistration[];
+}
+
+/** One gRPC service and its implementation. */
+export interface ServiceRegistration {
+  /** The service descriptor (generated). */
+  service: DescService;
+  /** Its implementation. */
+  impl: Partial<ServiceImpl<DescService>>;
+}
+
+/** Pairs a service with its implementation, checking the implementation against that service's methods. */
+export function serviceRegistration<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): ServiceRegistration {
+  return { service, impl: impl as unknown as ServiceRegistration["impl"] };
 }
 
 /** Peer links over gRPC bidirectional streams. */
@@ -61,7 +75,7 @@ export class GrpcTransport extends PeerTransport {
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(MeshService, { link: (requests, ctx) => this.serveLink(requests, ctx) });
-        this.options.routes?.(router);
+        for (const { service, impl } of this.options.services ?? []) router.service(service, impl);
       },
       readMaxBytes: this.config.maxMessageBytes,
       writeMaxBytes: this.config.maxMessageBytes,

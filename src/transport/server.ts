@@ -3,6 +3,11 @@
  * speak HTTP/2 with prior knowledge (every gRPC client does; Connect and gRPC-Web clients with
  * `httpVersion: "2"`, curl with `--http2-prior-knowledge`). Browsers need TLS for HTTP/2, which comes with
  * the TLS support on the roadmap; until then they reach a node through an HTTP/1.1-to-h2c proxy.
+ *
+ * Two paths share the port: `rawRoutes` serve plain gRPC (`application/grpc`, `application/grpc+proto`) for the
+ * paths they name straight from node:http2's stream event (the hot path: peer links and unary calls); every
+ * other request (Connect, gRPC-Web, other paths) goes to the `fallback` handler (connect-node) through
+ * node:http2's compatibility layer.
  */
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -12,14 +17,19 @@ import { Code, MeshError } from "../protocol/errors.js";
 /** The request handler connectNodeAdapter makes. */
 export type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
 
+/** Serves one plain-gRPC request on its HTTP/2 stream (headers already received). */
+export type RawStreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+
 /** Options of the server. */
 export interface MeshServerOptions {
   /** Interface to listen on, e.g. "127.0.0.1" or "0.0.0.0". */
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
-  /** The request handler (connectNodeAdapter). */
+  /** Handler of every request no raw route takes (connectNodeAdapter). */
   handler: NodeHandlerFn;
+  /** Plain-gRPC handlers by request path ("/package.Service/Method"), served without the compatibility layer. */
+  rawRoutes?: ReadonlyMap<string, RawStreamHandler>;
   /** HTTP/2 flow-control window, bytes. */
   flowControlWindowBytes: number;
 }
@@ -32,11 +42,38 @@ export interface MeshServer {
   close(graceMs: number): Promise<void>;
 }
 
+/** True for the content types of plain gRPC with protobuf (not gRPC-Web, not JSON). */
+function isPlainGrpc(contentType: string | undefined): boolean {
+  return contentType === "application/grpc" || contentType === "application/grpc+proto";
+}
+
+/**
+ * Routes `stream` events: a raw route takes plain-gRPC streams for its path; everything else reaches the
+ * compatibility layer's `request` event. node:http2 attaches its compatibility layer as a `stream` listener
+ * when a `request` listener is added, so the choice has to be made before listeners run: at emit.
+ */
+function routeRawStreams(h2: http2.Http2Server, routes: ReadonlyMap<string, RawStreamHandler>): void {
+  if (routes.size === 0) return;
+  const emit = h2.emit.bind(h2) as (event: string | symbol, ...args: unknown[]) => boolean;
+  h2.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if (event === "stream") {
+      const headers = args[1] as http2.IncomingHttpHeaders;
+      const route = routes.get(headers[":path"] ?? "");
+      if (route !== undefined && isPlainGrpc(headers["content-type"])) {
+        route(args[0] as http2.ServerHttp2Stream, headers);
+        return true;
+      }
+    }
+    return emit(event, ...args);
+  }) as typeof h2.emit;
+}
+
 /** Starts the server; fails with UNAVAILABLE naming the address when the port cannot be bound. */
 export async function startMeshServer(options: MeshServerOptions): Promise<MeshServer> {
   const h2 = http2.createServer({
     settings: { initialWindowSize: options.flowControlWindowBytes },
   });
+  routeRawStreams(h2, options.rawRoutes ?? new Map());
   h2.on("request", options.handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   h2.on("session", (session) => {
     session.on("error", () => session.destroy());
