@@ -108,3 +108,22 @@ function firstLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message.split("\n")[0].replace(/\.$/, "");
 }
+
+/** What a command that sends one task names: the node (--to), one capability and the JSON input. */
+export interface TaskTarget {
+  /** host:port of the node to call. */
+  to: string;
+  /** The one capability the task needs. */
+  capability: string;
+  /** The task's input, parsed from JSON. */
+  input: unknown;
+}
+
+/** Reads --to, --capability (exactly one) and --input (JSON), all required; usage errors name the option. */
+export function parseTaskTarget(v: { to?: string; capability?: string; input?: string }): TaskTarget {
+  const to = parseAddress(required(v.to, "to"), "to");
+  const capabilities = parseCapabilities(required(v.capability, "capability"), "capability");
+  if (capabilities.length !== 1) throw new UsageError(`--capability: expected one capability, got "${v.capability}"`);
+  const input = parseJson(required(v.input, "input"), "input");
+  return { to, capability: capabilities[0] as string, input };
+}

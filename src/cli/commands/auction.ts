@@ -1,7 +1,7 @@
 /** `agent-mesh auction`: auctions a task through a node and prints the bids, the winner and the result. */
 import { toPayload } from "../../protocol/payload.js";
 import { connectToNode, describeCallError } from "../client.js";
-import { parseAddress, parseCapabilities, parseInteger, parseJson, parseOptions, required, UsageError } from "../args.js";
+import { parseInteger, parseOptions, parseTaskTarget } from "../args.js";
 import { payloadValue } from "../format.js";
 import { fail, println, type CliIo } from "../io.js";
 import { usage } from "../usage.js";
@@ -24,18 +24,14 @@ export async function auctionCommand(args: string[], io: CliIo): Promise<number>
     println(io.stdout, usage("auction"));
     return 0;
   }
-  const to = parseAddress(required(v.to, "to"), "to");
-  const capabilities = parseCapabilities(required(v.capability, "capability"), "capability");
-  if (capabilities.length !== 1) throw new UsageError(`--capability: expected one capability, got "${v.capability}"`);
-  if (v.input === undefined) throw new UsageError("missing required option --input");
-  const input = parseJson(v.input, "input");
+  const { to, capability, input } = parseTaskTarget(v);
   const biddingDeadlineMs = v.deadline === undefined ? 2000 : parseInteger(v.deadline, "deadline", 1, 600_000);
   const timeoutMs = v.timeout === undefined ? 30_000 : parseInteger(v.timeout, "timeout", 1, 3_600_000);
   const clientTimeoutMs = biddingDeadlineMs + timeoutMs + CLIENT_GRACE_MS;
   const client = connectToNode(to);
   try {
     const a = await client.service.auctionTask(
-      { capability: capabilities[0], input: toPayload(input), biddingDeadlineMs, timeoutMs },
+      { capability, input: toPayload(input), biddingDeadlineMs, timeoutMs },
       { timeoutMs: clientTimeoutMs },
     );
     const output = payloadValue(a.output);

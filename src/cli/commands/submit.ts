@@ -1,7 +1,7 @@
 /** `agent-mesh submit`: submits one task to a node and prints its output. */
 import { toPayload } from "../../protocol/payload.js";
 import { connectToNode, describeCallError } from "../client.js";
-import { parseAddress, parseCapabilities, parseInteger, parseJson, parseOptions, required, UsageError } from "../args.js";
+import { parseInteger, parseOptions, parseTaskTarget } from "../args.js";
 import { payloadValue } from "../format.js";
 import { fail, println, type CliIo } from "../io.js";
 import { usage } from "../usage.js";
@@ -25,17 +25,13 @@ export async function submitCommand(args: string[], io: CliIo): Promise<number> 
     println(io.stdout, usage("submit"));
     return 0;
   }
-  const to = parseAddress(required(v.to, "to"), "to");
-  const capabilities = parseCapabilities(required(v.capability, "capability"), "capability");
-  if (capabilities.length !== 1) throw new UsageError(`--capability: expected one capability, got "${v.capability}"`);
-  if (v.input === undefined) throw new UsageError("missing required option --input");
-  const input = parseJson(v.input, "input");
+  const { to, capability, input } = parseTaskTarget(v);
   const timeoutMs = v.timeout === undefined ? undefined : parseInteger(v.timeout, "timeout", 1, 3_600_000);
   const clientTimeoutMs = (timeoutMs ?? NODE_DEFAULT_TASK_TIMEOUT_MS) + CLIENT_GRACE_MS;
   const client = connectToNode(to);
   try {
     const res = await client.service.submitTask(
-      { capability: capabilities[0], input: toPayload(input), timeoutMs: timeoutMs ?? 0 },
+      { capability, input: toPayload(input), timeoutMs: timeoutMs ?? 0 },
       { timeoutMs: clientTimeoutMs },
     );
     const output = payloadValue(res.output);
