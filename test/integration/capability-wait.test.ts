@@ -3,13 +3,13 @@
  * node it was submitted to and completes once a node with the capability joins; a task with a short timeout
  * fails at its deadline with DEADLINE_EXCEEDED naming the capability.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Processes, type NodeProcess } from "../helpers/processes.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
-import { agentsViaCli, Clients, statusViaCli } from "./observe.js";
+import { agentsViaCli, statusViaCli } from "./observe.js";
+import { processMesh } from "./lifecycle.js";
 
-const procs = new Processes();
-const clients = new Clients();
+const { procs, clients } = processMesh();
 let entry: NodeProcess;
 let holder: NodeProcess;
 let other: NodeProcess;
@@ -22,15 +22,6 @@ beforeAll(async () => {
   ]);
   const all = [entry, holder, other];
   await clients.allAlive(all, all.map((n) => n.id));
-});
-
-afterEach(() => {
-  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
-});
-
-afterAll(async () => {
-  clients.close();
-  await procs.stopAll();
 });
 
 describe("a task for a capability only a dead agent had", () => {

@@ -4,13 +4,13 @@
  * killed with SIGKILL while it runs tasks. Every task still ends in exactly one result, none is lost or fails,
  * and every survivor lists the killed agent as dead within the detection goal (measured and printed).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Processes, type NodeProcess } from "../helpers/processes.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
-import { agentsViaCli, checkDetection, Clients, TaskStream } from "./observe.js";
+import { agentsViaCli, checkDetection, TaskStream } from "./observe.js";
+import { processMesh } from "./lifecycle.js";
 
-const procs = new Processes();
-const clients = new Clients();
+const { procs, clients } = processMesh();
 let entry: NodeProcess;
 let sleeperA: NodeProcess;
 let victim: NodeProcess;
@@ -27,15 +27,6 @@ beforeAll(async () => {
   ]);
   const all = [entry, sleeperA, victim, ...others];
   await clients.allAlive(all, all.map((n) => n.id));
-});
-
-afterEach(() => {
-  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
-});
-
-afterAll(async () => {
-  clients.close();
-  await procs.stopAll();
 });
 
 describe("SIGKILL of one of two agents serving sleep, while sleep tasks flow", () => {

@@ -4,14 +4,14 @@
  * node refutes its death with a higher incarnation, every node lists it alive again, the waiting task runs on
  * it, and new tasks reach it again.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Processes, type NodeProcess } from "../helpers/processes.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
 import { fromPayload, toPayload } from "../../src/protocol/payload.js";
-import { agentsViaCli, checkDetection, Clients, statusViaCli } from "./observe.js";
+import { agentsViaCli, checkDetection, statusViaCli } from "./observe.js";
+import { processMesh } from "./lifecycle.js";
 
-const procs = new Processes();
-const clients = new Clients();
+const { procs, clients } = processMesh();
 let observers: NodeProcess[];
 let frozen: NodeProcess;
 
@@ -27,15 +27,6 @@ beforeAll(async () => {
   frozen = rest[2];
   const all = [...observers, frozen];
   await clients.allAlive(all, all.map((n) => n.id));
-});
-
-afterEach(() => {
-  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
-});
-
-afterAll(async () => {
-  clients.close();
-  await procs.stopAll();
 });
 
 /** Submits a `reverse` task through `node` and resolves with the agent that ran it and the output. */
@@ -71,12 +62,26 @@ describe("SIGSTOP past the detection time, then SIGCONT", () => {
     console.log(`[freeze] ${frozen.id} alive again after SIGCONT, as seen by: ${Object.entries(back).map(([id, ms]) => `${id} ${ms} ms`).join(", ")}`);
     const after = await statusViaCli(procs, frozen);
     expect(after.incarnation, "it refuted its death with a higher incarnation").toBeGreaterThan(before.incarnation);
+    // Every node, the resumed one included, lists all four alive. On an overloaded machine a member (the one
+    // just resumed, busy catching up, most of all) may be suspected again for a moment and refute: that is no
+    // failure, so each view is polled until it settles, and what was seen on the way is printed.
+    const seen = new Set<string>();
     for (const node of [...observers, frozen]) {
-      const agents = await agentsViaCli(procs, node);
-      // z4 is alive; on an overloaded machine another member may be suspected for a moment, which is no failure.
-      const view = agents.map((a) => `${a.id}:${a.id !== frozen.id && a.status === "suspect" ? "alive" : a.status}`);
-      expect(view, `${node.id}'s view`).toEqual(["z1:alive", "z2:alive", "z3:alive", "z4:alive"]);
+      const lastView: string[] = [];
+      await waitFor(
+        async () => {
+          const view = (await agentsViaCli(procs, node)).map((a) => `${a.id}:${a.status}`);
+          if (view.join() === "z1:alive,z2:alive,z3:alive,z4:alive") return true;
+          seen.add(`${node.id} saw ${view.join(" ")}`);
+          lastView.splice(0, lastView.length, ...view);
+          return false;
+        },
+        { timeoutMs: 15_000, intervalMs: 100, what: `${node.id} to list z1–z4 alive` },
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; last view: ${lastView.join(" ")}; transient views: ${[...seen].join("; ")}`);
+      });
     }
+    if (seen.size > 0) console.log(`[freeze] transient views after SIGCONT: ${[...seen].join("; ")}`);
 
     expect(await waiting).toEqual({ agentId: frozen.id, output: "nezorf elihw" });
     for (const node of observers) {

@@ -6,13 +6,12 @@
  *   completes it, and the command prints exactly one result.
  * The coordinator bids on nothing, so the winner is never the node the command talks to.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Processes, type NodeProcess } from "../helpers/processes.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
-import { Clients } from "./observe.js";
+import { processMesh } from "./lifecycle.js";
 
-const procs = new Processes();
-const clients = new Clients();
+const { procs, clients } = processMesh();
 let coordinator: NodeProcess;
 let bidders: NodeProcess[];
 
@@ -23,15 +22,6 @@ beforeAll(async () => {
   );
   const all = [coordinator, ...bidders];
   await clients.allAlive(all, all.map((n) => n.id));
-});
-
-afterEach(() => {
-  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
-});
-
-afterAll(async () => {
-  clients.close();
-  await procs.stopAll();
 });
 
 /** An auction as `agent-mesh auction --json` prints it. */

@@ -7,20 +7,19 @@
 import { fileURLToPath } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { AgentService } from "../../gen/agentmesh/v1/agent_service_pb.js";
 import { fromPayload, toPayload } from "../../src/protocol/payload.js";
-import { Processes, type NodeProcess } from "../helpers/processes.js";
+import type { NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
-import { Clients } from "./observe.js";
+import { processMesh } from "./lifecycle.js";
 
 const AGENT = fileURLToPath(new URL("./agents/counting-sleep.mjs", import.meta.url));
 const CAPACITY = 2;
 const TASKS = 100;
 const CONCURRENCY = 20;
 
-const procs = new Processes();
-const clients = new Clients();
+const { procs, clients } = processMesh();
 let nodes: NodeProcess[];
 
 /** Starts a node serving `sleep` and its own `sleep_stats.<id>` from the counting agent module, with capacity 2. */
@@ -40,15 +39,6 @@ beforeAll(async () => {
     },
     { timeoutMs: 15_000, intervalMs: 100, what: "c1 to list c1, c2 and c3 serving sleep with capacity 2" },
   );
-});
-
-afterEach(() => {
-  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
-});
-
-afterAll(async () => {
-  clients.close();
-  await procs.stopAll();
 });
 
 interface Stats {

@@ -8,13 +8,12 @@
  *   ends at the last vote, well before its deadline. A voter frozen right as a short round starts (before the
  *   failure detector can declare it dead) abstains when the deadline passes.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { affinity } from "../../src/node/example-collaborator.js";
-import { Processes, type CliResult, type NodeProcess } from "../helpers/processes.js";
-import { Clients } from "./observe.js";
+import type { CliResult, NodeProcess } from "../helpers/processes.js";
+import { processMesh } from "./lifecycle.js";
 
-const procs = new Processes();
-const clients = new Clients();
+const { procs, clients } = processMesh();
 let nodes: NodeProcess[];
 
 const QUESTION = "Which storage engine should the mesh keep its state in?";
@@ -27,15 +26,6 @@ beforeAll(async () => {
   );
   nodes = [seed, ...rest];
   await clients.allAlive(nodes, nodes.map((n) => n.id));
-});
-
-afterEach(() => {
-  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
-});
-
-afterAll(async () => {
-  clients.close();
-  await procs.stopAll();
 });
 
 /** The decision as `agent-mesh vote --json` prints it. */

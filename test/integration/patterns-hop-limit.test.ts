@@ -6,14 +6,13 @@
  * through the same handlers completes, so it is the loop that the limit stops, not delegation itself.
  */
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Processes, type NodeProcess } from "../helpers/processes.js";
-import { Clients } from "./observe.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { NodeProcess } from "../helpers/processes.js";
+import { processMesh } from "./lifecycle.js";
 
 const AGENT = fileURLToPath(new URL("./agents/ping-pong.mjs", import.meta.url));
 
-const procs = new Processes();
-const clients = new Clients();
+const { procs, clients } = processMesh();
 let pinger: NodeProcess;
 let ponger: NodeProcess;
 
@@ -21,15 +20,6 @@ beforeAll(async () => {
   pinger = await procs.startNode({ id: "h1", capabilities: ["ping"], args: ["--agent", AGENT] });
   ponger = await procs.startNode({ id: "h2", capabilities: ["pong"], seeds: [pinger.address], args: ["--agent", AGENT] });
   await clients.allAlive([pinger, ponger], [pinger.id, ponger.id]);
-});
-
-afterEach(() => {
-  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
-});
-
-afterAll(async () => {
-  clients.close();
-  await procs.stopAll();
 });
 
 describe("ping delegates pong, pong delegates ping", () => {

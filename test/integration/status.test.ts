@@ -3,15 +3,14 @@
  * three-node mesh reports every node and `converged: yes`; a member that does not answer is listed as
  * unreachable without failing the command; a node that does not answer at all exits 1.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import type { OutStream } from "../../src/cli/io.js";
-import { Processes, type NodeProcess } from "../helpers/processes.js";
+import type { NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
-import { Clients } from "./observe.js";
+import { processMesh } from "./lifecycle.js";
 
-const procs = new Processes();
-const clients = new Clients();
+const { procs, clients } = processMesh();
 let nodes: NodeProcess[];
 
 beforeAll(async () => {
@@ -24,15 +23,6 @@ beforeAll(async () => {
     ])),
   ];
   await clients.allAlive(nodes, nodes.map((n) => n.id));
-});
-
-afterEach(() => {
-  expect(procs.unexpectedExits(), "node processes that died on their own").toEqual([]);
-});
-
-afterAll(async () => {
-  clients.close();
-  await procs.stopAll();
 });
 
 /** Runs the agent-mesh command in this process, capturing what it writes. */
