@@ -77,6 +77,8 @@ export interface CaseResult {
   rejoins: (number | null)[];
   /** Running members declared dead at any time outside the watch (should be 0). */
   falseDeathsElsewhere: number;
+  /** The same by phase (join, settle, updates, freezes, crashes); phases with none are left out. */
+  falseDeathsByPhase: Record<string, number>;
   /** Simulated seconds run in all. */
   simulatedSec: number;
   /** Wall-clock ms this case took. */
@@ -105,6 +107,8 @@ export function runCase(spec: CaseSpec): CaseResult {
   };
   const random = seededRandom(deriveSeed(spec.seed, 1_000_003));
   let falseDeaths = 0;
+  let current = "join";
+  const byPhase: Record<string, number> = {};
   let freezing = false; // deaths while a node is frozen (of it, and by it of others) are the point, not false
   const mesh: SwimMesh = new SwimMesh({
     n: spec.n,
@@ -115,13 +119,17 @@ export function runCase(spec: CaseSpec): CaseResult {
     onEvent: (_observer, event) => {
       if (event.t === "leave" && event.reason === "dead") {
         const t = mesh.view.index(event.agent.id);
-        if (t !== undefined && !mesh.nodes[t].crashed && !freezing) falseDeaths++;
+        if (t !== undefined && !mesh.nodes[t].crashed && !freezing) {
+          falseDeaths++;
+          byPhase[current] = (byPhase[current] ?? 0) + 1;
+        }
       }
     },
   });
   const startMs = mesh.clock.now();
   const joinMs = mesh.runUntil(() => mesh.converged(), joinLimitMs, 100) ?? null;
   const joinWall = phase();
+  current = "settle";
 
   // Settle: until a simulated second passes with less than one piggybacked update per ten nodes.
   const settleStart = mesh.clock.now();
@@ -132,6 +140,7 @@ export function runCase(spec: CaseSpec): CaseResult {
   }
   const settleMs = mesh.clock.now() - settleStart;
   const settleWall = phase();
+  current = "watch";
 
   let watch: WatchResult | undefined;
   if (spec.fpMs > 0) {
@@ -151,6 +160,7 @@ export function runCase(spec: CaseSpec): CaseResult {
   }
 
   const watchWall = phase();
+  current = "updates";
   const interval = spec.state?.gossipIntervalMs ?? defaultStateConfig.gossipIntervalMs;
   const updates: UpdateResult[] = [];
   for (let u = 0; u < spec.updates; u++) {
@@ -168,6 +178,7 @@ export function runCase(spec: CaseSpec): CaseResult {
   }
 
   const updatesWall = phase();
+  current = "freezes";
   const freezeDetections: (number | null)[] = [];
   const rejoins: (number | null)[] = [];
   for (let f = 0; f < (spec.freezes ?? 0); f++) {
@@ -189,6 +200,7 @@ export function runCase(spec: CaseSpec): CaseResult {
   }
 
   const freezesWall = phase();
+  current = "crashes";
   const detections: (number | null)[] = [];
   for (let c = 0; c < spec.crashes; c++) {
     mesh.clock.advance(1000 * random());
@@ -215,6 +227,7 @@ export function runCase(spec: CaseSpec): CaseResult {
     freezeDetections,
     rejoins,
     falseDeathsElsewhere: falseDeaths - watched,
+    falseDeathsByPhase: Object.fromEntries(Object.entries(byPhase).filter(([name]) => name !== "watch")),
     simulatedSec: (mesh.clock.now() - startMs) / 1000,
     wallMs: Date.now() - wallStart,
     phaseWallMs: { join: joinWall, settle: settleWall, watch: watchWall, updates: updatesWall, freezes: freezesWall, crashes: crashesWall },

@@ -44,6 +44,8 @@ export interface Row {
   watch?: WatchSummary;
   /** Running members declared dead outside the watch (during joins, updates and crash trials). */
   falseDeathsElsewhere: number;
+  /** The same by phase of the experiment. */
+  falseDeathsByPhase: Record<string, number>;
   /** Simulated seconds, all meshes together. */
   simulatedSec: number;
 }
@@ -82,6 +84,10 @@ export function summarizeRows(results: readonly CaseResult[]): Row[] {
               statePerNodePerSec: w.reduce((s, x) => s + x.statePerNodePerSec, 0) / w.length,
             },
       falseDeathsElsewhere: g.reduce((s, r) => s + r.falseDeathsElsewhere, 0),
+      falseDeathsByPhase: g.reduce<Record<string, number>>((sum, r) => {
+        for (const [name, count] of Object.entries(r.falseDeathsByPhase)) sum[name] = (sum[name] ?? 0) + count;
+        return sum;
+      }, {}),
       simulatedSec: g.reduce((s, r) => s + r.simulatedSec, 0),
     });
   }
@@ -198,7 +204,7 @@ export function checkGoals(rows: readonly Row[], minutes = 10): GoalCheck[] {
         const w = r.watch as WatchSummary;
         const short = w.minutes < minutes ? ` — SHORTER than the ${minutes} min the goal asks` : "";
         return `${watchOk[i] ? "ok  " : "MISS"} N=${r.n} loss ${percent(r.lossRate)}: ${w.falseDeaths} false deaths, ${w.falseSuspicions} false suspicions in ${w.meshes} × ${num(w.minutes, 1)} min${short}`;
-      }).concat(elsewhere.map((r) => `note N=${r.n} loss ${percent(r.lossRate)}: ${r.falseDeathsElsewhere} false death(s) outside the watch (joins, updates, crash trials)`)),
+      }).concat(elsewhere.map((r) => `note N=${r.n} loss ${percent(r.lossRate)}: ${r.falseDeathsElsewhere} false death(s) outside the watch (${Object.entries(r.falseDeathsByPhase).map(([name, count]) => `${name} ${count}`).join(", ")})`)),
     },
     {
       goal: "one update reaches all of 1,000 nodes within ceil(log2 N) + 5 gossip rounds (median)",

@@ -13,6 +13,7 @@ function result(n: number, lossRate: number, seed: number, o: Partial<CaseResult
     freezeDetections: [2200],
     rejoins: [1500],
     falseDeathsElsewhere: 0,
+    falseDeathsByPhase: {},
     simulatedSec: 30,
     wallMs: 10,
     phaseWallMs: { join: 1, settle: 1, watch: 1, updates: 1, freezes: 1, crashes: 5 },
@@ -95,11 +96,11 @@ describe("checkGoals", () => {
   });
 
   it("says NOT MEASURED without a row of 1,000 nodes, and PARTIAL for a watch shorter than the goal's 10 minutes", () => {
-    const goals = checkGoals(summarizeRows([result(100, 0, 1, { watch: watch(0, 2), falseDeathsElsewhere: 1 })]));
+    const goals = checkGoals(summarizeRows([result(100, 0, 1, { watch: watch(0, 2), falseDeathsElsewhere: 1, falseDeathsByPhase: { join: 1 } })]));
     expect(goals[2].verdict).toBe("NOT MEASURED");
     expect(goals[1].verdict).toBe("PARTIAL");
     expect(goals[1].details[0]).toMatch(/SHORTER than the 10 min/);
-    expect(goals[1].details[1]).toMatch(/N=100 loss 0 %: 1 false death\(s\) outside the watch/);
+    expect(goals[1].details[1]).toMatch(/N=100 loss 0 %: 1 false death\(s\) outside the watch \(join 1\)/);
     expect(roundsBound(1000)).toBe(15);
     expect(roundsBound(1024)).toBe(15);
   });
