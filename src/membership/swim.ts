@@ -449,8 +449,19 @@ export class Swim {
     [order[j], order[last]] = [order[last], order[j]];
   }
 
-  private piggyback(_to: string): MemberUpdate[] {
-    return this.broadcasts.take(this.config.maxPiggybackUpdates, retransmitLimit(this.config.retransmitMult, this.list.n));
+  /**
+   * The updates to piggyback on a message to `to`. A member this node suspects hears that suspicion on every
+   * message this node sends it, ahead of the queue (Lifeguard's "buddy system"), so it refutes at once instead
+   * of when the gossip happens to reach it: under heavy churn the queue can hold the suspicion back for longer
+   * than the suspicion timeout.
+   */
+  private piggyback(to: string): MemberUpdate[] {
+    const updates = this.broadcasts.take(this.config.maxPiggybackUpdates, retransmitLimit(this.config.retransmitMult, this.list.n));
+    const target = this.list.get(to);
+    if (target !== undefined && target.info.status === MemberStatus.SUSPECT) {
+      updates.unshift(create(MemberUpdateSchema, { agent: clone(AgentInfoSchema, target.info), reporter: this.o.localInfo().id }));
+    }
+    return updates;
   }
 
   private gossipBody(updates: MemberUpdate[]): Body {
