@@ -138,9 +138,15 @@ export class RawGrpcCall implements HandlerContext {
     if (this.stream.destroyed || this.stream.closed) return false;
     const out: Record<string, string> = { ":status": "200", "content-type": this.contentType() };
     addMetadata(out, this.responseHeaders);
-    this.headersSent = true;
     this.stream.respond(out, { waitForTrailers: true });
-    this.stream.once("wantTrailers", () => this.stream.sendTrailers(this.trailers ?? { "grpc-status": "0" }));
+    this.headersSent = true;
+    this.stream.once("wantTrailers", () => {
+      try {
+        this.stream.sendTrailers(this.trailers ?? { "grpc-status": "0" });
+      } catch {
+        this.stream.destroy(); // the session went away meanwhile
+      }
+    });
     return true;
   }
 
@@ -184,17 +190,22 @@ export class RawGrpcCall implements HandlerContext {
     this.close(err);
     const stream = this.stream;
     if (stream.destroyed || stream.closed) return;
-    if (this.headersSent) {
-      this.trailers = trailers;
-      stream.end();
-    } else {
-      this.headersSent = true;
-      const out: Record<string, string> = { ":status": "200", "content-type": this.contentType() };
-      addMetadata(out, this.responseHeaders);
-      stream.respond(Object.assign(out, trailers), { endStream: true });
+    try {
+      if (this.headersSent) {
+        this.trailers = trailers;
+        stream.end();
+      } else {
+        this.headersSent = true;
+        const out: Record<string, string> = { ":status": "200", "content-type": this.contentType() };
+        addMetadata(out, this.responseHeaders);
+        stream.respond(Object.assign(out, trailers), { endStream: true });
+      }
+      // The request may still be arriving (a refused or failed call): stop it once the status is out.
+      if (!stream.readableEnded) stream.close(0 /* NGHTTP2_NO_ERROR, after the pending frames */);
+    } catch {
+      // Invalid metadata from the handler, or the session went away: end the stream without a status.
+      stream.destroy();
     }
-    // The request may still be arriving (a refused or failed call): stop it once the status is out.
-    if (!stream.readableEnded) stream.close(0 /* NGHTTP2_NO_ERROR, after the pending frames */);
   }
 
   /** Marks the call ended: clears the deadline and aborts the signal (with `reason`, else the ended marker). */

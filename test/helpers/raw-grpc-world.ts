@@ -77,6 +77,9 @@ export async function startRawWorld({ raw = true }: { raw?: boolean } = {}): Pro
           ctx.responseHeader.set("x-answer", "42");
           ctx.responseTrailer.set("x-trailer", "done");
           return reply(new TextEncoder().encode(ctx.requestHeader.get("x-question") ?? ""));
+        case "bad-metadata": // a header value HTTP/2 refuses
+          ctx.responseHeader.set("x bad", "a space in the name");
+          return reply(new Uint8Array(0));
         case "mesh-error":
           throw new MeshError(Code.NotFound, 'no agent has capability "dragon" — ünïcode 100%');
         case "connect-error":

@@ -151,6 +151,12 @@ describe("the raw gRPC path with a grpc-js client", () => {
     expect((await done).err?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
   });
 
+  it("resets the stream when the handler's metadata cannot be sent", async () => {
+    const { err } = await submit("bad-metadata").done;
+    expect(err).toBeDefined();
+    expect(err?.code).not.toBe(grpc.status.OK);
+  });
+
   it("keeps serving after failures", async () => {
     const { res } = await submit("echo").done;
     expect(res?.agentId).toBe("raw");
