@@ -116,7 +116,19 @@ describe("requests the raw routes do not take", () => {
     expect(new TextDecoder().decode(res.output?.data)).toBe("via connect");
     expect(world.calls.at(-1)!.ctx).not.toBeInstanceOf(RawGrpcCall);
     const web = clientOf(createGrpcWebTransport);
+    // A MeshError thrown by the implementation keeps its code on this path too.
+    const err = await rejection(web.submitTask({ capability: "mesh-error" }));
+    expect(err.code).toBe(Code.NotFound);
+    expect(err.rawMessage).toBe('no agent has capability "dragon" — ünïcode 100%');
     expect((await rejection(web.submitTask({ capability: "connect-error" }))).code).toBe(Code.PermissionDenied);
+    const failed: string[] = [];
+    const streamErr = await rejection(
+      (async () => {
+        for await (const m of connect.subscribe({ topic: "fail:1" })) failed.push(m.envelope?.messageId ?? "");
+      })(),
+    );
+    expect(streamErr.code).toBe(Code.Aborted);
+    expect(failed).toEqual(["m0"]);
     const ids: string[] = [];
     for await (const m of web.subscribe({ topic: "count:2" })) ids.push(m.envelope?.messageId ?? "");
     expect(ids).toEqual(["m0", "m1"]);
