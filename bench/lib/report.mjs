@@ -51,6 +51,7 @@ const LABELS = {
   tcp: "tcp echo (floor)",
   grpc: "grpc-js unary echo (baseline)",
   connect: "connect-node SubmitTask, no mesh",
+  raw: "raw gRPC SubmitTask, no mesh",
   routed: "mesh: client→A→link→B (SubmitTask)",
   direct: "mesh: client→B (SubmitTask, local)",
   link: "mesh: link request A⇄B (node.request)",
@@ -60,7 +61,7 @@ const LABELS = {
 export function requestResponseTable(rr) {
   const rows = [];
   for (const c of [1, 64]) {
-    for (const name of ["tcp", "grpc", "connect", "routed", "direct", "link"]) {
+    for (const name of ["tcp", "grpc", "connect", "raw", "routed", "direct", "link"]) {
       const r = rr.results[`${name}@${c}`];
       if (r === undefined) continue;
       const grpc = rr.results[`grpc@${c}`];
@@ -88,7 +89,7 @@ export function requestResponseTable(rr) {
 export function compareTable(rr) {
   const rows = [];
   for (const c of [1, 64]) {
-    for (const name of ["routed", "link"]) {
+    for (const name of ["routed", "direct", "link"]) {
       const now = rr.results[`${name}@${c}`];
       const cmp = rr.results[`${name}-cmp@${c}`];
       if (now === undefined || cmp === undefined) continue;
@@ -101,11 +102,11 @@ export function compareTable(rr) {
         `${num(cmp.p50Us.median)} → ${num(now.p50Us.median)}`,
         `${num(cmp.cpuUsPerRequest.median, 1)} → ${num(now.cpuUsPerRequest.median, 1)}`,
         `${num(now.cpuUsPerRequest.median / cmp.cpuUsPerRequest.median, 2)}×`,
-        `${num(cmp.loadRssMb.A)} → ${num(now.loadRssMb.A)}`,
+        `${num(cmp.loadRssMb.A ?? cmp.loadRssMb.B)} → ${num(now.loadRssMb.A ?? now.loadRssMb.B)}`,
       ]);
     }
   }
-  return table(["benchmark", "conc", "compare build req/s", "this build req/s", "÷", "p50 µs", "CPU µs/req", "÷", "max RSS of A, MB"], rows);
+  return table(["benchmark", "conc", "compare build req/s", "this build req/s", "÷", "p50 µs", "CPU µs/req", "÷", "max RSS of A (direct: B), MB"], rows);
 }
 
 /** The tracing table: the routed benchmark at concurrency 64 with tracing off, as shipped (span ring) and exporting. */
@@ -139,6 +140,7 @@ export function memoryLines(rr, cluster) {
       for (const c of [1, 64]) for (const [n, v] of Object.entries(rr.results[`${name}@${c}`]?.loadRssMb ?? {})) load[n] = Math.max(load[n] ?? 0, v);
     }
     lines.push(`RSS of node A / B: idle ${num(rr.idleRssMb.A, 1)} / ${num(rr.idleRssMb.B, 1)} MB; under load (max) ${num(load.A, 1)} / ${num(load.B, 1)} MB; idle after the load ${num(rr.idleAfterLoadRssMb.A, 1)} / ${num(rr.idleAfterLoadRssMb.B, 1)} MB`);
+    if (rr.cmpIdleRssMb !== undefined) lines.push(`RSS of the compare build's node A / B: idle ${num(rr.cmpIdleRssMb.A, 1)} / ${num(rr.cmpIdleRssMb.B, 1)} MB`);
     if (rr.soak !== undefined) {
       const s = rr.soak;
       const n = (x) => `${num(x.secondQuarterMb, 1)} → ${num(x.lastQuarterMb, 1)} MB (${x.growthMb >= 0 ? "+" : ""}${num(x.growthMb, 1)} MB, slope ${num(x.slopeMbPerMin, 2)} MB/min, max ${num(x.maxMb, 1)})`;

@@ -9,11 +9,12 @@
  *   tcp     the floor: length-prefixed TCP echo, one connection, pipelined
  *   grpc    raw grpc-js unary echo, one HTTP/2 connection
  *   connect SubmitTask on the node's server stack (startMeshServer + connect-node) answered at once: no mesh
+ *   raw     the same, served by the raw gRPC routes (grpc-unary.ts), as a node serves plain-gRPC client calls
  *   routed  client → SubmitTask on A → link → B runs echo → link → A → client (grpc-js client, one connection)
  *   direct  client → SubmitTask on B, which has echo (local handling)
  *   link    A's in-node load generator → node.request over the link → B answers → A (no client hop)
  * With --compare-bin, a second pair runs from another build (e.g. the commit before a hot-path change) and
- * routed and link run on both, interleaved: before/after figures from the same run.
+ * routed, direct and link run on both, interleaved: before/after figures from the same run.
  * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
  * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
  */
@@ -37,6 +38,7 @@ export async function requestResponseSuite(ctx) {
   const tcp = rr ? await procs.startHelper("tcp-echo", "servers/tcp-echo.mjs") : undefined;
   const grpc = rr ? await procs.startHelper("grpc-echo", "servers/grpc-echo.mjs") : undefined;
   const connect = rr ? await procs.startHelper("connect-echo", "servers/connect-echo.mjs") : undefined;
+  const raw = rr ? await procs.startHelper("raw-echo", "servers/connect-echo.mjs", ["--raw"]) : undefined;
   const sink = tracing ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
   const pairs = { mesh: await startPair(ctx, "mesh", {}) };
   if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx, "cmp", {}, ctx.compareBin);
@@ -49,6 +51,7 @@ export async function requestResponseSuite(ctx) {
   // Idle RSS: after start-up has settled, before any load.
   await sleep(ctx.settleMs);
   const idleRssMb = { A: rssMb(pairs.mesh.a.pid), B: rssMb(pairs.mesh.b.pid) };
+  const cmpIdleRssMb = pairs.cmp === undefined ? undefined : { A: rssMb(pairs.cmp.a.pid), B: rssMb(pairs.cmp.b.pid) };
 
   const configs = [];
   const m = pairs.mesh;
@@ -58,6 +61,7 @@ export async function requestResponseSuite(ctx) {
         { name: "tcp", c, pids: { loadgen: loadgen.pid, server: tcp.pid }, go: (ms) => ask(loadgen, { op: "run", kind: "tcp", address: `127.0.0.1:${tcp.ready.port}`, concurrency: c, durationMs: ms }, ms + 15_000) },
         { name: "grpc", c, pids: { loadgen: loadgen.pid, server: grpc.pid }, go: (ms) => ask(loadgen, { op: "run", kind: "grpc", address: `127.0.0.1:${grpc.ready.port}`, concurrency: c, durationMs: ms }, ms + 15_000) },
         { name: "connect", c, pids: { loadgen: loadgen.pid, server: connect.pid }, go: (ms) => submitLoad(loadgen, { address: `127.0.0.1:${connect.ready.port}` }, c, ms) },
+        { name: "raw", c, pids: { loadgen: loadgen.pid, server: raw.pid }, go: (ms) => submitLoad(loadgen, { address: `127.0.0.1:${raw.ready.port}` }, c, ms) },
         { name: "routed", c, pids: { loadgen: loadgen.pid, A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.a, c, ms) },
         { name: "direct", c, pids: { loadgen: loadgen.pid, B: m.b.pid }, rss: { B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.b, c, ms) },
         { name: "link", c, pids: { A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => linkLoad(loadgen, m, c, ms) },
@@ -69,11 +73,13 @@ export async function requestResponseSuite(ctx) {
     for (const c of [1, 64]) {
       configs.push(
         { name: "routed-cmp", c, pids: { loadgen: loadgen.pid, A: p.a.pid, B: p.b.pid }, rss: { A: p.a.pid, B: p.b.pid }, go: (ms) => submitLoad(loadgen, p.a, c, ms) },
+        { name: "direct-cmp", c, pids: { loadgen: loadgen.pid, B: p.b.pid }, rss: { B: p.b.pid }, go: (ms) => submitLoad(loadgen, p.b, c, ms) },
         { name: "link-cmp", c, pids: { A: p.a.pid, B: p.b.pid }, rss: { A: p.a.pid, B: p.b.pid }, go: (ms) => linkLoad(loadgen, p, c, ms) },
       );
       if (!rr) {
         configs.push(
           { name: "routed", c, pids: { loadgen: loadgen.pid, A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.a, c, ms) },
+          { name: "direct", c, pids: { loadgen: loadgen.pid, B: m.b.pid }, rss: { B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.b, c, ms) },
           { name: "link", c, pids: { A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => linkLoad(loadgen, m, c, ms) },
         );
       }
@@ -96,7 +102,7 @@ export async function requestResponseSuite(ctx) {
   }
   const results = Object.fromEntries(configs.map((cfg) => [key(cfg), summarise(cfg, samples.get(key(cfg)))]));
 
-  const out = { payloadBytes: PAYLOAD_TEXT.length + 2, runs: ctx.runs, runMs: ctx.runMs, idleRssMb, results };
+  const out = { payloadBytes: PAYLOAD_TEXT.length + 2, runs: ctx.runs, runMs: ctx.runMs, idleRssMb, cmpIdleRssMb, results };
   if (tracing) out.tracing = { sink: await ask(sink, { op: "counts" }, 5000) };
   if (soak) out.soak = await soakRun(ctx, loadgen, m);
   await sleep(ctx.settleMs);

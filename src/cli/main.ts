@@ -3,31 +3,23 @@
  * (0 success, 1 failure, 2 bad usage with the command's usage on stderr).
  */
 import { UsageError } from "./args.js";
-import { agentsCommand } from "./commands/agents.js";
-import { auctionCommand } from "./commands/auction.js";
-import { solveCommand } from "./commands/solve.js";
-import { voteCommand } from "./commands/vote.js";
-import { demoCommand } from "./commands/demo.js";
-import { nodeCommand } from "./commands/node.js";
-import { statusCommand } from "./commands/status.js";
-import { submitCommand } from "./commands/submit.js";
-import { traceCommand } from "./commands/trace.js";
 import { fail, println, processIo, type CliIo } from "./io.js";
 import { isCommand, usage, type CommandName } from "./usage.js";
 
 /** A subcommand: takes its arguments, resolves with the exit code; throws UsageError on bad usage. */
 export type Command = (args: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<CommandName, Command> = {
-  node: nodeCommand,
-  agents: agentsCommand,
-  status: statusCommand,
-  submit: submitCommand,
-  vote: voteCommand,
-  auction: auctionCommand,
-  solve: solveCommand,
-  trace: traceCommand,
-  demo: demoCommand,
+/** Each subcommand's module is loaded only when it runs: a node does not load the demo's or the clients' code. */
+const COMMANDS: Record<CommandName, () => Promise<Command>> = {
+  node: async () => (await import("./commands/node.js")).nodeCommand,
+  agents: async () => (await import("./commands/agents.js")).agentsCommand,
+  status: async () => (await import("./commands/status.js")).statusCommand,
+  submit: async () => (await import("./commands/submit.js")).submitCommand,
+  vote: async () => (await import("./commands/vote.js")).voteCommand,
+  auction: async () => (await import("./commands/auction.js")).auctionCommand,
+  solve: async () => (await import("./commands/solve.js")).solveCommand,
+  trace: async () => (await import("./commands/trace.js")).traceCommand,
+  demo: async () => (await import("./commands/demo.js")).demoCommand,
 };
 
 /** Runs the agent-mesh command with `argv` (the arguments after the program name); resolves with the exit code. */
@@ -42,7 +34,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return usageError(io, name.startsWith("-") ? `unknown option '${name}' (expected a command first)` : `unknown command '${name}'`);
   }
   try {
-    return await COMMANDS[name](args, io);
+    const command = await COMMANDS[name]();
+    return await command(args, io);
   } catch (err) {
     if (err instanceof UsageError) return usageError(io, err.message, name);
     return fail(io, err instanceof Error ? err.message : String(err));

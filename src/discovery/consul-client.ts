@@ -4,9 +4,11 @@
  * PUT /v1/agent/service/register, PUT /v1/agent/service/deregister/:id, PUT /v1/agent/check/pass|fail/:id,
  * GET /v1/agent/services and GET /v1/health/service/:name as a blocking query (index, wait, X-Consul-Index).
  * The package's type definitions lack the blocking-query and cancel options, so those calls are typed here.
+ * The package is loaded on the first request, so importing the library (or running a node without Consul
+ * discovery) does not load it.
  */
 import { EventEmitter } from "node:events";
-import Consul from "consul";
+import type Consul from "consul";
 import { Code, MeshError } from "../protocol/errors.js";
 import { endpointUrl, goDuration, type ConsulEndpoint } from "./consul-config.js";
 import { parseConsulIndex } from "./consul-blocking.js";
@@ -86,37 +88,49 @@ type Call = (options: Record<string, unknown>) => Promise<unknown>;
 export class ConsulClient {
   /** The API's URL, for messages. */
   readonly url: string;
-  private readonly consul: Consul;
+  private consul: Consul | undefined;
+  private loading: Promise<Consul> | undefined;
+  private closed = false;
 
-  /** Creates the client; no request is made yet. */
+  /** Creates the client; no request is made (and the `consul` package is not loaded) yet. */
   constructor(private readonly o: ConsulClientOptions) {
     this.url = endpointUrl(o.endpoint);
-    this.consul = new Consul({ host: o.endpoint.host, port: o.endpoint.port, secure: o.endpoint.secure, defaults: o.token === undefined ? undefined : { token: o.token } });
+  }
+
+  /** The `consul` package's client, created on first use. */
+  private client(): Promise<Consul> {
+    this.loading ??= import("consul").then(({ default: ConsulCtor }) => {
+      const o = this.o;
+      const consul = new ConsulCtor({ host: o.endpoint.host, port: o.endpoint.port, secure: o.endpoint.secure, defaults: o.token === undefined ? undefined : { token: o.token } });
+      if (this.closed) consul.destroy();
+      return (this.consul = consul);
+    });
+    return this.loading;
   }
 
   /** Registers (or replaces) a service instance with the local agent. */
   register(registration: ServiceRegistration): Promise<void> {
-    return this.call("register service", () => this.consul.agent.service.register({ ...registration, timeout: this.o.requestTimeoutMs } as never)).then(() => undefined);
+    return this.call("register service", (consul) => consul.agent.service.register({ ...registration, timeout: this.o.requestTimeoutMs } as never)).then(() => undefined);
   }
 
   /** Deregisters a service instance (no error when it is not registered). */
   deregister(serviceId: string): Promise<void> {
-    return this.call("deregister service", () => (this.consul.agent.service.deregister as unknown as Call)({ id: serviceId, timeout: this.o.requestTimeoutMs })).then(() => undefined);
+    return this.call("deregister service", (consul) => (consul.agent.service.deregister as unknown as Call)({ id: serviceId, timeout: this.o.requestTimeoutMs })).then(() => undefined);
   }
 
   /** Sets a TTL check passing (and restarts its TTL). */
   passCheck(checkId: string, note?: string): Promise<void> {
-    return this.call("pass TTL check", () => (this.consul.agent.check.pass as unknown as Call)({ id: checkId, note, timeout: this.o.requestTimeoutMs })).then(() => undefined);
+    return this.call("pass TTL check", (consul) => (consul.agent.check.pass as unknown as Call)({ id: checkId, note, timeout: this.o.requestTimeoutMs })).then(() => undefined);
   }
 
   /** Sets a TTL check critical. */
   failCheck(checkId: string, note?: string): Promise<void> {
-    return this.call("fail TTL check", () => (this.consul.agent.check.fail as unknown as Call)({ id: checkId, note, timeout: this.o.requestTimeoutMs })).then(() => undefined);
+    return this.call("fail TTL check", (consul) => (consul.agent.check.fail as unknown as Call)({ id: checkId, note, timeout: this.o.requestTimeoutMs })).then(() => undefined);
   }
 
   /** The ids of the services registered with the local agent (GET /v1/agent/services). */
   async agentServiceIds(): Promise<Set<string>> {
-    const services = (await this.call("list agent services", () => (this.consul.agent.service.list as unknown as Call)({ timeout: this.o.requestTimeoutMs }))) as Record<string, unknown> | null;
+    const services = (await this.call("list agent services", (consul) => (consul.agent.service.list as unknown as Call)({ timeout: this.o.requestTimeoutMs }))) as Record<string, unknown> | null;
     return new Set(Object.keys(services ?? {}));
   }
 
@@ -136,7 +150,7 @@ export class ConsulClient {
         options.index = index.toString();
         options.wait = goDuration(waitMs);
       }
-      const [res, body] = (await this.call("watch service instances", () => (this.consul.health.service as unknown as Call)(options))) as [{ headers: Record<string, string | string[] | undefined> }, unknown];
+      const [res, body] = (await this.call("watch service instances", (consul) => (consul.health.service as unknown as Call)(options))) as [{ headers: Record<string, string | string[] | undefined> }, unknown];
       return { value: Array.isArray(body) ? (body as HealthEntry[]) : [], index: parseConsulIndex(res.headers["x-consul-index"]) };
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -145,12 +159,13 @@ export class ConsulClient {
 
   /** Releases the keep-alive connections. */
   close(): void {
-    this.consul.destroy();
+    this.closed = true;
+    this.consul?.destroy();
   }
 
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(what: string, fn: (consul: Consul) => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await fn(this.consul ?? (await this.client()));
     } catch (err) {
       throw consulError(err, what, this.url);
     }

@@ -36,6 +36,12 @@ export interface TransportConfig {
    * about a tenth of its CPU under request/response load on loopback (bench/README.md). Turn on for slow WANs.
    */
   compressLinks: boolean;
+  /**
+   * Serve plain-gRPC unary and server-streaming client calls (AgentService, Health) straight from HTTP/2
+   * streams (grpc-unary.ts) rather than through connect-node, which costs about three times the CPU per call.
+   * Connect, gRPC-Web and client- or bidi-streaming calls use connect-node either way. Default true.
+   */
+  rawClientCalls: boolean;
 }
 
 /** Defaults tuned for a LAN. */
@@ -51,6 +57,7 @@ export const defaultTransportConfig: Readonly<TransportConfig> = Object.freeze({
   closeGraceMs: 2000,
   flowControlWindowBytes: 4 * 1024 * 1024,
   compressLinks: false,
+  rawClientCalls: true,
 });
 
 /** The defaults with `overrides` applied. */

@@ -5,7 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { DescService } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { connectNodeAdapter, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import {
   LinkRequestSchema,
   LinkResponseSchema,
@@ -20,7 +20,8 @@ import { mapAsync } from "./async-iter.js";
 import { transportConfig, type TransportConfig } from "./config.js";
 import type { Dialer } from "./dialer.js";
 import { PeerTransport } from "./peer-transport.js";
-import { startMeshServer, type MeshServer } from "./server.js";
+import { rawGrpcRoutes } from "./grpc-unary.js";
+import { startMeshServer, type MeshServer, type RawStreamHandler } from "./server.js";
 import type { TransportHost } from "./transport.js";
 
 /** Options of the gRPC transport. */
@@ -72,18 +73,15 @@ export class GrpcTransport extends PeerTransport {
   async start(host: TransportHost): Promise<void> {
     this.attach(host);
     const listenHost = this.options.host ?? "127.0.0.1";
-    const handler = connectNodeAdapter({
-      routes: (router) => {
-        router.service(MeshService, { link: (requests, ctx) => this.serveLink(requests, ctx) });
-        for (const { service, impl } of this.options.services ?? []) router.service(service, impl);
-      },
-      readMaxBytes: this.config.maxMessageBytes,
-      writeMaxBytes: this.config.maxMessageBytes,
-    });
+    const services = [serviceRegistration(MeshService, { link: (requests, ctx) => this.serveLink(requests, ctx) }), ...(this.options.services ?? [])];
+    const { maxMessageBytes } = this.config;
+    const rawRoutes = this.config.rawClientCalls ? rawGrpcRoutes(this.options.services ?? [], { maxMessageBytes, clock: this.clock, logger: this.logger }) : new Map<string, RawStreamHandler>();
     this.server = await startMeshServer({
       host: listenHost,
       port: this.options.port ?? 0,
-      handler,
+      rawRoutes,
+      // connect-node is loaded for the first request no raw route takes (Connect, gRPC-Web, streaming calls).
+      loadHandler: async () => (await import("./connect-fallback.js")).connectFallback(services, { maxMessageBytes }),
       flowControlWindowBytes: this.config.flowControlWindowBytes,
     });
     const advertiseHost = listenHost === "0.0.0.0" || listenHost === "::" ? "127.0.0.1" : listenHost;

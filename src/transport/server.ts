@@ -6,8 +6,9 @@
  *
  * Two paths share the port: `rawRoutes` serve plain gRPC (`application/grpc`, `application/grpc+proto`) for the
  * paths they name straight from node:http2's stream event (the hot path: peer links and unary calls); every
- * other request (Connect, gRPC-Web, other paths) goes to the `fallback` handler (connect-node) through
- * node:http2's compatibility layer.
+ * other request (Connect, gRPC-Web, other paths, and what a raw route declines) goes to the fallback handler
+ * (connect-node) through node:http2's compatibility layer. The fallback can be loaded on first use
+ * (`loadHandler`), so a node that only ever sees plain gRPC never loads connect-node and undici.
  */
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -17,8 +18,11 @@ import { Code, MeshError } from "../protocol/errors.js";
 /** The request handler connectNodeAdapter makes. */
 export type NodeHandlerFn = ReturnType<typeof connectNodeAdapter>;
 
-/** Serves one plain-gRPC request on its HTTP/2 stream (headers already received). */
-export type RawStreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+/**
+ * Serves one plain-gRPC request on its HTTP/2 stream (headers already received). Returning false declines it
+ * before touching the stream: the fallback handler serves it instead.
+ */
+export type RawStreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => false | void;
 
 /** Options of the server. */
 export interface MeshServerOptions {
@@ -26,8 +30,10 @@ export interface MeshServerOptions {
   host: string;
   /** Port; 0 picks a free one. */
   port: number;
-  /** Handler of every request no raw route takes (connectNodeAdapter). */
-  handler: NodeHandlerFn;
+  /** Handler of every request no raw route takes (connectNodeAdapter); or give `loadHandler`. */
+  handler?: NodeHandlerFn;
+  /** Makes the handler of every request no raw route takes, on the first such request (at most once). */
+  loadHandler?: () => Promise<NodeHandlerFn>;
   /** Plain-gRPC handlers by request path ("/package.Service/Method"), served without the compatibility layer. */
   rawRoutes?: ReadonlyMap<string, RawStreamHandler>;
   /** HTTP/2 flow-control window, bytes. */
@@ -59,13 +65,34 @@ function routeRawStreams(h2: http2.Http2Server, routes: ReadonlyMap<string, RawS
     if (event === "stream") {
       const headers = args[1] as http2.IncomingHttpHeaders;
       const route = routes.get(headers[":path"] ?? "");
-      if (route !== undefined && isPlainGrpc(headers["content-type"])) {
-        route(args[0] as http2.ServerHttp2Stream, headers);
-        return true;
-      }
+      if (route !== undefined && isPlainGrpc(headers["content-type"]) && route(args[0] as http2.ServerHttp2Stream, headers) !== false) return true;
     }
     return emit(event, ...args);
   }) as typeof h2.emit;
+}
+
+/** The compatibility-layer request listener: the given handler, or the loaded one (loaded on the first request). */
+function fallbackHandler(options: MeshServerOptions): (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void {
+  if (options.handler !== undefined) return options.handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+  const load = options.loadHandler;
+  if (load === undefined) throw new MeshError(Code.InvalidArgument, "startMeshServer: give handler or loadHandler");
+  let loaded: NodeHandlerFn | undefined;
+  let loading: Promise<NodeHandlerFn> | undefined;
+  return (req, res) => {
+    if (loaded !== undefined) return void loaded(req, res);
+    // The request body waits in the stream's buffer (paused) until the handler reads it.
+    loading ??= load().then((h) => (loaded = h));
+    loading.then(
+      (h) => h(req, res),
+      (err: unknown) => {
+        loading = undefined; // the next request tries again
+        if (!res.headersSent && !res.stream.destroyed) {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end(`cannot load the request handler: ${err instanceof Error ? err.message : String(err)}\n`);
+        }
+      },
+    );
+  };
 }
 
 /** Starts the server; fails with UNAVAILABLE naming the address when the port cannot be bound. */
@@ -74,7 +101,7 @@ export async function startMeshServer(options: MeshServerOptions): Promise<MeshS
     settings: { initialWindowSize: options.flowControlWindowBytes },
   });
   routeRawStreams(h2, options.rawRoutes ?? new Map());
-  h2.on("request", options.handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  h2.on("request", fallbackHandler(options));
   h2.on("session", (session) => {
     session.on("error", () => session.destroy());
     // Enlarge the connection window too (the setting above covers streams only).

@@ -69,6 +69,10 @@ describe("agent-mesh node --discovery consul", () => {
   });
 
   it("registers again by itself after Consul restarts empty", async () => {
+    // Stop Consul while n1's watch waits in a blocking query (n1 is the last node), so the restart cuts it: had the
+    // watch been between rounds, its next query would reach the restarted agent with the old index and be held for
+    // the whole wait (30 s + wait/16), as a real agent does, and n1 would notice only then.
+    await waitFor(() => consul.blockedQueries > 0, { what: "n1's watch to wait in a blocking query" });
     await consul.stop();
     await consul.start();
     await waitFor(() => consul.instance("n1")?.checks[0].Status === "passing", { what: "n1 to register again", timeoutMs: 30_000 });

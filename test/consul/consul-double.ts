@@ -181,6 +181,11 @@ export class ConsulDouble {
     return this.requests.filter((r) => r.method === method && r.path.startsWith(prefix)).length;
   }
 
+  /** Blocking queries held open right now, waiting for a change. */
+  get blockedQueries(): number {
+    return this.waiters.size;
+  }
+
   // ---- HTTP ------------------------------------------------------------------------------------
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -4,8 +4,6 @@
  */
 import { AgentNode } from "../../node/agent-node.js";
 import { CONSUL_CHECK_KINDS, resolveConsulConfig, type ConsulCheckKind } from "../../discovery/consul-config.js";
-import { ConsulDiscovery } from "../../discovery/consul.js";
-import { HybridDiscovery } from "../../discovery/consul-hybrid.js";
 import type { Discovery } from "../../discovery/discovery.js";
 import { exampleHandlers } from "../../node/examples.js";
 import { installExampleCollaborator } from "../../node/example-collaborator.js";
@@ -113,10 +111,10 @@ function parseConsulOptions(mode: DiscoveryMode, address: string | undefined, se
   return consul;
 }
 
-/** The Discovery a node runs with, from the parsed arguments. */
-function discoveryOf(parsed: NodeArgs): Discovery | undefined {
-  if (parsed.discovery === "consul") return new ConsulDiscovery(parsed.consul);
-  if (parsed.discovery === "hybrid") return new HybridDiscovery({ consul: parsed.consul, seeds: parsed.seeds });
+/** The Discovery a node runs with, from the parsed arguments (the Consul modules are loaded only when asked for). */
+async function discoveryOf(parsed: NodeArgs): Promise<Discovery | undefined> {
+  if (parsed.discovery === "consul") return new (await import("../../discovery/consul.js")).ConsulDiscovery(parsed.consul);
+  if (parsed.discovery === "hybrid") return new (await import("../../discovery/consul-hybrid.js")).HybridDiscovery({ consul: parsed.consul, seeds: parsed.seeds });
   return undefined;
 }
 
@@ -143,7 +141,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
   const unguard = guardKeepalivePing(logger);
   try {
     const tracing = startTracing({ agentId: parsed.id, logger }); // OTEL_* and AGENT_MESH_TRACE_* variables; see src/telemetry/tracing.ts
-    const node = new AgentNode({ id: parsed.id, host: parsed.host, port: parsed.port, capacity: parsed.capacity, seeds: parsed.seeds, discovery: discoveryOf(parsed), logger });
+    const node = new AgentNode({ id: parsed.id, host: parsed.host, port: parsed.port, capacity: parsed.capacity, seeds: parsed.seeds, discovery: await discoveryOf(parsed), logger });
     await registerHandlers(node, parsed, agentModule);
     try {
       await node.start();

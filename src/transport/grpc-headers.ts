@@ -1,0 +1,99 @@
+/**
+ * A small implementation of the fetch `Headers` interface over a plain record, for the raw gRPC paths. Node 20
+ * loads its bundled undici (several MB of memory) the first time the global `Headers` is touched; the raw
+ * paths hand handlers request and response metadata without touching it. Names are case-insensitive (stored
+ * lower-case); several values of one name are joined with ", " as `Headers.get` does.
+ */
+import type * as http2 from "node:http2";
+
+/** A `Headers` lookalike: every method of the fetch interface, no undici. */
+export class GrpcHeaders implements Headers {
+  private readonly map = new Map<string, string>();
+
+  /** Creates headers from name/value pairs (names are lower-cased). */
+  constructor(init?: Iterable<readonly [string, string]> | Record<string, string>) {
+    if (init === undefined) return;
+    const pairs = Symbol.iterator in init ? (init as Iterable<readonly [string, string]>) : Object.entries(init);
+    for (const [name, value] of pairs) this.append(name, value);
+  }
+
+  /** The metadata of an HTTP/2 request: every header but the pseudo-headers (":path", ":method", ...). */
+  static fromHttp2(headers: http2.IncomingHttpHeaders): GrpcHeaders {
+    const out = new GrpcHeaders();
+    for (const name in headers) {
+      if (name.charCodeAt(0) === 58 /* ":" */) continue;
+      const value = headers[name];
+      if (value === undefined) continue;
+      out.map.set(name, Array.isArray(value) ? value.join(", ") : value);
+    }
+    return out;
+  }
+
+  /** Adds a value to `name` (after any it has). */
+  append(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const old = this.map.get(key);
+    this.map.set(key, old === undefined ? String(value) : `${old}, ${value}`);
+  }
+
+  /** Removes `name`. */
+  delete(name: string): void {
+    this.map.delete(name.toLowerCase());
+  }
+
+  /** The value(s) of `name`, or null. */
+  get(name: string): string | null {
+    return this.map.get(name.toLowerCase()) ?? null;
+  }
+
+  /** The values of set-cookie, one per element (gRPC metadata has none: at most the one joined value). */
+  getSetCookie(): string[] {
+    const value = this.map.get("set-cookie");
+    return value === undefined ? [] : [value];
+  }
+
+  /** True when `name` is present. */
+  has(name: string): boolean {
+    return this.map.has(name.toLowerCase());
+  }
+
+  /** Replaces the value(s) of `name`. */
+  set(name: string, value: string): void {
+    this.map.set(name.toLowerCase(), String(value));
+  }
+
+  /** Calls `callback` for every name, in sorted order as `Headers` does. */
+  forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
+  }
+
+  /** Name/value pairs, sorted by name. */
+  *entries(): IterableIterator<[string, string]> {
+    for (const key of [...this.map.keys()].sort()) yield [key, this.map.get(key) as string];
+  }
+
+  /** Names, sorted. */
+  *keys(): IterableIterator<string> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  /** Values, sorted by name. */
+  *values(): IterableIterator<string> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  /** Same as entries(). */
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+
+  /** Number of names (not part of `Headers`; cheap emptiness checks). */
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** The headers as an HTTP/2 header record (for respond() and sendTrailers()). */
+  toRecord(): Record<string, string> {
+    return Object.fromEntries(this.map);
+  }
+}
