@@ -7,7 +7,7 @@
  */
 import { createPatternService } from "./pattern-service.js";
 import { create } from "@bufbuild/protobuf";
-import { ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Tracer } from "@opentelemetry/api";
 import {
   AgentService,
@@ -34,10 +34,12 @@ import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MES
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
-/** Converts any error into the ConnectError a handler throws. */
-function toStatus(err: unknown): ConnectError {
-  if (err instanceof ConnectError) return err;
-  return MeshError.from(err).toConnectError();
+/**
+ * Converts any error into the MeshError a handler throws: both server paths send its code and message as the
+ * gRPC status (a MeshError, unlike a ConnectError, builds no fetch `Headers`, which would load undici).
+ */
+function toStatus(err: unknown): MeshError {
+  return MeshError.from(err);
 }
 
 /** Runs `fn`, turning thrown errors into gRPC statuses. */
@@ -183,7 +185,7 @@ async function* subscribe(node: AgentNode, topicField: string, ctx: HandlerConte
   const max = node.limits.maxSubscriberBacklog;
   const sub = node.bus.subscribe(topic, (m) => {
     if (++backlog > max) {
-      channel.fail(new MeshError(Code.ResourceExhausted, `subscriber of topic "${topic}" fell ${max} messages behind; resubscribe`).toConnectError());
+      channel.fail(new MeshError(Code.ResourceExhausted, `subscriber of topic "${topic}" fell ${max} messages behind; resubscribe`));
       return;
     }
     channel.push(m);

@@ -46,7 +46,7 @@ export class HealthState {
     return {
       check: (req) => {
         const status = this.get(req.service);
-        if (status === undefined) throw new MeshError(Code.NotFound, `service "${req.service}" is unknown to this node`).toConnectError();
+        if (status === undefined) throw new MeshError(Code.NotFound, `service "${req.service}" is unknown to this node`);
         return create(HealthCheckResponseSchema, { status });
       },
       watch: (req, ctx) => this.watch(req.service, ctx.signal),
