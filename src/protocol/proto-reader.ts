@@ -15,6 +15,14 @@ export class NotFastPath extends Error {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * Short strings repeat on a link (agent ids, message types, content types): decoded once, they are found
+ * again in this direct-mapped cache by a hash of their bytes (and compared), instead of being made anew.
+ */
+const STRING_CACHE_BITS = 9;
+const MAX_CACHED_STRING = 32;
+const stringCache: string[] = new Array<string>(1 << STRING_CACHE_BITS).fill("");
+
 /** Small byte values are copied into shared slabs of this size (as Node's Buffer pool does), larger ones alone. */
 const SLAB_BYTES = 8192;
 const SMALL_BYTES = 1024;
@@ -133,16 +141,36 @@ export class ProtoReader {
     return end;
   }
 
-  /** A `string`: UTF-8, validated. */
+  /** A `string`: UTF-8, validated. Short ASCII strings come from a small cache when they repeat. */
   string(): string {
     const end = this.length();
     const start = this.pos;
     this.pos = end;
     const buf = this.buf;
-    for (let i = start; i < end; i++) {
-      if (buf[i] >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
+    const n = end - start;
+    if (n > MAX_CACHED_STRING) {
+      for (let i = start; i < end; i++) {
+        if (buf[i] >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
+      }
+      return buf.toString("latin1", start, end);
     }
-    return buf.toString("latin1", start, end);
+    if (n === 0) return "";
+    let hash = n;
+    for (let i = start; i < end; i++) {
+      const b = buf[i];
+      if (b >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
+      hash = Math.imul(hash ^ b, 0x01000193);
+    }
+    const slot = hash >>> (32 - STRING_CACHE_BITS);
+    const cached = stringCache[slot];
+    if (cached.length === n) {
+      let i = 0;
+      while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
+      if (i === n) return cached;
+    }
+    const fresh = buf.toString("latin1", start, end);
+    stringCache[slot] = fresh;
+    return fresh;
   }
 
   /** A `bytes` value, copied (so that it does not keep the received chunk alive). */

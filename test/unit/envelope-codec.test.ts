@@ -87,6 +87,18 @@ describe("envelope codec", () => {
     expect(decoded.body.case === "user" && [...(decoded.body.value.payload?.data ?? [])]).toEqual([1, 2, 3]);
   });
 
+  it("decodes short strings right when they repeat and when they collide in the string cache", () => {
+    const rv = new RandomValues(seededRandom(17));
+    const words = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `agent-${i}` : Array.from({ length: 1 + rv.int(32) }, () => String.fromCharCode(33 + rv.int(94))).join("")));
+    for (let i = 0; i < 20_000; i++) {
+      const from = rv.pick(words);
+      const env = newEnvelope({ from, to: toAgent(rv.pick(words)), body: { case: "ack", value: { $typeName: "agentmesh.v1.Ack" } } });
+      const decoded = decodeEnvelope(reference(env));
+      expect(decoded.from).toBe(from);
+      expect(decoded.to).toEqual(env.to);
+    }
+  });
+
   it("keeps unknown fields (a newer peer's) and writes them back", () => {
     const rv = new RandomValues(seededRandom(3));
     for (const env of envelopes("user", 20, 11)) {
