@@ -24,11 +24,20 @@ export interface LinkAcceptor {
   accept(): InboundLink<Uint8Array>;
 }
 
-/** Serves one plain-gRPC Link stream whose headers arrived; never throws. */
+/** Serves one plain-gRPC Link stream whose headers arrived; never throws (a stream that is already gone is dropped). */
 export function serveLinkStream(acceptor: LinkAcceptor, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-  const config = acceptor.config;
   // Errors of the stream show as its closing without our trailers; the link then ends with CANCELLED.
   stream.on("error", () => {});
+  try {
+    serve(acceptor, stream, headers);
+  } catch {
+    // respond() throws only when the peer already reset the stream: nothing to answer
+    stream.destroy();
+  }
+}
+
+function serve(acceptor: LinkAcceptor, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  const config = acceptor.config;
   const encoding = headers["grpc-encoding"] ?? "identity";
   if (encoding !== "identity" && encoding !== "gzip") {
     refuse(stream, new MeshError(Code.Unimplemented, `grpc-encoding ${encoding} is not supported (identity, gzip)`));
@@ -70,7 +79,13 @@ export function serveLinkStream(acceptor: LinkAcceptor, stream: http2.ServerHttp
     else incoming.end();
   });
   stream.on("close", () => fail(new MeshError(Code.Canceled, "the peer reset the link's stream")));
-  stream.on("wantTrailers", () => stream.sendTrailers(grpcStatusTrailers(failure?.code ?? 0, failure?.message)));
+  stream.on("wantTrailers", () => {
+    try {
+      stream.sendTrailers(grpcStatusTrailers(failure?.code ?? 0, failure?.message));
+    } catch {
+      // the stream was reset meanwhile
+    }
+  });
   const deadline =
     timeoutMs === undefined ? undefined : acceptor.clock.setTimeout(() => fail(new MeshError(Code.DeadlineExceeded, `the link's grpc-timeout of ${timeoutMs} ms passed`)), timeoutMs);
 
