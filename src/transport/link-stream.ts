@@ -68,12 +68,31 @@ export interface LinkWriteOptions {
  * the stream's buffer is full. Resolves when `outgoing` ends or the stream can no longer be written to.
  */
 export async function writeLinkFrames(stream: http2.Http2Stream, outgoing: AsyncIterable<Uint8Array[]>, options: LinkWriteOptions): Promise<void> {
-  for await (const batch of outgoing) {
-    for (let frame of encodeLinkFrames(batch, options.maxMessageBytes)) {
-      if (options.gzip && frame.length - GRPC_PREFIX_BYTES >= options.compressMinBytes) frame = await gzipFrame(frame);
-      if (!writable(stream)) return;
-      if (!stream.write(frame) && !(await drained(stream))) return;
+  // One 'drain' and one 'close' listener for the stream's life (adding and removing them per full buffer cost more).
+  let wake: ((writable: boolean) => void) | undefined;
+  const onDrain = () => {
+    const w = wake;
+    wake = undefined;
+    w?.(true);
+  };
+  const onClose = () => {
+    const w = wake;
+    wake = undefined;
+    w?.(false);
+  };
+  stream.on("drain", onDrain);
+  stream.on("close", onClose);
+  try {
+    for await (const batch of outgoing) {
+      for (let frame of encodeLinkFrames(batch, options.maxMessageBytes)) {
+        if (options.gzip && frame.length - GRPC_PREFIX_BYTES >= options.compressMinBytes) frame = await gzipFrame(frame);
+        if (!writable(stream)) return;
+        if (!stream.write(frame) && !(await new Promise<boolean>((resolve) => (wake = resolve)))) return;
+      }
     }
+  } finally {
+    stream.off("drain", onDrain);
+    stream.off("close", onClose);
   }
 }
 
@@ -90,19 +109,4 @@ async function gzipFrame(frame: Buffer): Promise<Buffer> {
   out.writeUInt32BE(packed.length, 1);
   packed.copy(out, GRPC_PREFIX_BYTES);
   return out;
-}
-
-/** Resolves true on 'drain', false when the stream closes first. */
-function drained(stream: http2.Http2Stream): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      stream.off("drain", onDrain);
-      stream.off("close", onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    stream.on("drain", onDrain);
-    stream.on("close", onClose);
-  });
 }
