@@ -9,8 +9,9 @@
  * when it is idle and waiting, the first `send` wakes it with process.nextTick. Sends made while promise
  * callbacks run (replies, a request loop) reach the queue before that tick, which runs once the microtask
  * queue is empty; so every envelope of a burst travels in the same frame, one event-loop turn sooner than a
- * setImmediate wake. When the peer is slow, envelopes accumulate up to `maxQueuedEnvelopes` and then `send`
- * fails fast with RESOURCE_EXHAUSTED.
+ * setImmediate wake. Later bursts of the same event-loop turn (sends from other I/O callbacks, e.g. client
+ * requests routed over the link) wait for the turn's end (setImmediate) and share a frame. When the peer is
+ * slow, envelopes accumulate up to `maxQueuedEnvelopes` and then `send` fails fast with RESOURCE_EXHAUSTED.
  */
 import { create } from "@bufbuild/protobuf";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
@@ -53,6 +54,8 @@ export abstract class LinkBase<Q = Envelope> implements Link {
   private queue: Q[] = [];
   private waiter: (() => void) | undefined;
   private wakeScheduled = false;
+  /** True when a burst was already woken for in this event-loop turn (until its check phase). */
+  private flushedThisTurn = false;
   /** Bumped per stream (reconnects), so a stale frame generator never takes envelopes meant for the next. */
   protected generation = 0;
   /** True once close() was called: write what is queued, then end. */
@@ -207,16 +210,30 @@ export abstract class LinkBase<Q = Envelope> implements Link {
     return this.queue.length <= max ? this.queue.splice(0) : this.queue.splice(0, max);
   }
 
-  /** Wakes a waiting writer once the current burst of sends is queued (see the file comment). */
+  /**
+   * Wakes a waiting writer once the current burst of sends is queued (see the file comment): at the next tick
+   * for the first burst of an event-loop turn, at the end of the turn (setImmediate) for later ones, so that
+   * sends from many I/O callbacks of one turn still share a frame.
+   */
   private wake(): void {
     if (this.waiter === undefined || this.wakeScheduled) return;
     this.wakeScheduled = true;
+    if (this.flushedThisTurn) {
+      setImmediate(this.wakeTick);
+      return;
+    }
+    this.flushedThisTurn = true;
+    setImmediate(this.endTurn);
     process.nextTick(this.wakeTick);
   }
 
   private readonly wakeTick = (): void => {
     this.wakeScheduled = false;
     this.wakeNow();
+  };
+
+  private readonly endTurn = (): void => {
+    this.flushedThisTurn = false;
   };
 
   /** Wakes a waiting writer now. */
