@@ -1,10 +1,10 @@
 /**
  * CPU profile of the mesh's hot path: starts node B (echo) and node A (routes to B) under `node --cpu-prof`,
- * drives SubmitTask load on A at concurrency 64 (and then the in-node link load) for a few seconds, stops
+ * drives SubmitTask load on A at concurrency 64 (or --concurrency N; or the in-node link load) for a few seconds, stops
  * both nodes gracefully (so V8 writes the profiles) and prints each node's top self-time functions and
  * packages. Run `npm run build` first.
  *
- * Usage: node bench/profile.mjs [--seconds S] [--load routed|link|direct] [--top N] [--out DIR] [--tracing off|ring]
+ * Usage: node bench/profile.mjs [--seconds S] [--load routed|link|direct] [--concurrency N] [--top N] [--out DIR] [--tracing off|ring]
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -26,16 +26,18 @@ try {
       top: { type: "string", default: "25" },
       out: { type: "string", default: "bench-profiles" },
       tracing: { type: "string", default: "ring" },
+      concurrency: { type: "string", default: "64" },
     },
   }));
 } catch (err) {
-  process.stderr.write(`profile: ${err.message}\nUsage: node bench/profile.mjs [--seconds S] [--load routed|link|direct] [--top N] [--out DIR] [--tracing off|ring]\n`);
+  process.stderr.write(`profile: ${err.message}\nUsage: node bench/profile.mjs [--seconds S] [--load routed|link|direct] [--concurrency N] [--top N] [--out DIR] [--tracing off|ring]\n`);
   process.exit(2);
 }
 const seconds = Number(v.seconds);
 const top = Number(v.top);
-if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600 || !Number.isInteger(top) || top < 1 || !["routed", "link", "direct"].includes(v.load) || !["off", "ring"].includes(v.tracing)) {
-  process.stderr.write("profile: --seconds 0<S≤600, --top N≥1, --load routed|link|direct, --tracing off|ring\n");
+const concurrency = Number(v.concurrency);
+if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600 || !Number.isInteger(top) || top < 1 || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024 || !["routed", "link", "direct"].includes(v.load) || !["off", "ring"].includes(v.tracing)) {
+  process.stderr.write("profile: --seconds 0<S≤600, --top N≥1, --concurrency 1≤N≤1024, --load routed|link|direct, --tracing off|ring\n");
   process.exit(2);
 }
 const out = resolve(v.out, new Date().toISOString().replace(/[:.]/g, "-"));
@@ -55,11 +57,11 @@ try {
   const ms = seconds * 1000;
   let r;
   if (v.load === "link") {
-    r = await ask(loadgen, { op: "submit", capability: "bench_link", address: a.address, input: { peer: "b", concurrency: 64, durationMs: ms, payload: PAYLOAD_TEXT }, timeoutMs: ms + 15_000 }, ms + 20_000);
+    r = await ask(loadgen, { op: "submit", capability: "bench_link", address: a.address, input: { peer: "b", concurrency, durationMs: ms, payload: PAYLOAD_TEXT }, timeoutMs: ms + 15_000 }, ms + 20_000);
   } else {
-    r = await ask(loadgen, { op: "run", kind: "submit", capability: "echo", address: (v.load === "routed" ? a : b).address, concurrency: 64, durationMs: ms }, ms + 15_000);
+    r = await ask(loadgen, { op: "run", kind: "submit", capability: "echo", address: (v.load === "routed" ? a : b).address, concurrency, durationMs: ms }, ms + 15_000);
   }
-  process.stdout.write(`${v.load} load at concurrency 64 for ${seconds} s (tracing ${v.tracing}): ${num(r.rps)} req/s, p50 ${num(r.p50Us)} µs, p99 ${num(r.p99Us)} µs\n`);
+  process.stdout.write(`${v.load} load at concurrency ${concurrency} for ${seconds} s (tracing ${v.tracing}): ${num(r.rps)} req/s, p50 ${num(r.p50Us)} µs, p99 ${num(r.p99Us)} µs\n`);
   await procs.stop(a, 15_000);
   await procs.stop(b, 15_000);
   for (const name of v.load === "direct" ? ["B"] : ["A", "B"]) {

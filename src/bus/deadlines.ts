@@ -16,12 +16,23 @@ export interface Deadline {
   cancel(): void;
 }
 
-interface Item {
-  atMs: number;
-  /** The callback; undefined once cancelled or fired. */
-  fn: (() => void) | undefined;
+/** A deadline in the heap; it is also the handle add() returns (one object per deadline). */
+class Item implements Deadline {
   /** True while the item is in the heap. */
-  inHeap: boolean;
+  inHeap = true;
+
+  constructor(
+    readonly atMs: number,
+    /** The callback; undefined once cancelled or fired. */
+    public fn: (() => void) | undefined,
+    private readonly owner: Deadlines,
+  ) {}
+
+  cancel(): void {
+    if (this.fn === undefined) return;
+    this.fn = undefined;
+    if (this.inHeap) this.owner.cancelled();
+  }
 }
 
 /** Tombstones tolerated before a rebuild is considered (below this, rebuilding is not worth it). */
@@ -40,19 +51,16 @@ export class Deadlines {
 
   /** Runs `fn` at absolute time `atMs` unless cancelled. */
   add(atMs: number, fn: () => void): Deadline {
-    const item: Item = { atMs, fn, inHeap: true };
+    const item = new Item(atMs, fn, this);
     this.push(item);
     if (atMs < this.armedAt) this.arm();
-    return {
-      atMs,
-      cancel: () => {
-        if (item.fn === undefined) return;
-        item.fn = undefined;
-        if (!item.inHeap) return;
-        this.tombstones++;
-        if (this.tombstones >= MIN_TOMBSTONES_TO_COMPACT && this.tombstones * 2 > this.heap.length) this.compact();
-      },
-    };
+    return item;
+  }
+
+  /** Counts a deadline cancelled while in the heap (called by its handle); rebuilds the heap when they pile up. */
+  cancelled(): void {
+    this.tombstones++;
+    if (this.tombstones >= MIN_TOMBSTONES_TO_COMPACT && this.tombstones * 2 > this.heap.length) this.compact();
   }
 
   /** Deadlines not yet fired (cancelled ones included until they expire or the heap is rebuilt). */

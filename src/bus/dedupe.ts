@@ -1,6 +1,10 @@
 /**
  * A bounded window of recently seen message ids. A request's entry keeps its reply, so a retried request
  * gets the same answer without running its handler again. When full, the oldest id is forgotten.
+ *
+ * The ids live in a Map (lookup) and a ring of the same capacity (age): the ring says which id to forget in
+ * O(1). (Taking the oldest key from the Map itself would scan the holes that deletes leave at the front of
+ * its table, thousands of them in a full window.)
  */
 
 /** What is remembered of one message. */
@@ -12,19 +16,25 @@ export interface SeenEntry<R> {
 /** Remembers the last `capacity` message ids. */
 export class DedupeWindow<R> {
   private readonly seen = new Map<string, SeenEntry<R>>();
+  /** Ids in arrival order, oldest at `next` once the ring is full. */
+  private readonly ring: (string | undefined)[];
+  private next = 0;
 
   /** Creates a window holding `capacity` ids. */
-  constructor(private readonly capacity: number) {}
+  constructor(private readonly capacity: number) {
+    this.ring = new Array<string | undefined>(Math.max(0, capacity)).fill(undefined);
+  }
 
   /** The entry of `id` if it was seen, else records it and returns undefined. */
   check(id: string): SeenEntry<R> | undefined {
     const entry = this.seen.get(id);
     if (entry !== undefined) return entry;
+    if (this.capacity <= 0) return undefined;
+    const oldest = this.ring[this.next];
+    if (oldest !== undefined) this.seen.delete(oldest);
+    this.ring[this.next] = id;
+    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
     this.seen.set(id, {});
-    if (this.seen.size > this.capacity) {
-      const oldest = this.seen.keys().next().value as string;
-      this.seen.delete(oldest);
-    }
     return undefined;
   }
 

@@ -552,6 +552,11 @@ export class MeshMessageBus implements MessageBus {
     this.track(p, link);
   }
 
+  /**
+   * Remembers that `p` waits on `link`, so that the link breaking retries it. The link's entry (and its state
+   * listener) stays until the link closes, not just while requests wait on it: a request at a time would
+   * otherwise add and remove a listener per request.
+   */
   private track(p: Pending, link: Link): void {
     p.link = link;
     let entry = this.pendingByLink.get(link);
@@ -561,6 +566,10 @@ export class MeshMessageBus implements MessageBus {
         if (state.t !== "backoff" && state.t !== "closed") return;
         const err =
           state.t === "backoff" ? state.error : new MeshError(Code.Unavailable, `link to agent ${link.peer?.id ?? link.remoteAddress} closed: ${state.reason}`);
+        if (state.t === "closed") {
+          off();
+          this.pendingByLink.delete(link);
+        }
         for (const q of [...set]) this.retryLater(q, err);
       });
       entry = { set, off };
@@ -573,13 +582,7 @@ export class MeshMessageBus implements MessageBus {
     const link = p.link;
     if (link === undefined) return;
     p.link = undefined;
-    const entry = this.pendingByLink.get(link);
-    if (entry === undefined) return;
-    entry.set.delete(p);
-    if (entry.set.size === 0) {
-      entry.off();
-      this.pendingByLink.delete(link);
-    }
+    this.pendingByLink.get(link)?.set.delete(p);
   }
 
   private retryLater(p: Pending, err: MeshError): void {

@@ -2,7 +2,6 @@
 import { create } from "@bufbuild/protobuf";
 import {
   DestinationSchema,
-  EnvelopeSchema,
   type Destination,
   type Envelope,
   type TraceContext,
@@ -44,22 +43,27 @@ export interface EnvelopeInit {
   timestampMs?: number;
 }
 
-/** Builds an envelope. */
+/**
+ * Builds an envelope: the object create(EnvelopeSchema, init) makes, built directly (create() walks the
+ * schema by reflection; this runs for every message). `to` and `trace` are set only when given, as there.
+ */
 export function newEnvelope(init: EnvelopeInit): Envelope {
-  return create(EnvelopeSchema, {
+  const env = {
+    $typeName: "agentmesh.v1.Envelope",
     messageId: init.messageId ?? newId(),
     correlationId: init.correlationId ?? newId(),
     from: init.from,
-    to: init.to,
     timestampMs: BigInt(init.timestampMs ?? Date.now()),
     hops: init.hops ?? 0,
     hopLimit: init.hopLimit ?? 0,
-    trace: init.trace,
     inReplyTo: init.inReplyTo ?? "",
     deadlineMs: BigInt(init.deadlineMs ?? 0),
     expectsReply: init.expectsReply ?? false,
     body: init.body,
-  });
+  } as Envelope;
+  if (init.to !== undefined) env.to = init.to;
+  if (init.trace !== undefined) env.trace = init.trace;
+  return env;
 }
 
 /** A reply to `request` carrying `body`: same correlation id and hops, addressed to the requester. */
@@ -77,7 +81,7 @@ export function replyTo(request: Envelope, from: string, body: Body): Envelope {
 
 /** A destination naming one agent. */
 export function toAgent(agentId: string): Destination {
-  return create(DestinationSchema, { target: { case: "agentId", value: agentId } });
+  return { $typeName: "agentmesh.v1.Destination", target: { case: "agentId", value: agentId } } as Destination;
 }
 
 /** A destination naming every agent. */

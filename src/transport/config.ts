@@ -21,11 +21,17 @@ export interface TransportConfig {
   /** Largest message (a frame, or a client request) accepted or sent, bytes; larger gets RESOURCE_EXHAUSTED. Default 4 MiB. */
   maxMessageBytes: number;
   /**
-   * HTTP/2 PING interval on idle peer connections, ms; 0 turns pings off. Default 0: the membership layer's
-   * probes already notice a dead or frozen peer within seconds, and connect-node 2.1 can throw from a
-   * keepalive ping on a session that is already gone (connect-es#1795).
+   * HTTP/2 PING interval on the connections this node dials to peers, ms; 0 turns pings off. Default 0: the
+   * membership layer's probes already notice a dead or frozen peer within seconds.
    */
   keepalivePingMs: number;
+  /** How long a keepalive PING may go unanswered before the connection is closed and its links redial, ms. Default 15000. */
+  keepaliveTimeoutMs: number;
+  /**
+   * How long dialing a peer may take — TCP connect, HTTP/2 handshake and the Link stream's response headers —
+   * before the attempt fails with UNAVAILABLE and the link backs off, ms. Default 10000.
+   */
+  dialTimeoutMs: number;
   /** How long a closing link may take to write what is queued before it is torn down, ms. Default 2000. */
   closeGraceMs: number;
   /** HTTP/2 stream and connection flow-control window, bytes (larger moves bulk faster). Default 4 MiB. */
@@ -42,6 +48,8 @@ export interface TransportConfig {
    * Connect, gRPC-Web and client- or bidi-streaming calls use connect-node either way. Default true.
    */
   rawClientCalls: boolean;
+  /** Frames smaller than this many bytes are sent uncompressed even when the peer accepts gzip. Default 1024. */
+  compressMinBytes: number;
 }
 
 /** Defaults tuned for a LAN. */
@@ -54,10 +62,13 @@ export const defaultTransportConfig: Readonly<TransportConfig> = Object.freeze({
   reconnectJitter: 0.2,
   maxMessageBytes: 4 * 1024 * 1024,
   keepalivePingMs: 0,
+  keepaliveTimeoutMs: 15_000,
+  dialTimeoutMs: 10_000,
   closeGraceMs: 2000,
   flowControlWindowBytes: 4 * 1024 * 1024,
   compressLinks: false,
   rawClientCalls: true,
+  compressMinBytes: 1024,
 });
 
 /** The defaults with `overrides` applied. */

@@ -2,8 +2,8 @@
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 
 /**
- * Opens one stream to a peer: sends the frames of `outgoing` and yields the frames received. The returned
- * iterable ends when the peer ends the stream and throws when the stream fails. Aborting `signal` tears the
- * stream down.
+ * Opens one stream to a peer: sends the frames of `outgoing` (arrays of `Q`, what the transport prepares per
+ * envelope) and yields the frames received, decoded. The returned iterable ends when the peer ends the stream
+ * and throws when the stream fails. Aborting `signal` tears the stream down.
  */
-export type Dialer = (outgoing: AsyncIterable<Envelope[]>, signal: AbortSignal) => AsyncIterable<Envelope[]>;
+export type Dialer<Q = Envelope> = (outgoing: AsyncIterable<Q[]>, signal: AbortSignal) => AsyncIterable<Envelope[]>;

@@ -19,15 +19,20 @@ export function encodeGrpcMessage(payload: Uint8Array): Buffer {
 
 /**
  * Splits a stream of DATA chunks into gRPC messages. Messages larger than `maxMessageBytes` are refused with
- * RESOURCE_EXHAUSTED and compressed ones (no encoding is negotiated) with INTERNAL, as the protocol asks.
+ * RESOURCE_EXHAUSTED. Compressed messages go through `decompress` when an encoding was negotiated; without
+ * one they are refused with INTERNAL, as the protocol asks.
  */
 export class GrpcMessageReader {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private expected = -1;
+  private compressed = false;
 
-  /** Creates a reader refusing messages over `maxMessageBytes`. */
-  constructor(private readonly maxMessageBytes: number) {}
+  /** Creates a reader refusing messages over `maxMessageBytes`; `decompress` undoes the negotiated encoding. */
+  constructor(
+    private readonly maxMessageBytes: number,
+    private readonly decompress?: (message: Uint8Array) => Uint8Array,
+  ) {}
 
   /** Bytes received that do not yet make a whole message (non-zero at end of stream = truncated message). */
   get pendingBytes(): number {
@@ -48,7 +53,8 @@ export class GrpcMessageReader {
     let at = 0;
     while (input.length - at >= GRPC_PREFIX_BYTES) {
       if (this.expected < 0) {
-        if (input[at] !== 0) {
+        this.compressed = input[at] !== 0;
+        if (this.compressed && this.decompress === undefined) {
           throw new MeshError(Code.Internal, "received a compressed gRPC message, but no message encoding was negotiated");
         }
         const length = input.readUInt32BE(at + 1);
@@ -59,7 +65,8 @@ export class GrpcMessageReader {
       }
       if (input.length - at - GRPC_PREFIX_BYTES < this.expected) break;
       const start = at + GRPC_PREFIX_BYTES;
-      out.push(input.subarray(start, start + this.expected));
+      const message = input.subarray(start, start + this.expected);
+      out.push(this.compressed && this.decompress !== undefined ? this.decompress(message) : message);
       at = start + this.expected;
       this.expected = -1;
     }
@@ -132,4 +139,31 @@ export function statusFromTrailers(status: string | string[] | undefined, messag
   const code = Number(text);
   const known = Number.isInteger(code) && code > 0 && code <= 16;
   return new MeshError(known ? (code as Code) : Code.Unknown, decodeGrpcMessageHeader(message) || `gRPC status ${text}`);
+}
+
+/** The error an HTTP status other than 200 stands for on a gRPC response (the gRPC HTTP-to-status mapping). */
+export function statusFromHttp(status: number): MeshError {
+  const code =
+    status === 400 ? Code.Internal
+    : status === 401 ? Code.Unauthenticated
+    : status === 403 ? Code.PermissionDenied
+    : status === 404 ? Code.Unimplemented
+    : status === 429 || status === 502 || status === 503 || status === 504 ? Code.Unavailable
+    : Code.Unknown;
+  return new MeshError(code, `HTTP status ${status} instead of a gRPC response`);
+}
+
+/** HTTP/2 RST_STREAM codes that map to a gRPC status other than INTERNAL (the gRPC mapping). */
+const RST_STATUS: Readonly<Record<number, Code>> = { 7: Code.Unavailable, 8: Code.Canceled, 11: Code.ResourceExhausted, 12: Code.PermissionDenied };
+
+/** The error a stream reset with HTTP/2 error `rstCode` stands for (REFUSED_STREAM → UNAVAILABLE, CANCEL → CANCELLED, …). */
+export function statusFromRstCode(rstCode: number, what: string): MeshError {
+  return new MeshError(RST_STATUS[rstCode] ?? Code.Internal, `${what} was reset by the peer (HTTP/2 error ${rstCode})`);
+}
+
+/** True when the `grpc-accept-encoding` (or `grpc-encoding`) header value lists `encoding`. */
+export function listsEncoding(header: string | string[] | undefined, encoding: string): boolean {
+  if (header === undefined) return false;
+  const text = Array.isArray(header) ? header.join(",") : header;
+  return text.split(",").some((e) => e.trim().toLowerCase() === encoding);
 }

@@ -3,8 +3,8 @@ import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { LinkBase } from "./link-base.js";
 
-/** An inbound peer link. */
-export class InboundLink extends LinkBase {
+/** An inbound peer link; it yields frames of `Q`, what its transport prepares per envelope. */
+export class InboundLink<Q = Envelope> extends LinkBase<Q> {
   readonly direction = "inbound" as const;
   private ended: (() => void) | undefined;
 
@@ -12,7 +12,7 @@ export class InboundLink extends LinkBase {
    * Serves one accepted stream: reads the peer's Hello, answers with ours, then delivers what arrives and
    * yields batches of what this node sends until either side closes.
    */
-  async *serve(incoming: AsyncIterable<Envelope[]>, signal: AbortSignal): AsyncGenerator<Envelope[]> {
+  async *serve(incoming: AsyncIterable<Envelope[]>, signal: AbortSignal): AsyncGenerator<Q[]> {
     const gen = ++this.generation;
     const it = incoming[Symbol.asyncIterator]();
     try {
@@ -27,7 +27,7 @@ export class InboundLink extends LinkBase {
       }
       this.receive(hello);
       // Answer even a refused hello, so a dialer that reached itself learns it and stops redialing.
-      yield [this.helloEnvelope()];
+      yield [this.hello()];
       if (!this.usable) return;
       for (const envelope of rest) this.receive(envelope);
       const onAbort = () => this.terminate("stream aborted");

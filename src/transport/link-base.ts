@@ -2,10 +2,16 @@
  * What both ends of a peer link share: the bounded outbound queue, batching of envelopes written in the
  * same tick into one frame, the state machine and the Hello handshake.
  *
+ * The queue holds what the transport prepares for each envelope at send time: the envelope itself (in-memory
+ * transport) or its encoding (gRPC), so encoding errors and oversized envelopes fail the send that caused them.
+ *
  * Batching: `send` only queues. The writer (the stream's frame generator) takes everything queued at once;
- * when it is idle and waiting, the first `send` of a tick wakes it with setImmediate, so every envelope
- * written during that tick travels in the same frame. When the peer is slow, envelopes accumulate up to
- * `maxQueuedEnvelopes` and then `send` fails fast with RESOURCE_EXHAUSTED.
+ * when it is idle and waiting, the first `send` wakes it with process.nextTick. Sends made while promise
+ * callbacks run (replies, a request loop) reach the queue before that tick, which runs once the microtask
+ * queue is empty; so every envelope of a burst travels in the same frame, one event-loop turn sooner than a
+ * setImmediate wake. Later bursts of the same event-loop turn (sends from other I/O callbacks, e.g. client
+ * requests routed over the link) wait for the turn's end (setImmediate) and share a frame. When the peer is
+ * slow, envelopes accumulate up to `maxQueuedEnvelopes` and then `send` fails fast with RESOURCE_EXHAUSTED.
  */
 import { create } from "@bufbuild/protobuf";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
@@ -21,8 +27,8 @@ export const PROTOCOL_VERSION = 1;
 
 let nextLinkId = 1;
 
-/** Callbacks from a link to the transport that owns it. */
-export interface LinkOwner {
+/** Callbacks from a link to the transport that owns it; `Q` is what its links queue per envelope. */
+export interface LinkOwner<Q> {
   /** The node above the transport. */
   host: TransportHost;
   /** Limits. */
@@ -30,22 +36,26 @@ export interface LinkOwner {
   /** Where to log. */
   logger: Logger;
   /** Called when the peer's Hello arrives (before the host hears of it). */
-  helloReceived(link: LinkBase, peer: AgentInfo): void;
+  helloReceived(link: LinkBase<Q>, peer: AgentInfo): void;
   /** Called once the link is closed for good. */
-  linkClosed(link: LinkBase): void;
+  linkClosed(link: LinkBase<Q>): void;
+  /** What to queue for `envelope` (the envelope, or its encoding); throws a MeshError to refuse it. */
+  prepare(envelope: Envelope): Q;
 }
 
-/** Shared machinery of inbound and outbound links. */
-export abstract class LinkBase implements Link {
+/** Shared machinery of inbound and outbound links; frames are arrays of `Q`, what the owner prepares per envelope. */
+export abstract class LinkBase<Q = Envelope> implements Link {
   /** Unique per process. */
   readonly id = nextLinkId++;
   abstract readonly direction: "outbound" | "inbound";
   /** The peer, once its Hello arrived. */
   peer: AgentInfo | undefined;
   private current: LinkState = { t: "connecting", attempt: 1 };
-  private queue: Envelope[] = [];
+  private queue: Q[] = [];
   private waiter: (() => void) | undefined;
   private wakeScheduled = false;
+  /** True when a burst was already woken for in this event-loop turn (until its check phase). */
+  private flushedThisTurn = false;
   /** Bumped per stream (reconnects), so a stale frame generator never takes envelopes meant for the next. */
   protected generation = 0;
   /** True once close() was called: write what is queued, then end. */
@@ -56,7 +66,7 @@ export abstract class LinkBase implements Link {
   constructor(
     /** host:port of the peer. */
     public remoteAddress: string,
-    protected readonly owner: LinkOwner,
+    protected readonly owner: LinkOwner<Q>,
   ) {}
 
   get state(): LinkState {
@@ -78,7 +88,7 @@ export abstract class LinkBase implements Link {
         { retryable: true },
       );
     }
-    this.queue.push(envelope);
+    this.queue.push(this.owner.prepare(envelope));
     this.wake();
   }
 
@@ -135,13 +145,15 @@ export abstract class LinkBase implements Link {
   /** Ends the link now, dropping what is queued (used when a graceful close takes too long). */
   abstract terminate(reason: string): void;
 
-  /** The Hello envelope introducing this node. */
-  protected helloEnvelope(): Envelope {
+  /** The Hello envelope introducing this node, prepared for the queue. */
+  protected hello(): Q {
     const agent = this.owner.host.localInfo();
-    return newEnvelope({
-      from: agent.id,
-      body: { case: "hello", value: create(HelloSchema, { agent, protocolVersion: PROTOCOL_VERSION }) },
-    });
+    return this.owner.prepare(
+      newEnvelope({
+        from: agent.id,
+        body: { case: "hello", value: create(HelloSchema, { agent, protocolVersion: PROTOCOL_VERSION }) },
+      }),
+    );
   }
 
   /** Handles one received envelope: a Hello completes the handshake, anything else goes to the host. */
@@ -173,7 +185,7 @@ export abstract class LinkBase implements Link {
    * Waits until envelopes are queued and returns up to maxBatchEnvelopes of them; undefined when the
    * stream of generation `gen` should end (closing and drained, or superseded by a reconnect).
    */
-  protected async nextBatch(gen: number): Promise<Envelope[] | undefined> {
+  protected async nextBatch(gen: number): Promise<Q[] | undefined> {
     for (;;) {
       if (gen !== this.generation || this.current.t === "closed") return undefined;
       if (this.queue.length > 0) {
@@ -193,20 +205,36 @@ export abstract class LinkBase implements Link {
   }
 
   /** Takes what is queued now without waiting (for the first frame of a stream). */
-  protected takeQueued(): Envelope[] {
+  protected takeQueued(): Q[] {
     const max = this.owner.config.maxBatchEnvelopes;
     return this.queue.length <= max ? this.queue.splice(0) : this.queue.splice(0, max);
   }
 
-  /** Wakes a waiting writer at the end of this tick, so envelopes written in the same tick share a frame. */
+  /**
+   * Wakes a waiting writer once the current burst of sends is queued (see the file comment): at the next tick
+   * for the first burst of an event-loop turn, at the end of the turn (setImmediate) for later ones, so that
+   * sends from many I/O callbacks of one turn still share a frame.
+   */
   private wake(): void {
     if (this.waiter === undefined || this.wakeScheduled) return;
     this.wakeScheduled = true;
-    setImmediate(() => {
-      this.wakeScheduled = false;
-      this.wakeNow();
-    });
+    if (this.flushedThisTurn) {
+      setImmediate(this.wakeTick);
+      return;
+    }
+    this.flushedThisTurn = true;
+    setImmediate(this.endTurn);
+    process.nextTick(this.wakeTick);
   }
+
+  private readonly wakeTick = (): void => {
+    this.wakeScheduled = false;
+    this.wakeNow();
+  };
+
+  private readonly endTurn = (): void => {
+    this.flushedThisTurn = false;
+  };
 
   /** Wakes a waiting writer now. */
   protected wakeNow(): void {

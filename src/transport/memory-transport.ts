@@ -11,9 +11,8 @@
  * layers must tolerate (faults.ts says how each copes). With no policy set, a frame takes the same path as
  * without fault injection: one check, then straight to the receiver.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
-import { LinkRequestSchema } from "../../gen/agentmesh/v1/mesh_service_pb.js";
+import { decodeEnvelope, encodeEnvelope } from "../protocol/envelope-codec.js";
 import { systemClock, type Clock } from "../protocol/clock.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
@@ -242,10 +241,9 @@ export class MemoryNetwork {
   }
 }
 
-/** Encodes and decodes a frame, as the wire would. */
+/** Encodes and decodes a frame's envelopes, as the wire would (with the gRPC transport's codec). */
 function wire(frame: Envelope[]): Envelope[] {
-  const bytes = toBinary(LinkRequestSchema, create(LinkRequestSchema, { envelopes: frame }));
-  return fromBinary(LinkRequestSchema, bytes).envelopes;
+  return frame.map((envelope) => decodeEnvelope(encodeEnvelope(envelope)));
 }
 
 /** Options of an in-memory transport. */
@@ -280,6 +278,11 @@ export class MemoryTransport extends PeerTransport {
 
   protected dialer(address: string): Dialer {
     return (outgoing, signal) => this.network.connect(this, address, outgoing, signal);
+  }
+
+  /** Links of the in-memory network queue the envelopes themselves (each delivered frame goes through wire()). */
+  protected prepare(envelope: Envelope): Envelope {
+    return envelope;
   }
 
   /** @internal Serves a stream another transport opened. */

@@ -6,8 +6,8 @@ import { backoffDelayMs } from "./backoff.js";
 import type { Dialer } from "./dialer.js";
 import { LinkBase, type LinkOwner } from "./link-base.js";
 
-/** An outbound peer link. */
-export class OutboundLink extends LinkBase {
+/** An outbound peer link; its frames are arrays of `Q`, what its transport prepares per envelope. */
+export class OutboundLink<Q = Envelope> extends LinkBase<Q> {
   readonly direction = "outbound" as const;
   private abort: AbortController | undefined;
   private retry: { timer: TimerHandle; resolve: () => void } | undefined;
@@ -16,8 +16,8 @@ export class OutboundLink extends LinkBase {
   /** Creates the link; call start() to dial. */
   constructor(
     address: string,
-    owner: LinkOwner,
-    private readonly dial: Dialer,
+    owner: LinkOwner<Q>,
+    private readonly dial: Dialer<Q>,
     private readonly clock: Clock,
   ) {
     super(address, owner);
@@ -73,8 +73,8 @@ export class OutboundLink extends LinkBase {
   }
 
   /** The frames of one stream: Hello (with anything already queued), then batches as they come. */
-  private async *frames(gen: number): AsyncGenerator<Envelope[]> {
-    yield [this.helloEnvelope(), ...this.takeQueued()];
+  private async *frames(gen: number): AsyncGenerator<Q[]> {
+    yield [this.hello(), ...this.takeQueued()];
     for (;;) {
       const batch = await this.nextBatch(gen);
       if (batch === undefined) return;

@@ -8,6 +8,7 @@
  * the same direction (a peer that redialed before its old stream was noticed dead), the newer wins.
  */
 import { Code, MeshError } from "../protocol/errors.js";
+import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import type { AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
 import type { Clock } from "../protocol/clock.js";
 import type { Logger } from "../protocol/logger.js";
@@ -18,16 +19,16 @@ import { LinkBase, type LinkOwner } from "./link-base.js";
 import { OutboundLink } from "./outbound-link.js";
 import type { Link, Transport, TransportHost } from "./transport.js";
 
-/** Base class of transports: everything but dialing and accepting. */
-export abstract class PeerTransport implements Transport {
+/** Base class of transports: everything but dialing, accepting and what a link queues per envelope (`Q`). */
+export abstract class PeerTransport<Q = Envelope> implements Transport {
   abstract readonly address: string;
   private hostRef: TransportHost | undefined;
-  private readonly all = new Set<LinkBase>();
-  private readonly outboundByAddress = new Map<string, OutboundLink>();
-  private readonly byPeer = new Map<string, Set<LinkBase>>();
+  private readonly all = new Set<LinkBase<Q>>();
+  private readonly outboundByAddress = new Map<string, OutboundLink<Q>>();
+  private readonly byPeer = new Map<string, Set<LinkBase<Q>>>();
   /** The agent each outbound link was dialed for, until its Hello says who answered. */
-  private readonly dialedFor = new WeakMap<LinkBase, string>();
-  private readonly owner: LinkOwner;
+  private readonly dialedFor = new WeakMap<LinkBase<Q>, string>();
+  private readonly owner: LinkOwner<Q>;
   /** True once stopping began: no new links are dialed. */
   private stopped = false;
 
@@ -46,6 +47,7 @@ export abstract class PeerTransport implements Transport {
       logger,
       helloReceived: (link, peer) => this.helloReceived(link, peer),
       linkClosed: (link) => this.linkClosed(link),
+      prepare: (envelope) => this.prepare(envelope),
     };
   }
 
@@ -63,7 +65,10 @@ export abstract class PeerTransport implements Transport {
   abstract start(host: TransportHost): Promise<void>;
 
   /** How to open a stream to `address`. */
-  protected abstract dialer(address: string): Dialer;
+  protected abstract dialer(address: string): Dialer<Q>;
+
+  /** What a link queues for `envelope` (the envelope, or its encoding); throws a MeshError to refuse it. */
+  protected abstract prepare(envelope: Envelope): Q;
 
   /** Releases what the dialer of `address` holds (sessions) once its link is gone. */
   protected releaseDialer(_address: string): void {}
@@ -78,7 +83,7 @@ export abstract class PeerTransport implements Transport {
     if (existing !== undefined && existing.usable && (agentId === undefined || existing.peer === undefined || existing.peer.id === agentId)) {
       return existing;
     }
-    const link = new OutboundLink(address, this.owner, this.dialer(address), this.clock);
+    const link = new OutboundLink<Q>(address, this.owner, this.dialer(address), this.clock);
     if (agentId !== undefined) this.dialedFor.set(link, agentId);
     this.outboundByAddress.set(address, link);
     this.all.add(link);
@@ -120,15 +125,15 @@ export abstract class PeerTransport implements Transport {
   abstract stop(): Promise<void>;
 
   /** Registers a link a peer opened; the implementation then calls its serve(). */
-  protected acceptInbound(): InboundLink {
-    const link = new InboundLink("", this.owner);
+  protected acceptInbound(): InboundLink<Q> {
+    const link = new InboundLink<Q>("", this.owner);
     this.all.add(link);
     return link;
   }
 
   /** The link to use for `agentId`: ready before connecting, then the preferred of a redundant pair. */
-  private bestLink(agentId: string): LinkBase | undefined {
-    let best: LinkBase | undefined;
+  private bestLink(agentId: string): LinkBase<Q> | undefined {
+    let best: LinkBase<Q> | undefined;
     for (const link of this.byPeer.get(agentId) ?? []) {
       if (!link.usable) continue;
       if (best === undefined || this.rank(link, agentId) > this.rank(best, agentId)) best = link;
@@ -136,24 +141,24 @@ export abstract class PeerTransport implements Transport {
     return best;
   }
 
-  private rank(link: LinkBase, peerId: string): number {
+  private rank(link: LinkBase<Q>, peerId: string): number {
     const ready = link.state.t === "ready" ? 4 : 0;
     const preferred = this.isPreferredDirection(link, peerId) ? 2 : 0;
     return ready + preferred + link.id / 1e12; // newer wins the last tie
   }
 
-  private dialerOf(link: LinkBase, peerId: string): string {
+  private dialerOf(link: LinkBase<Q>, peerId: string): string {
     return link.direction === "outbound" ? this.host.localInfo().id : peerId;
   }
 
   /** True when `link` was dialed by the smaller of the two ids (the direction both sides keep). */
-  private isPreferredDirection(link: LinkBase, peerId: string): boolean {
+  private isPreferredDirection(link: LinkBase<Q>, peerId: string): boolean {
     const local = this.host.localInfo().id;
     const smaller = local < peerId ? local : peerId;
     return this.dialerOf(link, peerId) === smaller;
   }
 
-  private helloReceived(link: LinkBase, peer: AgentInfo): void {
+  private helloReceived(link: LinkBase<Q>, peer: AgentInfo): void {
     const localId = this.host.localInfo().id;
     if (peer.id === localId) {
       link.close("dialed itself");
@@ -178,7 +183,7 @@ export abstract class PeerTransport implements Transport {
     }
   }
 
-  private linkClosed(link: LinkBase): void {
+  private linkClosed(link: LinkBase<Q>): void {
     this.all.delete(link);
     if (link instanceof OutboundLink && this.outboundByAddress.get(link.remoteAddress) === link) {
       this.outboundByAddress.delete(link.remoteAddress);

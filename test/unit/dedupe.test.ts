@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DedupeWindow } from "../../src/bus/dedupe.js";
+import { seededRandom } from "../../src/protocol/random.js";
 
 describe("DedupeWindow", () => {
   it("reports a new id as unseen once, then as seen", () => {
@@ -46,6 +47,29 @@ describe("DedupeWindow", () => {
     w.check("z"); // evicts x
     expect(w.check("y")?.reply).toBe(2);
     expect(w.size).toBe(2);
+  });
+
+  it("remembers nothing with capacity 0", () => {
+    const w = new DedupeWindow<number>(0);
+    expect(w.check("a")).toBeUndefined();
+    expect(w.check("a")).toBeUndefined();
+    expect(w.size).toBe(0);
+  });
+
+  it("behaves like a FIFO of the last `capacity` new ids over many laps of its ring", () => {
+    const random = seededRandom(9);
+    const w = new DedupeWindow<number>(7);
+    const model: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const id = `m${Math.floor(random() * 12)}`;
+      const known = model.includes(id);
+      expect(w.check(id) !== undefined).toBe(known);
+      if (!known) {
+        model.push(id);
+        if (model.length > 7) model.shift();
+      }
+      expect(w.size).toBe(model.length);
+    }
   });
 
   it("stays bounded under many ids", () => {

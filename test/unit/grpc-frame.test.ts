@@ -7,7 +7,10 @@ import {
   formatGrpcTimeout,
   GrpcMessageReader,
   grpcStatusTrailers,
+  listsEncoding,
   parseGrpcTimeout,
+  statusFromHttp,
+  statusFromRstCode,
   statusFromTrailers,
 } from "../../src/transport/grpc-frame.js";
 
@@ -47,6 +50,18 @@ describe("gRPC framing", () => {
   });
 });
 
+describe("compressed messages", () => {
+  it("go through the negotiated decompressor; uncompressed ones do not", () => {
+    const reader = new GrpcMessageReader(100, (m) => Uint8Array.from([...m].reverse()));
+    const wire = Buffer.concat([Buffer.from([1, 0, 0, 0, 3, 1, 2, 3]), encodeGrpcMessage(bytes(4, 5))]);
+    for (let cut = 0; cut <= wire.length; cut++) {
+      const r = new GrpcMessageReader(100, (m) => Uint8Array.from([...m].reverse()));
+      expect([...r.push(wire.subarray(0, cut)), ...r.push(wire.subarray(cut))].map((m) => [...m])).toEqual([[3, 2, 1], [4, 5]]);
+    }
+    expect(reader.push(wire).length).toBe(2);
+  });
+});
+
 describe("grpc-timeout", () => {
   it("parses every unit and formats milliseconds", () => {
     expect(parseGrpcTimeout(undefined)).toBeUndefined();
@@ -64,6 +79,34 @@ describe("grpc-timeout", () => {
     for (const bad of ["", "10", "m", "123456789m", "1x", "-1S"]) {
       expect(() => parseGrpcTimeout(bad)).toThrowError(expect.objectContaining({ code: Code.InvalidArgument }));
     }
+  });
+});
+
+describe("statuses without trailers", () => {
+  it("map HTTP statuses as gRPC does", () => {
+    expect(statusFromHttp(400).code).toBe(Code.Internal);
+    expect(statusFromHttp(401).code).toBe(Code.Unauthenticated);
+    expect(statusFromHttp(403).code).toBe(Code.PermissionDenied);
+    expect(statusFromHttp(404).code).toBe(Code.Unimplemented);
+    for (const s of [429, 502, 503, 504]) expect(statusFromHttp(s).code).toBe(Code.Unavailable);
+    expect(statusFromHttp(500).code).toBe(Code.Unknown);
+    expect(statusFromHttp(302).message).toContain("302");
+  });
+
+  it("map RST_STREAM codes as gRPC does", () => {
+    expect(statusFromRstCode(7, "s").code).toBe(Code.Unavailable);
+    expect(statusFromRstCode(8, "s").code).toBe(Code.Canceled);
+    expect(statusFromRstCode(11, "s").code).toBe(Code.ResourceExhausted);
+    expect(statusFromRstCode(12, "s").code).toBe(Code.PermissionDenied);
+    for (const c of [1, 2, 3, 4, 6, 9, 10]) expect(statusFromRstCode(c, "s").code).toBe(Code.Internal);
+    expect(statusFromRstCode(2, "the stream").message).toContain("the stream");
+  });
+
+  it("find an encoding in an accept list", () => {
+    expect(listsEncoding("identity, deflate,GZIP", "gzip")).toBe(true);
+    expect(listsEncoding(["identity", "gzip"], "gzip")).toBe(true);
+    expect(listsEncoding("identity", "gzip")).toBe(false);
+    expect(listsEncoding(undefined, "gzip")).toBe(false);
   });
 });
 

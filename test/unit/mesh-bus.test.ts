@@ -45,6 +45,30 @@ async function agents(network: MemoryNetwork, ids: string[]) {
 }
 
 describe("MeshMessageBus", () => {
+  it("watches a link's state once for many requests, and lets go of it when the link closes", async () => {
+    const network = new MemoryNetwork();
+    const agent = await agents(network, ["a", "b"]);
+    agent("b").bus.attach("b", (m) => m.payload);
+    const link = agent("a").transport.linkTo("b", agent("b").transport.address);
+    let watching = 0;
+    const onState = link.onState.bind(link);
+    link.onState = (listener) => {
+      watching++;
+      const off = onState(listener);
+      return () => {
+        watching--;
+        return off();
+      };
+    };
+    for (let i = 1; i <= 50; i++) expect((await agent("a").bus.request("b", { type: "q", payload: i })).payload).toBe(i);
+    expect(agent("a").transport.peerLink("b")).toBe(link);
+    expect(watching).toBe(1);
+    link.close("test");
+    await waitFor(() => link.state.t === "closed", { what: "the link to close" });
+    expect(watching).toBe(0);
+    expect((await agent("a").bus.request("b", { type: "q", payload: "again" })).payload).toBe("again");
+  });
+
   it("retries a request whose link broke with the same id, and the handler runs once", async () => {
     const network = new MemoryNetwork();
     const agent = await agents(network, ["a", "b"]);
