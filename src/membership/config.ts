@@ -20,8 +20,14 @@ export interface SwimConfig {
    */
   suspicionMult: number;
   /**
+   * The minimum suspicion timeout is never below this, ms. Default 1000: in small meshes the formula above
+   * gives 0.45 s, too little for a live member on a busy machine to hear the suspicion and refute it; from
+   * N ≈ 100 up the formula is larger and this has no effect.
+   */
+  suspicionFloorMs: number;
+  /**
    * The maximum suspicion timeout is this × the minimum; a suspicion starts at the maximum and shrinks towards
-   * the minimum as independent members confirm it (Lifeguard). Default 2.
+   * the minimum as independent members confirm it (Lifeguard). Default 1.5 (at N = 1,000: 1.35 to 2.0 s).
    */
   suspicionMaxTimeoutMult: number;
   /** Retransmissions of each update: retransmitMult × ceil(log10(N + 1)). Default 4. */
@@ -52,7 +58,8 @@ export const defaultSwimConfig: Readonly<SwimConfig> = Object.freeze({
   probeTimeoutMs: 100,
   indirectChecks: 3,
   suspicionMult: 3,
-  suspicionMaxTimeoutMult: 2,
+  suspicionFloorMs: 1000,
+  suspicionMaxTimeoutMult: 1.5,
   retransmitMult: 4,
   maxPiggybackUpdates: 16,
   gossipIntervalMs: 100,

@@ -257,8 +257,8 @@ export class MemberList {
       return;
     }
     const n = this.n;
-    const { suspicionMult, suspicionMaxTimeoutMult, probeIntervalMs } = this.o.config;
-    const min = suspicionMinTimeoutMs(suspicionMult, n, probeIntervalMs);
+    const { suspicionMult, suspicionMaxTimeoutMult, probeIntervalMs, suspicionFloorMs } = this.o.config;
+    const min = suspicionMinTimeoutMs(suspicionMult, n, probeIntervalMs, suspicionFloorMs);
     current.suspicion?.cancel();
     this.setInfo(current, this.copy({ ...current.info, incarnation: info.incarnation, startedAtMs: info.startedAtMs } as AgentInfo, MemberStatus.SUSPECT));
     current.stateChangeMs = this.o.clock.now();

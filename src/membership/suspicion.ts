@@ -5,9 +5,9 @@
  */
 import type { Clock, TimerHandle } from "../protocol/clock.js";
 
-/** Minimum suspicion timeout: mult × max(1, log10(max(1, n))) × intervalMs. */
-export function suspicionMinTimeoutMs(mult: number, n: number, intervalMs: number): number {
-  return mult * Math.max(1, Math.log10(Math.max(1, n))) * intervalMs;
+/** Minimum suspicion timeout: mult × max(1, log10(max(1, n))) × intervalMs, and never below floorMs. */
+export function suspicionMinTimeoutMs(mult: number, n: number, intervalMs: number, floorMs = 0): number {
+  return Math.max(floorMs, mult * Math.max(1, Math.log10(Math.max(1, n))) * intervalMs);
 }
 
 /** Confirmations a suspicion expects: mult - 2, but no more than the other members who could confirm (n - 2). */

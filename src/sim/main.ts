@@ -80,7 +80,7 @@ async function main(): Promise<number> {
       "agent-mesh simulator: per node one Swim (membership) and one GossipState (replicated state), on virtual time",
       `machine: ${machine()}; ${Math.min(o.workers, cases.length)} worker thread(s)`,
       ...(changed.length > 0 ? [`NOT THE DEFAULTS — overridden: ${changed.join(", ")}`] : []),
-      `${changed.length > 0 ? "config" : "defaults"}: SWIM probe ${s.probeIntervalMs} ms, probe timeout ${s.probeTimeoutMs} ms, k=${s.indirectChecks}, suspicion mult ${s.suspicionMult} (max ×${s.suspicionMaxTimeoutMult}), ` +
+      `${changed.length > 0 ? "config" : "defaults"}: SWIM probe ${s.probeIntervalMs} ms, probe timeout ${s.probeTimeoutMs} ms, k=${s.indirectChecks}, suspicion mult ${s.suspicionMult} (floor ${s.suspicionFloorMs} ms, max ×${s.suspicionMaxTimeoutMult}), ` +
         `gossip ${s.gossipIntervalMs} ms × ${s.gossipFanout}, push-pull ${s.pushPullIntervalMs} ms; state gossip ${st.gossipIntervalMs} ms × ${st.fanout}`,
       "network: latency 0.2-2 ms uniform; nodes join through 3 seeds, staggered over N × 10 ms",
       `plan (loss ${o.lossRate === 0 ? "0 %" : `0 % and ${percent(o.lossRate)}`}):\n  ${describePlan(o)}`,

@@ -297,7 +297,7 @@ describe("MemberList", () => {
 
   describe("suspicion timeout", () => {
     // n = 5 (self and four): min = 4 × max(1, log10 5) × 200 = 800 ms, max = 2 × 800, k = min(4 - 2, 5 - 2) = 2.
-    const config: Partial<SwimConfig> = { probeIntervalMs: 200, suspicionMult: 4, suspicionMaxTimeoutMult: 2 };
+    const config: Partial<SwimConfig> = { probeIntervalMs: 200, suspicionMult: 4, suspicionMaxTimeoutMult: 2, suspicionFloorMs: 0 };
     function fiveMembers() {
       const t = setup(config);
       for (const id of ["a", "b", "c", "d"]) t.gossip("x", claim(agent(id), ALIVE));

@@ -17,6 +17,12 @@ describe("suspicionMinTimeoutMs: mult × max(1, log10(n)) × interval", () => {
     expect(suspicionMinTimeoutMs(mult, n, interval)).toBeCloseTo(expected, 9);
   });
 
+  it("never goes below the floor, which stops mattering once the formula exceeds it", () => {
+    expect(suspicionMinTimeoutMs(3, 5, 150, 1000)).toBe(1000); // the formula alone: 450 ms
+    expect(suspicionMinTimeoutMs(3, 100, 150, 1000)).toBe(1000); // 900 ms
+    expect(suspicionMinTimeoutMs(3, 1000, 150, 1000)).toBeCloseTo(1350, 9);
+  });
+
   it("grows with log10 of the member count between the table's points", () => {
     expect(suspicionMinTimeoutMs(4, 50, 100)).toBeCloseTo(4 * Math.log10(50) * 100, 9);
     let last = 0;
