@@ -11,7 +11,7 @@ import {
   CollaborationReplySchema,
 } from "../../gen/agentmesh/v1/collaboration_pb.js";
 import { VoteRequestSchema, VoteSchema } from "../../gen/agentmesh/v1/consensus_pb.js";
-import { UserMessageSchema, type Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
+import type { Envelope, UserMessage } from "../../gen/agentmesh/v1/envelope_pb.js";
 import { HeartbeatSchema } from "../../gen/agentmesh/v1/membership_pb.js";
 import { TaskRequestSchema, TaskResultSchema } from "../../gen/agentmesh/v1/task_pb.js";
 import type { Body } from "./envelope.js";
@@ -142,7 +142,8 @@ export function messageToBody(type: MessageType, payload: unknown): Body {
       };
     default:
       if (type.length === 0) throw new MeshError(Code.InvalidArgument, "message.type: must not be empty");
-      return { case: "user", value: create(UserMessageSchema, { type, payload: toPayload(payload) }) };
+      // Built directly, as create() would (the most frequent body; create() uses reflection).
+      return { case: "user", value: { $typeName: "agentmesh.v1.UserMessage", type, payload: toPayload(payload) } as UserMessage };
   }
 }
 

@@ -2,8 +2,7 @@
  * Payload encoding: user values travel as UTF-8 JSON bytes with content type "application/json"
  * (see proto/agentmesh/v1/payload.proto). Text and raw bytes pass through with their own types.
  */
-import { create } from "@bufbuild/protobuf";
-import { PayloadSchema, type Payload } from "../../gen/agentmesh/v1/payload_pb.js";
+import type { Payload } from "../../gen/agentmesh/v1/payload_pb.js";
 import { Code, MeshError } from "./errors.js";
 
 /** The content type of JSON payloads (also assumed when the content type is empty). */
@@ -14,13 +13,21 @@ export const TEXT_CONTENT_TYPE = "text/plain";
 export const BINARY_CONTENT_TYPE = "application/octet-stream";
 
 const encoder = new TextEncoder();
+
+/**
+ * The object create(PayloadSchema, …) makes, built directly: create() walks the schema by reflection, and this
+ * runs for every task input and output.
+ */
+function payload(contentType: string, data: Uint8Array): Payload {
+  return { $typeName: "agentmesh.v1.Payload", contentType, data } as Payload;
+}
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Encodes a JS value as a payload: Uint8Array as binary, anything else as JSON (undefined becomes null). */
 export function toPayload(value: unknown): Payload {
-  if (value instanceof Uint8Array) return create(PayloadSchema, { contentType: BINARY_CONTENT_TYPE, data: value });
+  if (value instanceof Uint8Array) return payload(BINARY_CONTENT_TYPE, value);
   const json = JSON.stringify(value === undefined ? null : value);
-  return create(PayloadSchema, { contentType: JSON_CONTENT_TYPE, data: encoder.encode(json) });
+  return payload(JSON_CONTENT_TYPE, encoder.encode(json));
 }
 
 /** Wraps JSON text that is already encoded, validating it. `field` names it in errors. */
@@ -30,7 +37,7 @@ export function jsonTextToPayload(text: string, field: string): Payload {
   } catch (err) {
     throw new MeshError(Code.InvalidArgument, `${field}: not valid JSON (${(err as Error).message})`);
   }
-  return create(PayloadSchema, { contentType: JSON_CONTENT_TYPE, data: encoder.encode(text) });
+  return payload(JSON_CONTENT_TYPE, encoder.encode(text));
 }
 
 /**
