@@ -35,6 +35,7 @@ import {
   spanIdOf,
   spanTrace,
   TRACER_NAME,
+  withSpan,
 } from "../protocol/trace-context.js";
 import { backoffDelayMs } from "../transport/backoff.js";
 import type { Link, Transport } from "../transport/transport.js";
@@ -186,7 +187,7 @@ export class MeshMessageBus implements MessageBus {
     const span = this.startSpan(env, "send", SpanKind.PRODUCER, parent);
     env.trace = spanTrace(parent, span);
     try {
-      if (agentId === this.selfId) await context.with(trace.setSpan(parent, span), () => this.deliverLocally(env));
+      if (agentId === this.selfId) await context.with(withSpan(parent, span), () => this.deliverLocally(env));
       else this.linkFor(agentId).send(env);
     } catch (err) {
       failSpan(span, err);
@@ -360,7 +361,7 @@ export class MeshMessageBus implements MessageBus {
     this.answering.set(env.messageId, []);
     const parent = extractTrace(env.trace);
     const span = this.startSpan(env, "handle", SpanKind.SERVER, parent);
-    const ctx = trace.setSpan(parent, span);
+    const ctx = withSpan(parent, span);
     let body: Body;
     try {
       const handler = this.handlers.get(env.body.case as BodyCase);
@@ -432,7 +433,7 @@ export class MeshMessageBus implements MessageBus {
     const parent = extractTrace(env.trace);
     const span = this.startSpan(env, "receive", SpanKind.CONSUMER, parent);
     try {
-      await context.with(trace.setSpan(parent, span), () => this.deliverLocally(env, span));
+      await context.with(withSpan(parent, span), () => this.deliverLocally(env, span));
     } finally {
       span.end();
     }
@@ -471,7 +472,7 @@ export class MeshMessageBus implements MessageBus {
   private async sendToAll(env: Envelope, what: "publish" | "broadcast"): Promise<void> {
     const parent = context.active();
     const span = this.startSpan(env, what, SpanKind.PRODUCER, parent);
-    const ctx = trace.setSpan(parent, span);
+    const ctx = withSpan(parent, span);
     try {
       this.fanOut(env, ctx, span.isRecording());
       await context.with(ctx, () => this.deliverLocally(env));

@@ -30,7 +30,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { messageToBody, type Message } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, TRACER_NAME } from "../protocol/trace-context.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
@@ -67,7 +67,7 @@ async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, at
     const record = (a: Attributes): void => {
       if (recording) span.setAttributes(a);
     };
-    return await context.with(trace.setSpan(parent, span), () => fn({ record }));
+    return await context.with(withSpan(parent, span), () => fn({ record }));
   } catch (err) {
     failSpan(span, err);
     throw err;

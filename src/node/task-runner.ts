@@ -15,7 +15,7 @@ import type { Clock } from "../protocol/clock.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, TRACER_NAME } from "../protocol/trace-context.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 
 /** What a task handler receives besides the input. */
 export interface TaskContext {
@@ -126,15 +126,18 @@ export class TaskRunner {
     return this.queue.length;
   }
 
-  /** Runs `task` now or when a slot frees; resolves with its result (a failure result when it fails). */
-  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops?: number }): Promise<TaskResult> {
-    const parent = otelContext.active();
+  /**
+   * Runs `task` now or when a slot frees; resolves with its result (a failure result when it fails). Its span
+   * is a child of `context.parent`, default the active context.
+   */
+  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops?: number; parent?: Context }): Promise<TaskResult> {
+    const parent = context.parent ?? otelContext.active();
     const span = this.tracer.startSpan(`run ${task.capability}`, { kind: SpanKind.INTERNAL }, parent);
     if (span.isRecording()) {
       span.setAttributes({ [ATTR_CORRELATION_ID]: context.correlationId, [ATTR_CAPABILITY]: task.capability, [ATTR_TASK_ID]: task.taskId, [ATTR_ATTEMPT]: task.attempt });
     }
     return new Promise<TaskResult>((resolve) => {
-      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: trace.setSpan(parent, span), resolve };
+      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: withSpan(parent, span), resolve };
       if (this.running < this.options.capacity) {
         void this.start(job);
         return;
