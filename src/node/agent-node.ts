@@ -473,7 +473,7 @@ export class AgentNode {
   }
 
   /** A sub-task of a running task: routed like any task, one hop further, within the parent's deadline. */
-  private async delegateTask(capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number }): Promise<unknown> {
+  private async delegateTask(capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number; context: Context }): Promise<unknown> {
     requireCapability(capability);
     const hops = parent.hops + 1;
     const limit = this.bus.config.hopLimit;
@@ -481,7 +481,7 @@ export class AgentNode {
       throw new MeshError(Code.FailedPrecondition, `hop limit ${limit} exceeded delegating "${capability}" (correlation id ${parent.correlationId}, ${hops} hops deep; a delegation counts one hop and each link it crosses one more): delegation chain stopped`);
     }
     const task = create(TaskRequestSchema, { taskId: newId(), capability, input: toPayload(input), origin: this.id, attempt: 1 });
-    const { result } = await this.router.route(task, { correlationId: parent.correlationId, deadlineMs: parent.deadlineMs, hops });
+    const { result } = await this.router.route(task, { correlationId: parent.correlationId, deadlineMs: parent.deadlineMs, hops, parent: parent.context });
     if (result.outcome.case === "failure") throw MeshError.fromFailure(result.outcome.value);
     return fromPayload(result.outcome.value, "output");
   }

@@ -41,8 +41,8 @@ export interface TaskContext {
   delegate(capability: string, input: unknown): Promise<unknown>;
 }
 
-/** How a runner hands sub-tasks to the mesh (see TaskContext.delegate). */
-export type Delegate = (capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number }) => Promise<unknown>;
+/** How a runner hands sub-tasks to the mesh (see TaskContext.delegate); `parent.context` makes the task's span active. */
+export type Delegate = (capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number; context: Context }) => Promise<unknown>;
 
 /** Runs one task: returns (or resolves) its output; throw a MeshError to choose the status code. */
 export type TaskHandler = (input: any, context: TaskContext) => unknown | Promise<unknown>;
@@ -187,7 +187,7 @@ export class TaskRunner {
       if (remaining <= 0) throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) expired before it started`);
       const input = fromPayload(task.input, "input");
       const log = this.options.logger.child({ correlation_id: job.correlationId, taskId: task.taskId, capability: task.capability });
-      const parent = { correlationId: job.correlationId, hops: job.hops, deadlineMs: job.deadlineMs };
+      const parent = { correlationId: job.correlationId, hops: job.hops, deadlineMs: job.deadlineMs, context: job.ctx };
       const context: TaskContext = {
         taskId: task.taskId,
         correlationId: job.correlationId,

@@ -2,7 +2,8 @@
  * Tracing setup, configured by the standard OpenTelemetry environment variables. Each node process calls
  * startTracing once; it installs the node's span recorder (span-recorder.ts: an API TracerProvider with no
  * SDK span machinery) whose spans carry the agent's resource, W3C trace context and baggage propagation
- * (w3c-propagator.ts), an AsyncLocalStorage context manager, and up to three sinks of finished spans:
+ * (w3c-propagator.ts), a context manager (AsyncLocalStorage by default; AGENT_MESH_TRACE_SYNC_CONTEXT=true
+ * for the synchronous one, see context-manager.ts), and up to three sinks of finished spans:
  *
  * - the span ring (span-ring.ts): the node's recent finished spans, for `agent-mesh trace` without a
  *   collector. On by default (AGENT_MESH_TRACE_RING_SIZE, default 4096; 0 turns it off).
@@ -25,7 +26,7 @@ import type { SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import { ATTR_AGENT_ID } from "../protocol/trace-context.js";
-import { AsyncContextManager } from "./context-manager.js";
+import { AsyncContextManager, SyncContextManager } from "./context-manager.js";
 import { DEFAULT_EXPORT_QUEUE_CONFIG, ExportQueue, type ExportQueueConfig, type ExportStats } from "./export-queue.js";
 import { installNodeTracing, type NodeTracing } from "./node-tracing.js";
 import { newOtlpExporter } from "./otlp-exporter.js";
@@ -59,6 +60,12 @@ export interface TracingOptions {
   exportQueue?: Partial<ExportQueueConfig>;
   /** Trace membership and gossip traffic. Default $AGENT_MESH_TRACE_MEMBERSHIP ("true"/"1"), else false. */
   traceMembership?: boolean;
+  /**
+   * Let the active span follow async work (AsyncLocalStorage) rather than only synchronous calls; see
+   * context-manager.ts for what each keeps and costs. Default true unless $AGENT_MESH_TRACE_SYNC_CONTEXT is
+   * "true"/"1". The first tracing started in a process decides for all of it.
+   */
+  asyncContext?: boolean;
   /**
    * Make this the process's tracer provider (the API global, and the default of nodes created later). Default
    * true. False keeps it private: give it to one AgentNode with `tracing` (several nodes in one process).
@@ -127,7 +134,7 @@ export function startTracing(options: TracingOptions): Tracing {
   const sampler = options.sampler ?? (leaving ? sdkSampler(samplerSpec) : leanSampler(samplerSpec));
   const limits = { ...spanLimitsFromEnv(env), ...options.spanLimits };
   const provider = new SpanRecorder({ sampler, limits, sinks, resource: resourceOf });
-  installContextAndPropagation();
+  installContextAndPropagation(options.asyncContext ?? !flagFromEnv(env, "AGENT_MESH_TRACE_SYNC_CONTEXT"));
   if (options.logger !== undefined && options.logger !== silentLogger) routeDiagnostics(options.logger);
   const register = options.register ?? true;
   let stopped: Promise<void> | undefined;
@@ -172,11 +179,15 @@ async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void
 
 let contextInstalled = false;
 
-/** Installs the AsyncLocalStorage context manager and the W3C trace context + baggage propagator, once. */
-export function installContextAndPropagation(): void {
+/**
+ * Installs the context manager — AsyncLocalStorage (`asyncContext`, the default) or the synchronous one
+ * (context-manager.ts says what each keeps) — and the W3C trace context + baggage propagator, once per
+ * process: the first call decides.
+ */
+export function installContextAndPropagation(asyncContext = true): void {
   if (contextInstalled) return;
   contextInstalled = true;
-  context.setGlobalContextManager(new AsyncContextManager().enable());
+  context.setGlobalContextManager((asyncContext ? new AsyncContextManager() : new SyncContextManager()).enable());
   propagation.setGlobalPropagator(new W3CPropagator());
 }
 
