@@ -1,9 +1,10 @@
 /**
  * The export queue: a sink of the span recorder that batches sampled spans for an SDK SpanExporter, off the
  * path that ends them. Ending a span costs one array push; a full batch is exported on the next turn of the
- * event loop (setImmediate), a partial one after the schedule delay; one export runs at a time. The queue is
- * bounded: when the collector cannot keep up, new spans are dropped and counted (a warning names how many).
- * Limits and timers follow the SDK's BatchSpanProcessor and its OTEL_BSP_* variables.
+ * event loop (setImmediate), a partial one after the schedule delay; a few exports may be in flight at once
+ * (a collector's round trip then does not cap the rate). The queue is bounded: when the collector cannot keep
+ * up, new spans are dropped and counted (a warning names how many). Limits and timers follow the SDK's
+ * BatchSpanProcessor and its OTEL_BSP_* variables.
  */
 import { diag, TraceFlags } from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
@@ -21,6 +22,8 @@ export interface ExportQueueConfig {
   scheduledDelayMs: number;
   /** How long one export may take before the queue moves on, ms. Default 30000 ($OTEL_BSP_EXPORT_TIMEOUT). */
   exportTimeoutMs: number;
+  /** Exports in flight at most. Default 2 ($AGENT_MESH_TRACE_EXPORT_CONCURRENCY). */
+  maxConcurrentExports: number;
 }
 
 /** The SDK BatchSpanProcessor's defaults. */
@@ -29,6 +32,7 @@ export const DEFAULT_EXPORT_QUEUE_CONFIG: Readonly<ExportQueueConfig> = {
   maxExportBatchSize: 512,
   scheduledDelayMs: 5000,
   exportTimeoutMs: 30_000,
+  maxConcurrentExports: 2,
 };
 
 /** What an export queue did so far. */
@@ -47,7 +51,7 @@ export interface ExportStats {
 export class ExportQueue implements SpanSink {
   private readonly config: ExportQueueConfig;
   private queue: RecordedSpan[] = [];
-  private exporting: Promise<void> | undefined;
+  private readonly exporting = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private stopped = false;
@@ -79,18 +83,16 @@ export class ExportQueue implements SpanSink {
       return;
     }
     this.queue.push(span);
-    if (this.exporting !== undefined) return; // the running export looks at the queue when it ends
-    if (this.queue.length >= this.config.maxExportBatchSize) this.soon();
-    else this.timer ??= setTimeout(() => this.soon(), this.config.scheduledDelayMs).unref();
+    this.schedule();
   }
 
-  /** Exports everything queued, in batches. */
+  /** Exports everything queued, in batches, and waits for the exports in flight. */
   async forceFlush(): Promise<void> {
     this.cancelTimers();
     for (;;) {
-      await this.exporting;
-      if (this.queue.length === 0) return;
-      await this.exportBatch();
+      while (this.queue.length > 0 && this.exporting.size < this.config.maxConcurrentExports) this.exportBatch();
+      if (this.exporting.size === 0) return;
+      await Promise.race(this.exporting);
     }
   }
 
@@ -101,13 +103,27 @@ export class ExportQueue implements SpanSink {
     await this.exporter.shutdown();
   }
 
-  /** Starts an export on the next turn of the event loop, unless one is on its way. */
-  private soon(): void {
-    this.cancelTimers();
-    this.immediate = setImmediate(() => {
-      this.immediate = undefined;
-      if (this.exporting === undefined) void this.exportBatch();
-    });
+  /**
+   * Arranges the next export: on the next turn of the event loop when a full batch waits and an export slot is
+   * free, after the schedule delay when a partial one waits; nothing while the slots are taken (the export
+   * that ends looks again).
+   */
+  private schedule(): void {
+    if (this.stopped || this.queue.length === 0 || this.exporting.size >= this.config.maxConcurrentExports) return;
+    if (this.queue.length >= this.config.maxExportBatchSize) {
+      if (this.immediate !== undefined) return;
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.exportBatch();
+        this.schedule();
+      });
+    } else this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.exportBatch();
+      this.schedule();
+    }, this.config.scheduledDelayMs).unref();
   }
 
   private cancelTimers(): void {
@@ -117,10 +133,9 @@ export class ExportQueue implements SpanSink {
     this.immediate = undefined;
   }
 
-  /** Exports one batch; when it ends, schedules the next if spans wait. */
-  private exportBatch(): Promise<void> {
-    if (this.exporting !== undefined) return this.exporting;
-    if (this.queue.length === 0) return Promise.resolve();
+  /** Exports one batch (when spans wait and a slot is free); when it ends, schedules the next. */
+  private exportBatch(): void {
+    if (this.queue.length === 0 || this.exporting.size >= this.config.maxConcurrentExports) return;
     const size = this.config.maxExportBatchSize;
     let batch: RecordedSpan[];
     if (this.queue.length <= size) {
@@ -131,13 +146,11 @@ export class ExportQueue implements SpanSink {
       diag.warn(`Dropped ${this.droppedUnreported} spans because maxQueueSize (${this.config.maxQueueSize}) was reached`);
       this.droppedUnreported = 0;
     }
-    this.exporting = this.send(batch).then(() => {
-      this.exporting = undefined;
-      if (this.stopped) return;
-      if (this.queue.length >= size) this.soon();
-      else if (this.queue.length > 0) this.timer ??= setTimeout(() => this.soon(), this.config.scheduledDelayMs).unref();
+    const exporting: Promise<void> = this.send(batch).then(() => {
+      this.exporting.delete(exporting);
+      this.schedule();
     });
-    return this.exporting;
+    this.exporting.add(exporting);
   }
 
   /** Hands `batch` to the exporter; resolves when it answers or the export timeout passes. Never rejects. */

@@ -56,7 +56,7 @@ export interface TracingOptions {
   sampler?: Sampler;
   /** Span limits; default OTEL_SPAN_*_LIMIT, else the SDK's (128 attributes, events, links; no value length limit). */
   spanLimits?: Partial<SpanLimits>;
-  /** The export queue's limits and timers; default OTEL_BSP_*, else the SDK's (2048 queued, batches of 512, 5 s, 30 s). */
+  /** The export queue's limits and timers; default OTEL_BSP_* (and AGENT_MESH_TRACE_EXPORT_CONCURRENCY), else DEFAULT_EXPORT_QUEUE_CONFIG. */
   exportQueue?: Partial<ExportQueueConfig>;
   /** Trace membership and gossip traffic. Default $AGENT_MESH_TRACE_MEMBERSHIP ("true"/"1"), else false. */
   traceMembership?: boolean;
@@ -324,7 +324,8 @@ export function spanLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): SpanLim
 
 /**
  * The export queue's limits and timers from OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
- * OTEL_BSP_SCHEDULE_DELAY and OTEL_BSP_EXPORT_TIMEOUT; the SDK's defaults (DEFAULT_EXPORT_QUEUE_CONFIG) for those unset.
+ * OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT and AGENT_MESH_TRACE_EXPORT_CONCURRENCY; the defaults
+ * (DEFAULT_EXPORT_QUEUE_CONFIG: the SDK's, and 2 exports in flight) for those unset.
  */
 export function exportQueueConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportQueueConfig {
   const d = DEFAULT_EXPORT_QUEUE_CONFIG;
@@ -333,6 +334,7 @@ export function exportQueueConfigFromEnv(env: NodeJS.ProcessEnv = process.env): 
     maxExportBatchSize: intFromEnv(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1, 10_000_000) ?? d.maxExportBatchSize,
     scheduledDelayMs: intFromEnv(env, "OTEL_BSP_SCHEDULE_DELAY", 0, 3_600_000) ?? d.scheduledDelayMs,
     exportTimeoutMs: intFromEnv(env, "OTEL_BSP_EXPORT_TIMEOUT", 1, 3_600_000) ?? d.exportTimeoutMs,
+    maxConcurrentExports: intFromEnv(env, "AGENT_MESH_TRACE_EXPORT_CONCURRENCY", 1, 64) ?? d.maxConcurrentExports,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The export queue: sampled spans only, full batches exported off the ending call, partial ones after the
- * schedule delay, one export at a time, a bounded queue whose drops are counted and reported, failed and
- * timed-out exports counted, everything flushed on shutdown.
+ * schedule delay, a bounded number of exports in flight, a bounded queue whose drops are counted and
+ * reported, failed and timed-out exports counted, everything flushed on shutdown.
  */
 import { diag, DiagLogLevel, SamplingDecision } from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
@@ -81,7 +81,7 @@ describe("ExportQueue", () => {
     diag.setLogger({ warn: (m: string) => void warnings.push(m), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
     const exporter = new TestExporter();
     exporter.hold = true;
-    const queue = new ExportQueue(exporter, { maxQueueSize: 4, maxExportBatchSize: 2, scheduledDelayMs: 60_000 });
+    const queue = new ExportQueue(exporter, { maxQueueSize: 4, maxExportBatchSize: 2, scheduledDelayMs: 60_000, maxConcurrentExports: 1 });
     const list = spans(10);
     for (const s of list) queue.onEnd(s);
     expect(queue.stats()).toEqual({ queued: 4, exported: 0, dropped: 6, failed: 0 });
@@ -93,6 +93,22 @@ describe("ExportQueue", () => {
     exporter.pending.shift()!({ code: 0 });
     await waitFor(() => exporter.batches.length === 2, { what: "the next export once the first ended" });
     expect(queue.stats()).toMatchObject({ exported: 2, dropped: 6 });
+  });
+
+  it("keeps up to maxConcurrentExports exports in flight", async () => {
+    const exporter = new TestExporter();
+    exporter.hold = true;
+    const queue = new ExportQueue(exporter, { maxQueueSize: 100, maxExportBatchSize: 2, scheduledDelayMs: 60_000, maxConcurrentExports: 2 });
+    for (const s of spans(8)) queue.onEnd(s);
+    await waitFor(() => exporter.batches.length === 2, { what: "two exports in flight" });
+    expect(queue.stats().queued).toBe(4);
+    exporter.pending.shift()!({ code: 0 });
+    await waitFor(() => exporter.batches.length === 3, { what: "a third export once a slot freed" });
+    expect(exporter.batches).toEqual([["s0", "s1"], ["s2", "s3"], ["s4", "s5"]]);
+    for (const done of exporter.pending.splice(0)) done({ code: 0 });
+    exporter.hold = false;
+    await queue.forceFlush();
+    expect(queue.stats()).toEqual({ queued: 0, exported: 8, dropped: 0, failed: 0 });
   });
 
   it("counts failed and timed-out exports", async () => {
