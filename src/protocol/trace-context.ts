@@ -134,9 +134,12 @@ function overlay(parent: Context, key: symbol, value: unknown): Context {
   return depth > MAX_OVERLAY_DEPTH ? made.flatten() : made;
 }
 
-/** `parent` with `span` as its active span: trace.setSpan, cheaper (see OverlayContext). */
+/**
+ * `parent` with `span` as its active span: trace.setSpan, cheaper (see OverlayContext). A no-op span with the
+ * invalid context (tracing off) can be nobody's parent and carries nothing: `parent` is returned as it is.
+ */
 export function withSpan(parent: Context, span: Span): Context {
-  return overlay(parent, SPAN_KEY, span);
+  return span.spanContext() === INVALID_SPAN_CONTEXT ? parent : overlay(parent, SPAN_KEY, span);
 }
 
 /** The trace context of `ctx` (default: the active one) for an envelope; undefined when there is none to carry. */

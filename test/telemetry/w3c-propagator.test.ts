@@ -3,7 +3,7 @@
  * @opentelemetry/core's propagators do (checked against them on valid and malformed headers), and the
  * overlay contexts the span sites use behave as the API's contexts.
  */
-import { defaultTextMapGetter, defaultTextMapSetter, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context } from "@opentelemetry/api";
+import { defaultTextMapGetter, defaultTextMapSetter, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context } from "@opentelemetry/api";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { describe, expect, it } from "vitest";
 import { withSpan } from "../../src/protocol/trace-context.js";
@@ -69,7 +69,7 @@ describe("W3CPropagator", () => {
 });
 
 describe("withSpan (overlay contexts)", () => {
-  it("behaves as trace.setSpan: get, set, delete, and a deep chain", () => {
+  it("behaves as trace.setSpan: get, set, delete, a deep chain; a no-op span leaves the context as it is", () => {
     const key = Symbol("k");
     const base = ROOT_CONTEXT.setValue(key, "base");
     const span = trace.wrapSpanContext({ traceId: TRACE, spanId: SPAN, traceFlags: 1 });
@@ -80,6 +80,8 @@ describe("withSpan (overlay contexts)", () => {
     expect(ctx.deleteValue(key).getValue(key)).toBeUndefined();
     expect(trace.getSpan(trace.deleteSpan(ctx))).toBeUndefined();
     expect(ctx.setValue(key, "over").getValue(key)).toBe("over");
+    // A no-op span (tracing off) changes nothing, and costs no context.
+    expect(withSpan(base, trace.wrapSpanContext(INVALID_SPAN_CONTEXT))).toBe(base);
     let deep: Context = ctx;
     const spans = Array.from({ length: 40 }, (_, i) => trace.wrapSpanContext({ traceId: TRACE, spanId: String(i + 1).padStart(16, "0"), traceFlags: 1 }));
     for (const s of spans) deep = withSpan(deep, s);
