@@ -36,8 +36,9 @@ import { newId } from "../protocol/ids.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import type { Message, MessageInit } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_CORRELATION_ID, envelopeAttributes, extractTrace, failSpan, isMembershipTraffic, messageTypeOf, spanTrace, TRACER_NAME } from "../protocol/trace-context.js";
+import { ATTR_CORRELATION_ID, envelopeAttributes, extractTrace, failSpan, isMembershipTraffic, messageTypeOf, spanTrace, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireAgentId, requireCapability, requireIntInRange } from "../protocol/validate.js";
+import { withAsyncContext } from "../telemetry/context-manager.js";
 import { defaultNodeTracing, type NodeTracing } from "../telemetry/node-tracing.js";
 import type { SpanSource } from "../telemetry/span-ring.js";
 import { GrpcTransport, serviceRegistration } from "../transport/grpc-transport.js";
@@ -620,7 +621,7 @@ export class AgentNode {
     const parent = otelContext.active();
     const span = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL }, parent);
     if (span.isRecording()) span.setAttribute(ATTR_CORRELATION_ID, correlationId);
-    return otelContext.with(trace.setSpan(parent, span), fn).then(
+    return withAsyncContext(withSpan(parent, span), fn).then(
       (value) => {
         span.end();
         return value;

@@ -5,7 +5,9 @@
  *
  * Each task is a span "run CAPABILITY", a child of the context it was submitted in, from acceptance (queue
  * time included; "started" marks the slot) to its result; the handler runs inside it, so its log lines carry
- * its trace and span ids and the sub-tasks it submits are its children.
+ * its trace and span ids and the sub-tasks it submits are its children — across its awaits with the
+ * AsyncLocalStorage context manager, up to its first await with the synchronous one (telemetry/
+ * context-manager.ts); sub-tasks of TaskContext.delegate are its children either way.
  */
 import { abortable } from "../protocol/abortable.js";
 import { create } from "@bufbuild/protobuf";

@@ -2,8 +2,8 @@
  * Tracing setup, configured by the standard OpenTelemetry environment variables. Each node process calls
  * startTracing once; it installs the node's span recorder (span-recorder.ts: an API TracerProvider with no
  * SDK span machinery) whose spans carry the agent's resource, W3C trace context and baggage propagation
- * (w3c-propagator.ts), a context manager (AsyncLocalStorage by default; AGENT_MESH_TRACE_SYNC_CONTEXT=true
- * for the synchronous one, see context-manager.ts), and up to three sinks of finished spans:
+ * (w3c-propagator.ts), a context manager (AsyncLocalStorage or the synchronous one, see context-manager.ts and
+ * asyncContextFromEnv), and up to three sinks of finished spans:
  *
  * - the span ring (span-ring.ts): the node's recent finished spans, for `agent-mesh trace` without a
  *   collector. On by default (AGENT_MESH_TRACE_RING_SIZE, default 4096; 0 turns it off).
@@ -26,7 +26,7 @@ import type { SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import { ATTR_AGENT_ID } from "../protocol/trace-context.js";
-import { AsyncContextManager, SyncContextManager } from "./context-manager.js";
+import { AsyncContextManager, noteInstalledContextManager, SyncContextManager } from "./context-manager.js";
 import { DEFAULT_EXPORT_QUEUE_CONFIG, ExportQueue, type ExportQueueConfig, type ExportStats } from "./export-queue.js";
 import { installNodeTracing, type NodeTracing } from "./node-tracing.js";
 import { newOtlpExporter } from "./otlp-exporter.js";
@@ -62,8 +62,8 @@ export interface TracingOptions {
   traceMembership?: boolean;
   /**
    * Let the active span follow async work (AsyncLocalStorage) rather than only synchronous calls; see
-   * context-manager.ts for what each keeps and costs. Default true unless $AGENT_MESH_TRACE_SYNC_CONTEXT is
-   * "true"/"1". The first tracing started in a process decides for all of it.
+   * context-manager.ts for what each keeps and costs. Default: asyncContextFromEnv. The first tracing started
+   * in a process decides for all of it.
    */
   asyncContext?: boolean;
   /**
@@ -134,7 +134,7 @@ export function startTracing(options: TracingOptions): Tracing {
   const sampler = options.sampler ?? (leaving ? sdkSampler(samplerSpec) : leanSampler(samplerSpec));
   const limits = { ...spanLimitsFromEnv(env), ...options.spanLimits };
   const provider = new SpanRecorder({ sampler, limits, sinks, resource: resourceOf });
-  installContextAndPropagation(options.asyncContext ?? !flagFromEnv(env, "AGENT_MESH_TRACE_SYNC_CONTEXT"));
+  installContextAndPropagation(options.asyncContext ?? asyncContextFromEnv(env));
   if (options.logger !== undefined && options.logger !== silentLogger) routeDiagnostics(options.logger);
   const register = options.register ?? true;
   let stopped: Promise<void> | undefined;
@@ -180,14 +180,35 @@ async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void
 let contextInstalled = false;
 
 /**
- * Installs the context manager — AsyncLocalStorage (`asyncContext`, the default) or the synchronous one
+ * Whether the active span should follow async work: $AGENT_MESH_TRACE_ASYNC_CONTEXT ("true"/"1" or
+ * "false"/"0") when set, else whether this runtime's AsyncLocalStorage works without promise hooks
+ * (asyncLocalStorageIsCheap): on Node 24 it costs next to nothing, on Node 20 every promise of the process pays
+ * for it — there the synchronous manager is the default (the mesh's own spans keep their parents either way).
+ */
+export function asyncContextFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const text = (env.AGENT_MESH_TRACE_ASYNC_CONTEXT ?? "").trim();
+  return text === "" ? asyncLocalStorageIsCheap() : flagFromEnv(env, "AGENT_MESH_TRACE_ASYNC_CONTEXT");
+}
+
+/**
+ * True when AsyncLocalStorage runs on V8's continuation-preserved data (AsyncContextFrame: the default from
+ * Node 24, behind --experimental-async-context-frame in Node 22) rather than on promise hooks.
+ */
+export function asyncLocalStorageIsCheap(version = process.versions.node, flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)]): boolean {
+  if (flags.includes("--no-async-context-frame")) return false;
+  return Number(version.split(".")[0]) >= 24 || flags.includes("--experimental-async-context-frame");
+}
+
+/**
+ * Installs the context manager — AsyncLocalStorage (`asyncContext`, the default here) or the synchronous one
  * (context-manager.ts says what each keeps) — and the W3C trace context + baggage propagator, once per
  * process: the first call decides.
  */
 export function installContextAndPropagation(asyncContext = true): void {
   if (contextInstalled) return;
   contextInstalled = true;
-  context.setGlobalContextManager((asyncContext ? new AsyncContextManager() : new SyncContextManager()).enable());
+  const manager = (asyncContext ? new AsyncContextManager() : new SyncContextManager()).enable();
+  if (context.setGlobalContextManager(manager)) noteInstalledContextManager(manager);
   propagation.setGlobalPropagator(new W3CPropagator());
 }
 

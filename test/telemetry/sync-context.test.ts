@@ -2,18 +2,20 @@
  * With the synchronous context manager (no AsyncLocalStorage, no promise hooks), the mesh's own spans keep
  * their parents because the mesh passes contexts explicitly: a task delegated A → B → C through
  * TaskContext.delegate after an await in B's handler is still one trace with the right parent/child links.
- * What the manager does not keep is said too: after an await, no span is active.
+ * What the manager does not keep is said too: after an await in a handler, no span is active. A
+ * collaboration pattern keeps its later rounds in its trace (an auction's award comes after the bidding).
  */
 import { context, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { TaskContext } from "../../src/node/task-runner.js";
 import { ATTR_AGENT_ID, ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
 import { startTracing, type Tracing } from "../../src/telemetry/tracing.js";
 import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
 import { waitFor } from "../helpers/wait.js";
 
-const exporter = new InMemorySpanExporter();
+/** Fresh for each test: shutting a tracing down shuts its exporter down too. */
+let exporter = new InMemorySpanExporter();
 const tracings: Tracing[] = [];
 let mesh: MemoryMesh | undefined;
 
@@ -32,6 +34,9 @@ const one = (spans: ReadableSpan[], agent: string, name: string) => {
 };
 const childOf = (child: ReadableSpan, parent: ReadableSpan) => expect(child.parentSpanContext?.spanId, `${child.name} under ${parent.name}`).toBe(parent.spanContext().spanId);
 
+beforeEach(() => {
+  exporter = new InMemorySpanExporter();
+});
 afterEach(async () => {
   await mesh?.stopAll();
   mesh = undefined;
@@ -80,5 +85,25 @@ describe("the synchronous context manager", () => {
     childOf(sendBC, routeB);
     childOf(handleC, sendBC);
     childOf(runOcr, handleC);
+  });
+
+  it("keeps an auction's award, sent after the bidding, in the auction's trace", async () => {
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: tracingFor("a") } },
+      { id: "b", config: { tracing: tracingFor("b") }, handlers: { ocr: (input: string) => `b read ${input}` } },
+      { id: "c", config: { tracing: tracingFor("c") }, handlers: { ocr: (input: string) => `c read ${input}` } },
+    ]);
+    const outcome = await mesh.node("a").auctionTask("ocr", "page", { correlationId: "corr-auction", biddingDeadlineMs: 2000 });
+    expect(String(outcome.output)).toMatch(/read page$/);
+    const spans = await waitFor(() => {
+      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-auction");
+      return s.some((x) => agentOf(x) === "a" && x.name === "auction ocr") ? s : undefined;
+    });
+    const auction = one(spans, "a", "auction ocr");
+    const award = one(spans, "a", "send award");
+    childOf(award, auction);
+    expect(spans.filter((x) => agentOf(x) === "a" && x.name === "send task_auction").length).toBe(2);
+    for (const bid of spans.filter((x) => agentOf(x) === "a" && x.name === "send task_auction")) childOf(bid, auction);
+    expect(new Set(spans.map((x) => x.spanContext().traceId)).size).toBe(1);
   });
 });
