@@ -1,10 +1,10 @@
 /**
  * The node's span recorder: an OpenTelemetry API TracerProvider whose tracers make RecordedSpans — parent and
- * child through the context as the API defines it, the sampler's decision (a sampled-out span is the API's
- * non-recording span carrying a valid, unsampled context, so the decision travels on), links, status and
- * events — and hand each finished span to the recorder's sinks: the span ring, the OTLP export queue, and any
- * SDK span processor a caller adds. No SDK span machinery runs per span: ids come from a random pool, times are
- * performance-clock readings, attributes are kept as set.
+ * child through the context as the API defines it, the sampler's decision (a sampled-out span records nothing
+ * but carries a valid, unsampled context, so the decision travels on), links, status and events — and hand
+ * each finished span to the recorder's sinks: the span ring, the OTLP export queue, and any SDK span processor
+ * a caller adds. No SDK span machinery runs per span: ids come from a random pool, times are microseconds
+ * from a shared wall-clock epoch, attributes are kept as set.
  */
 import {
   context as contextApi,
