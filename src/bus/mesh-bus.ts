@@ -32,6 +32,7 @@ import {
   failSpan,
   injectTrace,
   isMembershipTraffic,
+  setEnvelopeAttributes,
   spanIdOf,
   spanTrace,
   TRACER_NAME,
@@ -52,8 +53,15 @@ const ATTR_REPLY_SPAN = "agentmesh.reply.span_id";
 
 /** A span name of low cardinality: "VERB TYPE" for the mesh's own bodies, "VERB message" for user messages. */
 function spanName(verb: string, env: Envelope): string {
-  return `${verb} ${env.body.case === "user" ? "message" : envelopeMessageType(env)}`;
+  const type = env.body.case === "user" ? "message" : envelopeMessageType(env);
+  let byType = spanNames.get(verb);
+  if (byType === undefined) spanNames.set(verb, (byType = new Map()));
+  let name = byType.get(type);
+  if (name === undefined) byType.set(type, (name = `${verb} ${type}`));
+  return name;
 }
+/** Span names made so far, by verb and type (few of each): one string per name, not one per span. */
+const spanNames = new Map<string, Map<string, string>>();
 
 /** Where agents are: what the bus needs from the registry. */
 export interface AgentDirectory {
@@ -515,7 +523,7 @@ export class MeshMessageBus implements MessageBus {
     if (!this.traceMembership && isMembershipTraffic(env.body.case)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const span = this.tracer.startSpan(spanName(verb, env), { kind }, parent);
     if (span.isRecording()) {
-      span.setAttributes(envelopeAttributes(env));
+      setEnvelopeAttributes(span, env);
       if (extra !== undefined) span.setAttributes(extra);
     }
     return span;

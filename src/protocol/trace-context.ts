@@ -220,6 +220,15 @@ export function destinationText(to: Destination | undefined): string {
   }
 }
 
+/** Sets the attributes of a span about envelope `env` on `span` (as envelopeAttributes, with no object in between). */
+export function setEnvelopeAttributes(span: Span, env: Envelope): void {
+  span.setAttribute(ATTR_CORRELATION_ID, env.correlationId);
+  span.setAttribute(ATTR_MESSAGE_TYPE, envelopeMessageType(env));
+  span.setAttribute(ATTR_FROM, env.from);
+  span.setAttribute(ATTR_TO, destinationText(env.to));
+  span.setAttribute(ATTR_HOPS, env.hops);
+}
+
 /** The attributes of a span about envelope `env` (correlation id, message type, from, to, hops). */
 export function envelopeAttributes(env: Envelope): Attributes {
   return {
