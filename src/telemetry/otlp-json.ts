@@ -1,40 +1,45 @@
 /**
  * OTLP/JSON encoding (an ExportTraceServiceRequest, as the OTLP/HTTP exporter sends it) written straight from
- * recorded spans: one string per span from the fields the span keeps — hex ids as they are, times converted
- * from its epoch to decimal nanoseconds without BigInt, strings quoted without JSON.stringify unless they need
- * escaping, default values left out — written into a Buffer one span at a time. No intermediate objects. The
- * same JSON the SDK's serializer makes, at a fraction of its cost.
+ * recorded spans into bytes (json-bytes.ts), from the fields the span keeps — hex ids as they are, times
+ * converted from the span's epoch to decimal nanoseconds without BigInt, default values left out — with no
+ * intermediate objects or strings. The same JSON the SDK's serializer makes, at a fraction of its cost.
  */
 import type { Attributes, AttributeValue, Link } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
 import type { RecordedEvent, RecordedSpan } from "./recorded-span.js";
-import { toUnixNanosText } from "./span-time.js";
+import { JsonBytes } from "./json-bytes.js";
+import type { Epoch } from "./span-time.js";
 
 /** OTLP span flags: the context's is_remote bit is known. */
 const FLAGS_HAS_IS_REMOTE = 0x100;
 /** OTLP span flags: the parent is remote. */
 const FLAGS_IS_REMOTE = 0x200;
 
-/** Characters that keep a string from being written between quotes as it is: escapes, and anything not ASCII. */
-const NEEDS_JSON_STRINGIFY = /["\\\u0000-\u001f\u007f-\uffff]/;
-
-/** `text` as a JSON string: between quotes as it is in the common case, else through JSON.stringify. */
-function quote(text: string): string {
-  return NEEDS_JSON_STRINGIFY.test(text) ? JSON.stringify(text) : `"${text}"`;
-}
-
 /** Attribute keys at most in the cache of their JSON prefixes (keys are few; a flood of distinct ones is not cached). */
 const KEY_CACHE_SIZE = 512;
 const keyPrefixes = new Map<string, string>();
 
-/** The JSON of a KeyValue up to its value, {"key":KEY,"value": — cached per key. */
-function keyPrefix(key: string): string {
-  let prefix = keyPrefixes.get(key);
-  if (prefix === undefined) {
-    prefix = `{"key":${quote(key)},"value":`;
-    if (keyPrefixes.size < KEY_CACHE_SIZE) keyPrefixes.set(key, prefix);
+/** Whether `text` can be written without escaping (ASCII, no quote, backslash or control character). */
+function plain(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 34 || c === 92 || c >= 0x7f) return false;
   }
-  return prefix;
+  return true;
+}
+
+/** Writes the JSON of a KeyValue up to its value: {"key":KEY,"value": (cached per key). */
+function keyPrefix(key: string, w: JsonBytes): void {
+  const prefix = keyPrefixes.get(key);
+  if (prefix !== undefined) return w.raw(prefix);
+  if (!plain(key)) {
+    w.raw('{"key":');
+    w.string(key);
+    return w.raw(',"value":');
+  }
+  const made = `{"key":"${key}","value":`;
+  if (keyPrefixes.size < KEY_CACHE_SIZE) keyPrefixes.set(key, made);
+  w.raw(made);
 }
 
 /** Bytes a span takes in OTLP/JSON, about: the first guess of a batch's size. */
@@ -52,114 +57,188 @@ export function encodeSpansJson(spans: readonly RecordedSpan[]): Uint8Array {
     if (list === undefined) byScope.set(scope, (list = []));
     list.push(span);
   }
-  const out = new ByteSink(1024 + spans.length * SPAN_BYTES_GUESS);
-  out.write('{"resourceSpans":[');
+  const w = new JsonBytes(1024 + spans.length * SPAN_BYTES_GUESS);
+  w.raw('{"resourceSpans":[');
   let firstResource = true;
   for (const [resource, byScope] of byResource) {
-    out.write(`${firstResource ? "" : ","}{"resource":{"attributes":${attributesJson(resource.attributes)}}${resource.schemaUrl ? `,"schemaUrl":${quote(resource.schemaUrl)}` : ""},"scopeSpans":[`);
+    w.raw(firstResource ? '{"resource":{"attributes":' : ',{"resource":{"attributes":');
     firstResource = false;
+    attributesJson(resource.attributes, w);
+    w.raw("}");
+    if (resource.schemaUrl) {
+      w.raw(',"schemaUrl":');
+      w.string(resource.schemaUrl);
+    }
+    w.raw(',"scopeSpans":[');
     let firstScope = true;
     for (const [scope, list] of byScope) {
-      const version = scope.version ? `,"version":${quote(scope.version)}` : "";
-      const schema = scope.schemaUrl ? `,"schemaUrl":${quote(scope.schemaUrl)}` : "";
-      out.write(`${firstScope ? "" : ","}{"scope":{"name":${quote(scope.name)}${version}}${schema},"spans":[`);
+      w.raw(firstScope ? '{"scope":{"name":' : ',{"scope":{"name":');
       firstScope = false;
-      for (let i = 0; i < list.length; i++) out.write(i === 0 ? spanJson(list[i]) : `,${spanJson(list[i])}`);
-      out.write("]}");
+      w.string(scope.name);
+      if (scope.version) {
+        w.raw(',"version":');
+        w.string(scope.version);
+      }
+      w.raw("}");
+      if (scope.schemaUrl) {
+        w.raw(',"schemaUrl":');
+        w.string(scope.schemaUrl);
+      }
+      w.raw(',"spans":[');
+      for (let i = 0; i < list.length; i++) {
+        if (i > 0) w.raw(",");
+        spanJson(list[i], w);
+      }
+      w.raw("]}");
     }
-    out.write("]}");
+    w.raw("]}");
   }
-  out.write("]}");
-  return out.bytes();
+  w.raw("]}");
+  return w.bytes();
 }
 
-/**
- * UTF-8 bytes written piece by piece into a growing Buffer: one native write per span, so the batch is never
- * one large string (a rope of thousands of pieces, flattened into large-object space, then copied again).
- */
-class ByteSink {
-  private buf: Buffer;
-  private pos = 0;
-
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  write(text: string): void {
-    const max = text.length * 3;
-    if (this.pos + max > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + max));
-      this.buf.copy(next, 0, 0, this.pos);
-      this.buf = next;
-    }
-    this.pos += this.buf.write(text, this.pos, "utf8");
-  }
-
-  bytes(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
-}
-
-/** One span as OTLP/JSON (default values left out). */
-export function spanJson(span: RecordedSpan): string {
+/** Writes one span as OTLP/JSON. */
+export function spanJson(span: RecordedSpan, w: JsonBytes): void {
+  const sc = span.spanContext();
   const parent = span.parentSpanContext;
-  const state = span.traceState?.serialize();
-  const flags = (span.traceFlags & 0xff) | FLAGS_HAS_IS_REMOTE | (parent?.isRemote === true ? FLAGS_IS_REMOTE : 0);
-  let out = `{"traceId":"${span.traceId}","spanId":"${span.spanId}"${parent !== undefined ? `,"parentSpanId":"${parent.spanId}"` : ""}${state ? `,"traceState":${quote(state)}` : ""},"flags":${flags},"name":${quote(span.name)},"kind":${span.kind + 1},"startTimeUnixNano":"${toUnixNanosText(span.epoch, span.startedAt)}","endTimeUnixNano":"${toUnixNanosText(span.epoch, span.endedAt)}","attributes":${attributesJson(span.attributes)}`;
-  if (span.droppedAttributesCount > 0) out += `,"droppedAttributesCount":${span.droppedAttributesCount}`;
+  w.raw('{"traceId":"');
+  w.raw(sc.traceId);
+  w.raw('","spanId":"');
+  w.raw(sc.spanId);
+  if (parent !== undefined) {
+    w.raw('","parentSpanId":"');
+    w.raw(parent.spanId);
+  }
+  const state = sc.traceState?.serialize();
+  if (state) {
+    w.raw('","traceState":');
+    w.string(state);
+    w.raw(',"flags":');
+  } else w.raw('","flags":');
+  w.number((sc.traceFlags & 0xff) | FLAGS_HAS_IS_REMOTE | (parent?.isRemote === true ? FLAGS_IS_REMOTE : 0));
+  w.raw(',"name":');
+  w.string(span.name);
+  w.raw(',"kind":');
+  w.number(span.kind + 1);
+  w.raw(',"startTimeUnixNano":"');
+  unixNanos(span.epoch, span.startedAt, w);
+  w.raw('","endTimeUnixNano":"');
+  unixNanos(span.epoch, span.endedAt, w);
+  w.raw('","attributes":');
+  attributesJson(span.attributes, w);
+  count(',"droppedAttributesCount":', span.droppedAttributesCount, w);
   if (span.events.length > 0) {
-    out += ',"events":[';
-    for (let i = 0; i < span.events.length; i++) out += (i === 0 ? "" : ",") + eventJson(span, span.events[i]);
-    out += "]";
+    w.raw(',"events":[');
+    for (let i = 0; i < span.events.length; i++) eventJson(span, span.events[i], i === 0, w);
+    w.raw("]");
   }
-  if (span.droppedEventsCount > 0) out += `,"droppedEventsCount":${span.droppedEventsCount}`;
+  count(',"droppedEventsCount":', span.droppedEventsCount, w);
   if (span.links.length > 0) {
-    out += ',"links":[';
-    for (let i = 0; i < span.links.length; i++) out += (i === 0 ? "" : ",") + linkJson(span.links[i]);
-    out += "]";
+    w.raw(',"links":[');
+    for (let i = 0; i < span.links.length; i++) linkJson(span.links[i], i === 0, w);
+    w.raw("]");
   }
-  if (span.droppedLinksCount > 0) out += `,"droppedLinksCount":${span.droppedLinksCount}`;
+  count(',"droppedLinksCount":', span.droppedLinksCount, w);
   const status = span.status;
-  if (status.code !== 0) out += status.message ? `,"status":{"code":${status.code},"message":${quote(status.message)}}` : `,"status":{"code":${status.code}}`;
-  return `${out}}`;
+  if (status.code !== 0) {
+    w.raw(',"status":{"code":');
+    w.number(status.code);
+    if (status.message) {
+      w.raw(',"message":');
+      w.string(status.message);
+    }
+    w.raw("}");
+  }
+  w.raw("}");
 }
 
-function eventJson(span: RecordedSpan, event: RecordedEvent): string {
-  const attributes = event.attributes !== undefined ? `,"attributes":${attributesJson(event.attributes)}` : "";
-  const dropped = event.droppedAttributesCount > 0 ? `,"droppedAttributesCount":${event.droppedAttributesCount}` : "";
-  return `{"timeUnixNano":"${toUnixNanosText(span.epoch, event.at)}","name":${quote(event.name)}${attributes}${dropped}}`;
+/** Writes `us` microseconds after epoch `e` as decimal nanoseconds since the Unix epoch, no string made. */
+function unixNanos(e: Epoch, us: number, w: JsonBytes): void {
+  const total = e.nanos + us * 1000;
+  const carry = Math.floor(total / 1e9);
+  const sec = e.sec + carry;
+  if (sec > 0) w.digits(sec, 1);
+  w.digits(total - carry * 1e9, sec > 0 ? 9 : 1);
 }
 
-function linkJson(link: Link): string {
+/** Writes `name` and `value` when `value` is not 0 (OTLP/JSON leaves default values out). */
+function count(name: string, value: number | undefined, w: JsonBytes): void {
+  if (value === undefined || value === 0) return;
+  w.raw(name);
+  w.number(value);
+}
+
+function eventJson(span: RecordedSpan, event: RecordedEvent, first: boolean, w: JsonBytes): void {
+  w.raw(first ? '{"timeUnixNano":"' : ',{"timeUnixNano":"');
+  unixNanos(span.epoch, event.at, w);
+  w.raw('","name":');
+  w.string(event.name);
+  if (event.attributes !== undefined) {
+    w.raw(',"attributes":');
+    attributesJson(event.attributes, w);
+  }
+  count(',"droppedAttributesCount":', event.droppedAttributesCount, w);
+  w.raw("}");
+}
+
+function linkJson(link: Link, first: boolean, w: JsonBytes): void {
   const c = link.context;
+  w.raw(first ? '{"traceId":' : ',{"traceId":');
+  w.string(c.traceId);
+  w.raw(',"spanId":');
+  w.string(c.spanId);
   const state = c.traceState?.serialize();
-  const attributes = link.attributes !== undefined ? `,"attributes":${attributesJson(link.attributes)}` : "";
-  const dropped = link.droppedAttributesCount ? `,"droppedAttributesCount":${link.droppedAttributesCount}` : "";
-  const flags = (c.traceFlags & 0xff) | FLAGS_HAS_IS_REMOTE | (c.isRemote === true ? FLAGS_IS_REMOTE : 0);
-  return `{"traceId":${quote(c.traceId)},"spanId":${quote(c.spanId)}${state ? `,"traceState":${quote(state)}` : ""}${attributes}${dropped},"flags":${flags}}`;
+  if (state) {
+    w.raw(',"traceState":');
+    w.string(state);
+  }
+  if (link.attributes !== undefined) {
+    w.raw(',"attributes":');
+    attributesJson(link.attributes, w);
+  }
+  count(',"droppedAttributesCount":', link.droppedAttributesCount, w);
+  w.raw(',"flags":');
+  w.number((c.traceFlags & 0xff) | FLAGS_HAS_IS_REMOTE | (c.isRemote === true ? FLAGS_IS_REMOTE : 0));
+  w.raw("}");
 }
 
-/** Attributes as OTLP/JSON KeyValues. */
-export function attributesJson(attributes: Attributes): string {
-  let out = "";
+/** Writes attributes as OTLP/JSON KeyValues. */
+export function attributesJson(attributes: Attributes, w: JsonBytes): void {
+  let first = true;
   for (const key in attributes) {
     const value = attributes[key];
     if (value === undefined) continue;
-    out += `${out === "" ? "[" : ","}${keyPrefix(key)}${anyValueJson(value)}}`;
+    w.raw(first ? "[" : ",");
+    first = false;
+    keyPrefix(key, w);
+    anyValueJson(value, w);
+    w.raw("}");
   }
-  return out === "" ? "[]" : `${out}]`;
+  w.raw(first ? "[]" : "]");
 }
 
-function anyValueJson(value: AttributeValue | null | undefined): string {
+function anyValueJson(value: AttributeValue | null | undefined, w: JsonBytes): void {
   switch (typeof value) {
     case "string":
-      return `{"stringValue":${quote(value)}}`;
+      w.raw('{"stringValue":');
+      w.string(value);
+      w.raw("}");
+      return;
     case "number":
-      return Number.isInteger(value) ? `{"intValue":${value}}` : `{"doubleValue":${Number.isFinite(value) ? value : "null"}}`;
+      w.raw(Number.isInteger(value) ? '{"intValue":' : '{"doubleValue":');
+      w.number(value);
+      w.raw("}");
+      return;
     case "boolean":
-      return value ? '{"boolValue":true}' : '{"boolValue":false}';
+      w.raw(value ? '{"boolValue":true}' : '{"boolValue":false}');
+      return;
     default:
-      if (!Array.isArray(value)) return "{}";
-      return `{"arrayValue":{"values":[${(value as (string | number | boolean | null | undefined)[]).map(anyValueJson).join(",")}]}}`;
+      if (!Array.isArray(value)) return w.raw("{}");
+      w.raw('{"arrayValue":{"values":[');
+      for (let i = 0; i < value.length; i++) {
+        if (i > 0) w.raw(",");
+        anyValueJson(value[i] as string | number | boolean | null | undefined, w);
+      }
+      w.raw("]}}");
   }
 }

@@ -62,14 +62,6 @@ export function toUnixNanos(e: Epoch, us: number): bigint {
   return BigInt(sec) * 1_000_000_000n + BigInt(nanos);
 }
 
-/** `us` microseconds after epoch `e` as decimal nanoseconds since the Unix epoch (OTLP/JSON's int64 text). */
-export function toUnixNanosText(e: Epoch, us: number): string {
-  const total = e.nanos + us * 1000;
-  const carry = Math.floor(total / 1e9);
-  const nanos = String(total - carry * 1e9);
-  return `${e.sec + carry}${"000000000".slice(nanos.length)}${nanos}`;
-}
-
 /**
  * A TimeInput given to the API (start time, end time, event time) as microseconds since epoch `e`: numbers not
  * past performance.now() are performance timestamps (as the SDK reads them), larger numbers epoch
