@@ -32,9 +32,11 @@ import {
   failSpan,
   injectTrace,
   isMembershipTraffic,
+  setEnvelopeAttributes,
   spanIdOf,
   spanTrace,
   TRACER_NAME,
+  withSpan,
 } from "../protocol/trace-context.js";
 import { backoffDelayMs } from "../transport/backoff.js";
 import type { Link, Transport } from "../transport/transport.js";
@@ -51,8 +53,15 @@ const ATTR_REPLY_SPAN = "agentmesh.reply.span_id";
 
 /** A span name of low cardinality: "VERB TYPE" for the mesh's own bodies, "VERB message" for user messages. */
 function spanName(verb: string, env: Envelope): string {
-  return `${verb} ${env.body.case === "user" ? "message" : envelopeMessageType(env)}`;
+  const type = env.body.case === "user" ? "message" : envelopeMessageType(env);
+  let byType = spanNames.get(verb);
+  if (byType === undefined) spanNames.set(verb, (byType = new Map()));
+  let name = byType.get(type);
+  if (name === undefined) byType.set(type, (name = `${verb} ${type}`));
+  return name;
 }
+/** Span names made so far, by verb and type (few of each): one string per name, not one per span. */
+const spanNames = new Map<string, Map<string, string>>();
 
 /** Where agents are: what the bus needs from the registry. */
 export interface AgentDirectory {
@@ -186,7 +195,7 @@ export class MeshMessageBus implements MessageBus {
     const span = this.startSpan(env, "send", SpanKind.PRODUCER, parent);
     env.trace = spanTrace(parent, span);
     try {
-      if (agentId === this.selfId) await context.with(trace.setSpan(parent, span), () => this.deliverLocally(env));
+      if (agentId === this.selfId) await context.with(withSpan(parent, span), () => this.deliverLocally(env));
       else this.linkFor(agentId).send(env);
     } catch (err) {
       failSpan(span, err);
@@ -360,7 +369,7 @@ export class MeshMessageBus implements MessageBus {
     this.answering.set(env.messageId, []);
     const parent = extractTrace(env.trace);
     const span = this.startSpan(env, "handle", SpanKind.SERVER, parent);
-    const ctx = trace.setSpan(parent, span);
+    const ctx = withSpan(parent, span);
     let body: Body;
     try {
       const handler = this.handlers.get(env.body.case as BodyCase);
@@ -432,7 +441,7 @@ export class MeshMessageBus implements MessageBus {
     const parent = extractTrace(env.trace);
     const span = this.startSpan(env, "receive", SpanKind.CONSUMER, parent);
     try {
-      await context.with(trace.setSpan(parent, span), () => this.deliverLocally(env, span));
+      await context.with(withSpan(parent, span), () => this.deliverLocally(env, span));
     } finally {
       span.end();
     }
@@ -471,7 +480,7 @@ export class MeshMessageBus implements MessageBus {
   private async sendToAll(env: Envelope, what: "publish" | "broadcast"): Promise<void> {
     const parent = context.active();
     const span = this.startSpan(env, what, SpanKind.PRODUCER, parent);
-    const ctx = trace.setSpan(parent, span);
+    const ctx = withSpan(parent, span);
     try {
       this.fanOut(env, ctx, span.isRecording());
       await context.with(ctx, () => this.deliverLocally(env));
@@ -514,7 +523,7 @@ export class MeshMessageBus implements MessageBus {
     if (!this.traceMembership && isMembershipTraffic(env.body.case)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const span = this.tracer.startSpan(spanName(verb, env), { kind }, parent);
     if (span.isRecording()) {
-      span.setAttributes(envelopeAttributes(env));
+      setEnvelopeAttributes(span, env);
       if (extra !== undefined) span.setAttributes(extra);
     }
     return span;

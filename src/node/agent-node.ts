@@ -36,8 +36,9 @@ import { newId } from "../protocol/ids.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import type { Message, MessageInit } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_CORRELATION_ID, envelopeAttributes, extractTrace, failSpan, isMembershipTraffic, messageTypeOf, spanTrace, TRACER_NAME } from "../protocol/trace-context.js";
+import { ATTR_CORRELATION_ID, envelopeAttributes, extractTrace, failSpan, isMembershipTraffic, messageTypeOf, spanTrace, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireAgentId, requireCapability, requireIntInRange } from "../protocol/validate.js";
+import { withAsyncContext } from "../telemetry/context-manager.js";
 import { defaultNodeTracing, type NodeTracing } from "../telemetry/node-tracing.js";
 import type { SpanSource } from "../telemetry/span-ring.js";
 import { GrpcTransport, serviceRegistration } from "../transport/grpc-transport.js";
@@ -473,7 +474,7 @@ export class AgentNode {
   }
 
   /** A sub-task of a running task: routed like any task, one hop further, within the parent's deadline. */
-  private async delegateTask(capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number }): Promise<unknown> {
+  private async delegateTask(capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number; context: Context }): Promise<unknown> {
     requireCapability(capability);
     const hops = parent.hops + 1;
     const limit = this.bus.config.hopLimit;
@@ -481,7 +482,7 @@ export class AgentNode {
       throw new MeshError(Code.FailedPrecondition, `hop limit ${limit} exceeded delegating "${capability}" (correlation id ${parent.correlationId}, ${hops} hops deep; a delegation counts one hop and each link it crosses one more): delegation chain stopped`);
     }
     const task = create(TaskRequestSchema, { taskId: newId(), capability, input: toPayload(input), origin: this.id, attempt: 1 });
-    const { result } = await this.router.route(task, { correlationId: parent.correlationId, deadlineMs: parent.deadlineMs, hops });
+    const { result } = await this.router.route(task, { correlationId: parent.correlationId, deadlineMs: parent.deadlineMs, hops, parent: parent.context });
     if (result.outcome.case === "failure") throw MeshError.fromFailure(result.outcome.value);
     return fromPayload(result.outcome.value, "output");
   }
@@ -620,7 +621,7 @@ export class AgentNode {
     const parent = otelContext.active();
     const span = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL }, parent);
     if (span.isRecording()) span.setAttribute(ATTR_CORRELATION_ID, correlationId);
-    return otelContext.with(trace.setSpan(parent, span), fn).then(
+    return withAsyncContext(withSpan(parent, span), fn).then(
       (value) => {
         span.end();
         return value;

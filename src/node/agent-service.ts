@@ -30,7 +30,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { messageToBody, type Message } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, TRACER_NAME } from "../protocol/trace-context.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
@@ -56,20 +56,32 @@ function validPayload(payload: Payload | undefined, field: string): unknown {
   return fromPayload(payload, field);
 }
 
+/** Span names of the AgentService methods, made once each. */
+const rpcSpanNames = new Map<string, string>();
+/** The options of every AgentService span. */
+const SERVER_SPAN = { kind: SpanKind.SERVER };
+/** What `traced` hands its function when the span does not record: nothing to record into. */
+const NOT_RECORDED = { record: (): void => {} };
+
 /**
  * Runs `fn` inside a SERVER span for AgentService method `method`, a child of the context the client sent in
  * its request headers; `attributes` are computed only when the span records.
  */
 async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, attributes: () => Attributes, fn: (span: { record(a: Attributes): void }) => Promise<T>): Promise<T> {
   const parent = propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter);
-  const span = tracer.startSpan(`agentmesh.v1.AgentService/${method}`, { kind: SpanKind.SERVER }, parent);
+  let name = rpcSpanNames.get(method);
+  if (name === undefined) rpcSpanNames.set(method, (name = `agentmesh.v1.AgentService/${method}`));
+  const span = tracer.startSpan(name, SERVER_SPAN, parent);
   const recording = span.isRecording();
-  if (recording) span.setAttributes({ "rpc.system": "grpc", "rpc.service": "agentmesh.v1.AgentService", "rpc.method": method, ...attributes() });
+  if (recording) {
+    span.setAttribute("rpc.system", "grpc");
+    span.setAttribute("rpc.service", "agentmesh.v1.AgentService");
+    span.setAttribute("rpc.method", method);
+    span.setAttributes(attributes());
+  }
   try {
-    const record = (a: Attributes): void => {
-      if (recording) span.setAttributes(a);
-    };
-    return await context.with(trace.setSpan(parent, span), () => fn({ record }));
+    const recorder = recording ? { record: (a: Attributes): void => void span.setAttributes(a) } : NOT_RECORDED;
+    return await context.with(withSpan(parent, span), () => fn(recorder));
   } catch (err) {
     failSpan(span, err);
     throw err;

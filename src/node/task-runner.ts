@@ -5,7 +5,9 @@
  *
  * Each task is a span "run CAPABILITY", a child of the context it was submitted in, from acceptance (queue
  * time included; "started" marks the slot) to its result; the handler runs inside it, so its log lines carry
- * its trace and span ids and the sub-tasks it submits are its children.
+ * its trace and span ids and the sub-tasks it submits are its children — across its awaits with the
+ * AsyncLocalStorage context manager, up to its first await with the synchronous one (telemetry/
+ * context-manager.ts); sub-tasks of TaskContext.delegate are its children either way.
  */
 import { abortable } from "../protocol/abortable.js";
 import { create } from "@bufbuild/protobuf";
@@ -15,7 +17,7 @@ import type { Clock } from "../protocol/clock.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, TRACER_NAME } from "../protocol/trace-context.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 
 /** What a task handler receives besides the input. */
 export interface TaskContext {
@@ -41,8 +43,8 @@ export interface TaskContext {
   delegate(capability: string, input: unknown): Promise<unknown>;
 }
 
-/** How a runner hands sub-tasks to the mesh (see TaskContext.delegate). */
-export type Delegate = (capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number }) => Promise<unknown>;
+/** How a runner hands sub-tasks to the mesh (see TaskContext.delegate); `parent.context` makes the task's span active. */
+export type Delegate = (capability: string, input: unknown, parent: { correlationId: string; hops: number; deadlineMs: number; context: Context }) => Promise<unknown>;
 
 /** Runs one task: returns (or resolves) its output; throw a MeshError to choose the status code. */
 export type TaskHandler = (input: any, context: TaskContext) => unknown | Promise<unknown>;
@@ -126,15 +128,18 @@ export class TaskRunner {
     return this.queue.length;
   }
 
-  /** Runs `task` now or when a slot frees; resolves with its result (a failure result when it fails). */
-  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops?: number }): Promise<TaskResult> {
-    const parent = otelContext.active();
+  /**
+   * Runs `task` now or when a slot frees; resolves with its result (a failure result when it fails). Its span
+   * is a child of `context.parent`, default the active context.
+   */
+  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops?: number; parent?: Context }): Promise<TaskResult> {
+    const parent = context.parent ?? otelContext.active();
     const span = this.tracer.startSpan(`run ${task.capability}`, { kind: SpanKind.INTERNAL }, parent);
     if (span.isRecording()) {
       span.setAttributes({ [ATTR_CORRELATION_ID]: context.correlationId, [ATTR_CAPABILITY]: task.capability, [ATTR_TASK_ID]: task.taskId, [ATTR_ATTEMPT]: task.attempt });
     }
     return new Promise<TaskResult>((resolve) => {
-      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: trace.setSpan(parent, span), resolve };
+      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: withSpan(parent, span), resolve };
       if (this.running < this.options.capacity) {
         void this.start(job);
         return;
@@ -184,7 +189,7 @@ export class TaskRunner {
       if (remaining <= 0) throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) expired before it started`);
       const input = fromPayload(task.input, "input");
       const log = this.options.logger.child({ correlation_id: job.correlationId, taskId: task.taskId, capability: task.capability });
-      const parent = { correlationId: job.correlationId, hops: job.hops, deadlineMs: job.deadlineMs };
+      const parent = { correlationId: job.correlationId, hops: job.hops, deadlineMs: job.deadlineMs, context: job.ctx };
       const context: TaskContext = {
         taskId: task.taskId,
         correlationId: job.correlationId,

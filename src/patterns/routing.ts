@@ -22,7 +22,7 @@ import type { Clock } from "../protocol/clock.js";
 import type { Body } from "../protocol/envelope.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_FROM, ATTR_HOPS, ATTR_TASK_ID, ATTR_TO, failSpan, TRACER_NAME } from "../protocol/trace-context.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_FROM, ATTR_HOPS, ATTR_TASK_ID, ATTR_TO, failSpan, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { leastLoaded, loadScore, type SelectStrategy } from "./select.js";
 
 /** Runs tasks on the local agent. */
@@ -31,8 +31,8 @@ export interface LocalExecutor {
   canRun(capability: string): boolean;
   /** True when a task run now would start at once (running + queued below capacity). */
   hasSpareCapacity(): boolean;
-  /** Runs (or queues) the task locally; failures come back inside the result. */
-  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number }): Promise<TaskResult>;
+  /** Runs (or queues) the task locally, its span a child of `context.parent` (default: the active context); failures come back inside the result. */
+  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number; parent?: Context }): Promise<TaskResult>;
 }
 
 /** Where a task is routed from: its correlation id, deadline, hops so far and (optionally) the parent span's context. */
@@ -127,7 +127,8 @@ export class TaskRouter {
       });
     }
     try {
-      const routed = await otelContext.with(trace.setSpan(parent, span), () => this.routeIn(task, context, span));
+      const ctx = withSpan(parent, span);
+      const routed = await otelContext.with(ctx, () => this.routeIn(task, context, span, ctx));
       if (span.isRecording()) {
         span.setAttributes({ [ATTR_TO]: routed.result.agentId, [ATTR_ATTEMPT]: routed.result.attempt || Math.max(1, task.attempt) });
         if (routed.result.outcome.case === "failure") span.setStatus({ code: SpanStatusCode.ERROR, message: routed.result.outcome.value.message });
@@ -141,8 +142,8 @@ export class TaskRouter {
     }
   }
 
-  /** route() inside its span: the selection loop. */
-  private async routeIn(task: TaskRequest, context: RouteContext, span: Span): Promise<RoutedResult> {
+  /** route() inside its span (`ctx` makes it active: the parent of each attempt's span): the selection loop. */
+  private async routeIn(task: TaskRequest, context: RouteContext, span: Span, ctx: Context): Promise<RoutedResult> {
     const { selfId, registry, clock } = this.options;
     const visited = new Set(task.visited);
     visited.add(selfId);
@@ -165,7 +166,7 @@ export class TaskRouter {
       }
       const target = this.preferLocal(candidates, this.select(candidates, task));
       if (target.id === selfId) {
-        return { result: await this.options.local.run(create(TaskRequestSchema, { ...task, attempt }), context), hops: context.hops };
+        return { result: await this.options.local.run(create(TaskRequestSchema, { ...task, attempt }), { ...context, parent: ctx }), hops: context.hops };
       }
       const remainingMs = context.deadlineMs - clock.now();
       if (remainingMs <= 0) throw lastError ?? new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) ran out of time while routing`);
@@ -178,6 +179,7 @@ export class TaskRouter {
           hops: context.hops + 1,
           timeoutMs: remainingMs,
           signal: abort.signal,
+          parent: ctx,
           attributes: span.isRecording() ? { [ATTR_TASK_ID]: task.taskId, [ATTR_CAPABILITY]: task.capability, [ATTR_ATTEMPT]: attempt } : undefined,
         });
         if (reply.body.case !== "taskResult") throw new MeshError(Code.Internal, `agent ${target.id} answered a task with ${reply.body.case}`);
@@ -274,7 +276,8 @@ export class TaskRouter {
     const task = env.body.value;
     if (task.capability === "") throw new MeshError(Code.InvalidArgument, "task_request.capability: must not be empty");
     const deadlineMs = env.deadlineMs > 0n ? Number(env.deadlineMs) : this.options.clock.now() + this.options.bus.config.requestTimeoutMs;
-    const context: RouteContext = { correlationId: env.correlationId, deadlineMs, hops: env.hops, forwarded: true };
+    // The handling span's context, taken now (synchronously inside it) and passed on explicitly.
+    const context: RouteContext = { correlationId: env.correlationId, deadlineMs, hops: env.hops, forwarded: true, parent: otelContext.active() };
     if (this.options.local.canRun(task.capability)) {
       if (this.options.local.hasSpareCapacity()) return { case: "taskResult", value: await this.options.local.run(task, context) };
       // Overloaded: delegate to a capable agent with spare capacity (one more hop), or queue here when none has.

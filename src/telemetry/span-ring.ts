@@ -1,14 +1,18 @@
 /**
- * A trace without a collector: a SpanProcessor that keeps the node's most recent finished spans in a bounded
- * ring (default 4096), so AgentService.GetSpans can answer "what did this node do for task X" and
- * `agent-mesh trace` can assemble one tree across nodes. onEnd keeps a compact record (ids, name, times,
- * status and the span's own attributes object — a few hundred bytes; ~1–2 MB at the default size) rather than
- * the SDK's span, so the span itself dies young and the garbage collector promotes little; a query scans the
- * ring (4096 records: well under a millisecond) and converts the matches to the wire type.
+ * A trace without a collector: the node's most recent finished spans in a bounded ring (default 4096), so
+ * AgentService.GetSpans can answer "what did this node do for task X" and `agent-mesh trace` can assemble one
+ * tree across nodes. A sink of the node's span recorder: onEnd keeps the recorded span itself (one slot
+ * write: the span is already compact — ids, name, performance-clock times, status, its attributes object; a
+ * few hundred bytes, ~1–2 MB at the default size). It is also an SDK SpanProcessor: an SDK span is kept as a
+ * compact record of the same fields. A query scans the ring (4096 slots: well under a millisecond) and
+ * converts the matches to the wire type.
  */
 import { create } from "@bufbuild/protobuf";
 import { SpanKind as OtelSpanKind, SpanStatusCode as OtelStatusCode, type AttributeValue, type Attributes, type HrTime, type SpanStatus } from "@opentelemetry/api";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { RecordedSpan } from "./recorded-span.js";
+import type { SpanSink } from "./span-recorder.js";
+import { toUnixNanos } from "./span-time.js";
 import { SpanKind, SpanSchema, SpanStatusCode, type Span } from "../../gen/agentmesh/v1/trace_pb.js";
 import { ATTR_AGENT_ID, ATTR_CORRELATION_ID } from "../protocol/trace-context.js";
 
@@ -31,7 +35,7 @@ export interface SpanSource {
   query(filter: SpanFilter): Span[];
 }
 
-/** What the ring keeps of a finished span: references to values the span already holds, nothing copied. */
+/** What the ring keeps of a finished SDK span: references to values the span already holds, nothing copied. */
 interface Kept {
   readonly traceId: string;
   readonly spanId: string;
@@ -46,10 +50,10 @@ interface Kept {
 }
 
 /** The bounded ring of a node's finished spans. */
-export class SpanRing implements SpanProcessor, SpanSource {
+export class SpanRing implements SpanProcessor, SpanSink, SpanSource {
   /** Spans held at most. */
   readonly capacity: number;
-  private readonly slots: (Kept | undefined)[];
+  private readonly slots: (RecordedSpan | Kept | undefined)[];
   private next = 0;
   private count = 0;
 
@@ -59,7 +63,7 @@ export class SpanRing implements SpanProcessor, SpanSource {
     private readonly agentId = "",
   ) {
     this.capacity = Math.max(1, Math.floor(capacity));
-    this.slots = new Array<Kept | undefined>(this.capacity);
+    this.slots = new Array<RecordedSpan | Kept | undefined>(this.capacity);
   }
 
   /** Spans held now. */
@@ -71,22 +75,9 @@ export class SpanRing implements SpanProcessor, SpanSource {
   onStart(): void {}
 
   /** Keeps a finished span, overwriting the oldest when full. */
-  onEnd(span: ReadableSpan): void {
-    const sc = span.spanContext();
-    const resourceAgent = span.resource.attributes[ATTR_AGENT_ID];
-    this.slots[this.next] = {
-      traceId: sc.traceId,
-      spanId: sc.spanId,
-      parentSpanId: span.parentSpanContext?.spanId ?? "",
-      name: span.name,
-      kind: span.kind,
-      start: span.startTime,
-      end: span.endTime,
-      status: span.status,
-      attributes: span.attributes,
-      agentId: typeof resourceAgent === "string" ? resourceAgent : this.agentId,
-    };
-    this.next = (this.next + 1) % this.capacity;
+  onEnd(span: ReadableSpan | RecordedSpan): void {
+    this.slots[this.next] = span instanceof RecordedSpan ? span : keep(span, this.agentId);
+    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
     if (this.count < this.capacity) this.count++;
   }
 
@@ -110,30 +101,61 @@ export class SpanRing implements SpanProcessor, SpanSource {
     for (let i = 0; i < this.count; i++) {
       const kept = this.slots[(start + i) % this.capacity];
       if (kept === undefined) continue;
-      if (filter.traceId !== undefined && filter.traceId !== "" && kept.traceId !== filter.traceId) continue;
+      const traceId = kept instanceof RecordedSpan ? kept.spanContext().traceId : kept.traceId;
+      if (filter.traceId !== undefined && filter.traceId !== "" && traceId !== filter.traceId) continue;
       if (filter.correlationId !== undefined && filter.correlationId !== "" && kept.attributes[ATTR_CORRELATION_ID] !== filter.correlationId) continue;
-      out.push(toWire(kept));
+      out.push(kept instanceof RecordedSpan ? recordedToWire(kept, this.agentId) : toWire(kept));
     }
     return out;
   }
 }
 
-/** A kept span as the wire's Span. */
+/** The compact record of a finished SDK span. */
+function keep(span: ReadableSpan, agentId: string): Kept {
+  const sc = span.spanContext();
+  const resourceAgent = span.resource.attributes[ATTR_AGENT_ID];
+  return {
+    traceId: sc.traceId,
+    spanId: sc.spanId,
+    parentSpanId: span.parentSpanContext?.spanId ?? "",
+    name: span.name,
+    kind: span.kind,
+    start: span.startTime,
+    end: span.endTime,
+    status: span.status,
+    attributes: span.attributes,
+    agentId: typeof resourceAgent === "string" ? resourceAgent : agentId,
+  };
+}
+
+/** A kept SDK span as the wire's Span. */
 function toWire(kept: Kept): Span {
+  return wire(kept.traceId, kept.spanId, kept.parentSpanId, kept.name, kept.agentId, hrTimeNanos(kept.start), hrTimeNanos(kept.end), kept.status, kept.attributes, kept.kind);
+}
+
+/** A recorded span of agent `agentId` as the wire's Span. */
+function recordedToWire(span: RecordedSpan, agentId: string): Span {
+  const sc = span.spanContext();
+  const start = toUnixNanos(span.epoch, span.startedAt);
+  const end = toUnixNanos(span.epoch, span.endedAt);
+  return wire(sc.traceId, sc.spanId, span.parentSpanContext?.spanId ?? "", span.name, agentId, start, end, span.status, span.attributes, span.kind);
+}
+
+function wire(traceId: string, spanId: string, parentSpanId: string, name: string, agentId: string, start: bigint, end: bigint, status: SpanStatus, attrs: Attributes, kind: OtelSpanKind): Span {
   const attributes: Record<string, string> = {};
-  for (const [k, v] of Object.entries(kept.attributes)) if (v !== undefined) attributes[k] = attributeText(v);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined) attributes[k] = attributeText(v);
   return create(SpanSchema, {
-    traceId: kept.traceId,
-    spanId: kept.spanId,
-    parentSpanId: kept.parentSpanId,
-    name: kept.name,
-    agentId: kept.agentId,
-    startUnixNanos: hrTimeNanos(kept.start),
-    endUnixNanos: hrTimeNanos(kept.end),
-    statusCode: kept.status.code === OtelStatusCode.ERROR ? SpanStatusCode.ERROR : kept.status.code === OtelStatusCode.OK ? SpanStatusCode.OK : SpanStatusCode.UNSPECIFIED,
-    statusMessage: kept.status.message ?? "",
+    traceId,
+    spanId,
+    parentSpanId,
+    name,
+    agentId,
+    startUnixNanos: start,
+    endUnixNanos: end,
+    statusCode: status.code === OtelStatusCode.ERROR ? SpanStatusCode.ERROR : status.code === OtelStatusCode.OK ? SpanStatusCode.OK : SpanStatusCode.UNSPECIFIED,
+    statusMessage: status.message ?? "",
     attributes,
-    kind: KINDS[kept.kind] ?? SpanKind.UNSPECIFIED,
+    kind: KINDS[kind] ?? SpanKind.UNSPECIFIED,
   });
 }
 

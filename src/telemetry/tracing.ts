@@ -1,39 +1,41 @@
 /**
- * Tracing setup with the OpenTelemetry JS SDK, configured by the standard environment variables. Each node
- * process calls startTracing once; it installs a tracer provider whose resource names the agent, W3C trace
- * context and baggage propagators, an AsyncLocalStorage context manager, and up to two span processors:
+ * Tracing setup, configured by the standard OpenTelemetry environment variables. Each node process calls
+ * startTracing once; it installs the node's span recorder (span-recorder.ts: an API TracerProvider with no
+ * SDK span machinery) whose spans carry the agent's resource, W3C trace context and baggage propagation
+ * (w3c-propagator.ts), a context manager (AsyncLocalStorage or the synchronous one, see context-manager.ts and
+ * asyncContextFromEnv), and up to three sinks of finished spans:
  *
  * - the span ring (span-ring.ts): the node's recent finished spans, for `agent-mesh trace` without a
  *   collector. On by default (AGENT_MESH_TRACE_RING_SIZE, default 4096; 0 turns it off).
- * - a BatchSpanProcessor with the OTLP/HTTP exporter (JSON), only when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
- *   OTEL_EXPORTER_OTLP_ENDPOINT is set. Its batching follows OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE,
+ * - the export queue (export-queue.ts) in front of the SDK's OTLP/HTTP exporter (JSON, encoded by
+ *   otlp-json.ts), only when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set (or
+ *   OTEL_TRACES_EXPORTER=console). Its batching follows OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE,
  *   OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_EXPORT_TIMEOUT; headers and timeouts OTEL_EXPORTER_OTLP_*.
+ * - SDK span processors a caller adds (tests: an in-memory exporter); recorded spans are ReadableSpans.
  *
- * With neither (or OTEL_SDK_DISABLED=true) nothing is installed: the mesh's spans are the API's no-ops.
+ * The sampler is OTEL_TRACES_SAMPLER's (and _ARG); span limits follow OTEL_SPAN_*_LIMIT. The OpenTelemetry
+ * SDK packages (resources, sdk-trace-base, the exporter) are loaded only when spans leave the process (an
+ * exporter or SDK processors): then the SDK's resource and samplers are used; a node that only keeps its ring
+ * uses lean samplers deciding the same way, and loads none of them.
+ *
+ * With nothing to record into (or OTEL_SDK_DISABLED=true) nothing is installed: the mesh's spans are the API's no-ops.
  */
-import { context, diag, DiagLogLevel, propagation, trace, type TracerProvider } from "@opentelemetry/api";
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
-import type { OTLPTraceExporter as OtlpExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  type Sampler,
-  type SpanExporter,
-  type SpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
-import { createRequire } from "node:module";
+import { context, diag, DiagLogLevel, propagation, trace, type Sampler, type TracerProvider } from "@opentelemetry/api";
+import type { Resource } from "@opentelemetry/resources";
+import type { SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import { ATTR_AGENT_ID } from "../protocol/trace-context.js";
-import { AsyncContextManager } from "./context-manager.js";
+import { AsyncContextManager, noteInstalledContextManager, SyncContextManager } from "./context-manager.js";
+import { DEFAULT_EXPORT_QUEUE_CONFIG, ExportQueue, type ExportQueueConfig, type ExportStats } from "./export-queue.js";
 import { installNodeTracing, type NodeTracing } from "./node-tracing.js";
+import { newOtlpExporter } from "./otlp-exporter.js";
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from "./recorded-span.js";
+import { leanSampler, samplerSpecFromEnv, sdkSampler } from "./sampling.js";
+import { sdkResources, sdkTraceBase } from "./sdk.js";
 import { DEFAULT_SPAN_RING_SIZE, SpanRing } from "./span-ring.js";
+import { SpanRecorder, type SpanSink } from "./span-recorder.js";
+import { W3CPropagator } from "./w3c-propagator.js";
 
 /** The service name when OTEL_SERVICE_NAME (and service.name in OTEL_RESOURCE_ATTRIBUTES) is unset. */
 export const DEFAULT_SERVICE_NAME = "agent-mesh";
@@ -46,33 +48,45 @@ export interface TracingOptions {
   env?: NodeJS.ProcessEnv;
   /** Spans the ring keeps; 0: no ring. Default $AGENT_MESH_TRACE_RING_SIZE, else 4096. */
   ringSize?: number;
-  /** Exporter for the batch processor, instead of the one the environment names (tests, benchmarks). */
+  /** Exporter behind the export queue, instead of the one the environment names (tests, benchmarks). */
   exporter?: SpanExporter;
-  /** More span processors (e.g. a SimpleSpanProcessor over an InMemorySpanExporter in tests). */
+  /** SDK span processors that also get every span (e.g. a SimpleSpanProcessor over an InMemorySpanExporter in tests). */
   spanProcessors?: SpanProcessor[];
-  /** Sampler instead of the one OTEL_TRACES_SAMPLER names. */
+  /** Sampler instead of the one OTEL_TRACES_SAMPLER names (any object with the API's shouldSample). */
   sampler?: Sampler;
+  /** Span limits; default OTEL_SPAN_*_LIMIT, else the SDK's (128 attributes, events, links; no value length limit). */
+  spanLimits?: Partial<SpanLimits>;
+  /** The export queue's limits and timers; default OTEL_BSP_* (and AGENT_MESH_TRACE_EXPORT_CONCURRENCY), else DEFAULT_EXPORT_QUEUE_CONFIG. */
+  exportQueue?: Partial<ExportQueueConfig>;
   /** Trace membership and gossip traffic. Default $AGENT_MESH_TRACE_MEMBERSHIP ("true"/"1"), else false. */
   traceMembership?: boolean;
+  /**
+   * Let the active span follow async work (AsyncLocalStorage) rather than only synchronous calls; see
+   * context-manager.ts for what each keeps and costs. Default: asyncContextFromEnv. The first tracing started
+   * in a process decides for all of it.
+   */
+  asyncContext?: boolean;
   /**
    * Make this the process's tracer provider (the API global, and the default of nodes created later). Default
    * true. False keeps it private: give it to one AgentNode with `tracing` (several nodes in one process).
    */
   register?: boolean;
-  /** Where the SDK's own warnings (e.g. an unreachable collector) go. Default: nowhere. */
+  /** Where the OpenTelemetry diagnostics (e.g. an unreachable collector, dropped spans) go. Default: nowhere. */
   logger?: Logger;
 }
 
 /** Tracing as started: what a node uses, plus flushing and shutdown. */
 export interface Tracing extends NodeTracing {
-  /** True when spans are recorded (a ring or an exporter is on). */
+  /** True when spans are recorded (a ring, an exporter or a span processor is on). */
   readonly enabled: boolean;
   /** The ring of recent spans, when kept. */
   readonly spans: SpanRing | undefined;
   /** Where spans are exported over OTLP/HTTP, when they are. */
   readonly exportUrl: string | undefined;
-  /** The resource every span carries. */
+  /** The resource every exported span carries (made on first use: it loads the SDK's resources package). */
   readonly resource: Resource;
+  /** What the export queue did so far (exported, dropped, failed); undefined when nothing is exported. */
+  exportStats(): ExportStats | undefined;
   /** Exports what is buffered. */
   forceFlush(): Promise<void>;
   /**
@@ -87,38 +101,53 @@ export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
   const ringSize = options.ringSize ?? ringSizeFromEnv(env);
   const traceMembership = options.traceMembership ?? flagFromEnv(env, "AGENT_MESH_TRACE_MEMBERSHIP");
-  const resource = tracingResource(options.agentId, env);
   const disabled = flagFromEnv(env, "OTEL_SDK_DISABLED");
   const exportUrl = options.exporter !== undefined || disabled ? undefined : otlpTracesUrl(env);
-  const exporter = disabled ? undefined : (options.exporter ?? exporterFromEnv(env, exportUrl));
+  const fromEnv = disabled || options.exporter !== undefined ? undefined : exporterFromEnv(env, exportUrl);
+  const exporter = disabled ? undefined : (options.exporter ?? fromEnv?.exporter);
   const ring = ringSize > 0 && !disabled ? new SpanRing(ringSize, options.agentId) : undefined;
-  const processors: SpanProcessor[] = [...(disabled ? [] : (options.spanProcessors ?? []))];
-  if (ring !== undefined) processors.push(ring);
-  if (exporter !== undefined) processors.push(new BatchSpanProcessor(exporter));
-  if (processors.length === 0) {
+  const processors = disabled ? [] : (options.spanProcessors ?? []);
+  const queue = exporter !== undefined ? new ExportQueue(exporter, { ...exportQueueConfigFromEnv(env), ...options.exportQueue }) : undefined;
+  const sinks: SpanSink[] = [...(processors as unknown as SpanSink[])];
+  if (ring !== undefined) sinks.push(ring);
+  if (queue !== undefined) sinks.push(queue);
+  let resource: Resource | undefined;
+  const resourceOf = () => (resource ??= tracingResource(options.agentId, env));
+  if (sinks.length === 0) {
     return {
       enabled: false,
       tracerProvider: trace.getTracerProvider(),
       spans: undefined,
       traceMembership: false,
       exportUrl: undefined,
-      resource,
+      get resource() {
+        return resourceOf();
+      },
+      exportStats: () => undefined,
       forceFlush: () => Promise.resolve(),
       shutdown: () => Promise.resolve(),
     };
   }
-  const provider = new BasicTracerProvider({ resource, sampler: options.sampler ?? samplerFromEnv(env), spanProcessors: processors });
-  installContextAndPropagation();
+  // Spans leaving the process: the SDK is loaded for them anyway, and its sampler decides.
+  const leaving = exporter !== undefined || processors.length > 0;
+  const samplerSpec = samplerSpecFromEnv(env);
+  const sampler = options.sampler ?? (leaving ? sdkSampler(samplerSpec) : leanSampler(samplerSpec));
+  const limits = { ...spanLimitsFromEnv(env), ...options.spanLimits };
+  const provider = new SpanRecorder({ sampler, limits, sinks, resource: resourceOf });
+  installContextAndPropagation(options.asyncContext ?? asyncContextFromEnv(env));
   if (options.logger !== undefined && options.logger !== silentLogger) routeDiagnostics(options.logger);
   const register = options.register ?? true;
   let stopped: Promise<void> | undefined;
   const tracing: Tracing = {
     enabled: true,
-    tracerProvider: provider as TracerProvider,
+    tracerProvider: provider,
     spans: ring,
     traceMembership,
-    exportUrl: exporter !== undefined && exporter === otlpExporter ? exportUrl : undefined,
-    resource,
+    exportUrl: fromEnv?.otlp === true ? exportUrl : undefined,
+    get resource() {
+      return resourceOf();
+    },
+    exportStats: () => queue?.stats(),
     forceFlush: () => provider.forceFlush(),
     shutdown: (timeoutMs = 5000) =>
       (stopped ??= (async () => {
@@ -132,14 +161,14 @@ export function startTracing(options: TracingOptions): Tracing {
   };
   if (register) {
     if (registered !== undefined) trace.disable(); // replaces this module's earlier registration, never another SDK's
-    if (trace.setGlobalTracerProvider(provider)) registered = provider;
+    if (trace.setGlobalTracerProvider(provider as TracerProvider)) registered = provider;
     installNodeTracing(tracing);
   }
   return tracing;
 }
 
 /** The provider this module made the API global, if any. */
-let registered: BasicTracerProvider | undefined;
+let registered: SpanRecorder | undefined;
 
 /** Waits for `promise`, at most `ms` (a shutdown must not hang on an unreachable collector); never rejects. */
 async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void> {
@@ -150,46 +179,45 @@ async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void
 
 let contextInstalled = false;
 
-/** Installs the AsyncLocalStorage context manager and the W3C trace context + baggage propagators, once. */
-export function installContextAndPropagation(): void {
-  if (contextInstalled) return;
-  contextInstalled = true;
-  context.setGlobalContextManager(new AsyncContextManager().enable());
-  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+/**
+ * Whether the active span should follow async work: $AGENT_MESH_TRACE_ASYNC_CONTEXT ("true"/"1" or
+ * "false"/"0") when set, else whether this runtime's AsyncLocalStorage works without promise hooks
+ * (asyncLocalStorageIsCheap): on Node 24 it costs next to nothing, on Node 20 every promise of the process pays
+ * for it — there the synchronous manager is the default (the mesh's own spans keep their parents either way).
+ */
+export function asyncContextFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const text = (env.AGENT_MESH_TRACE_ASYNC_CONTEXT ?? "").trim();
+  return text === "" ? asyncLocalStorageIsCheap() : flagFromEnv(env, "AGENT_MESH_TRACE_ASYNC_CONTEXT");
 }
 
-/** The sampler OTEL_TRACES_SAMPLER (and OTEL_TRACES_SAMPLER_ARG) names; default parentbased_always_on. */
+/**
+ * True when AsyncLocalStorage runs on V8's continuation-preserved data (AsyncContextFrame: the default from
+ * Node 24, behind --experimental-async-context-frame in Node 22) rather than on promise hooks.
+ */
+export function asyncLocalStorageIsCheap(version = process.versions.node, flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)]): boolean {
+  if (flags.includes("--no-async-context-frame")) return false;
+  return Number(version.split(".")[0]) >= 24 || flags.includes("--experimental-async-context-frame");
+}
+
+/**
+ * Installs the context manager — AsyncLocalStorage (`asyncContext`, the default here) or the synchronous one
+ * (context-manager.ts says what each keeps) — and the W3C trace context + baggage propagator, once per
+ * process: the first call decides.
+ */
+export function installContextAndPropagation(asyncContext = true): void {
+  if (contextInstalled) return;
+  contextInstalled = true;
+  const manager = (asyncContext ? new AsyncContextManager() : new SyncContextManager()).enable();
+  if (context.setGlobalContextManager(manager)) noteInstalledContextManager(manager);
+  propagation.setGlobalPropagator(new W3CPropagator());
+}
+
+/**
+ * The SDK sampler OTEL_TRACES_SAMPLER (and OTEL_TRACES_SAMPLER_ARG) names; default parentbased_always_on.
+ * Loads @opentelemetry/sdk-trace-base.
+ */
 export function samplerFromEnv(env: NodeJS.ProcessEnv = process.env): Sampler {
-  const name = (env.OTEL_TRACES_SAMPLER ?? "").trim().toLowerCase();
-  const ratio = (): number => {
-    const text = (env.OTEL_TRACES_SAMPLER_ARG ?? "").trim();
-    if (text === "") return 1;
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < 0 || value > 1) {
-      throw new MeshError(Code.InvalidArgument, `OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1, got "${text}"`);
-    }
-    return value;
-  };
-  switch (name) {
-    case "always_on":
-      return new AlwaysOnSampler();
-    case "always_off":
-      return new AlwaysOffSampler();
-    case "traceidratio":
-      return new TraceIdRatioBasedSampler(ratio());
-    case "":
-    case "parentbased_always_on":
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    case "parentbased_always_off":
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case "parentbased_traceidratio":
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
-    default:
-      throw new MeshError(
-        Code.InvalidArgument,
-        `OTEL_TRACES_SAMPLER: "${env.OTEL_TRACES_SAMPLER}" is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio`,
-      );
-  }
+  return sdkSampler(samplerSpecFromEnv(env));
 }
 
 /**
@@ -221,6 +249,7 @@ export function otlpTracesUrl(env: NodeJS.ProcessEnv = process.env): string | un
 export function tracingResource(agentId: string, env: NodeJS.ProcessEnv = process.env): Resource {
   const attributes = parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES ?? "");
   const serviceName = (env.OTEL_SERVICE_NAME ?? "").trim() || attributes["service.name"] || DEFAULT_SERVICE_NAME;
+  const { defaultResource, resourceFromAttributes } = sdkResources();
   return defaultResource().merge(
     resourceFromAttributes({ ...attributes, "service.name": serviceName, "service.instance.id": agentId, [ATTR_AGENT_ID]: agentId }),
   );
@@ -264,34 +293,70 @@ function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
   throw new MeshError(Code.InvalidArgument, `${name}: expected true or false, got "${env[name]}"`);
 }
 
-/** The last OTLP exporter made (to tell it from others). */
-let otlpExporter: SpanExporter | undefined;
-
 /**
- * A new OTLP/HTTP exporter to `url`. Its package is loaded only now, when an endpoint is configured: a node
- * that exports nothing does not pay its memory (about 2.5 MB).
+ * The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint; "console"; "none"; the last
+ * named wins), and whether it is the OTLP exporter.
  */
-function newOtlpExporter(url: string): SpanExporter {
-  const { OTLPTraceExporter } = createRequire(import.meta.url)("@opentelemetry/exporter-trace-otlp-http") as { OTLPTraceExporter: typeof OtlpExporter };
-  otlpExporter = new OTLPTraceExporter({ url });
-  return otlpExporter;
-}
-
-/** The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint; "console"; "none"). */
-function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): SpanExporter | undefined {
+function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exporter: SpanExporter | undefined; otlp: boolean } {
   const names = (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase();
-  let exporter: SpanExporter | undefined;
+  let chosen: { exporter: SpanExporter | undefined; otlp: boolean } = { exporter: undefined, otlp: false };
   for (const name of names === "" ? ["otlp"] : names.split(",").map((n) => n.trim())) {
-    if (name === "none") return undefined;
+    if (name === "none") return { exporter: undefined, otlp: false };
     if (name === "otlp") {
-      if (url !== undefined) exporter = newOtlpExporter(url);
+      if (url !== undefined) chosen = { exporter: newOtlpExporter(url), otlp: true };
     } else if (name === "console") {
-      exporter = new ConsoleSpanExporter();
+      chosen = { exporter: new (sdkTraceBase().ConsoleSpanExporter)(), otlp: false };
     } else {
       throw new MeshError(Code.InvalidArgument, `OTEL_TRACES_EXPORTER: "${name}" is not one of otlp, console, none`);
     }
   }
-  return exporter;
+  return chosen;
+}
+
+/** An integer environment variable from `min` to `max`; undefined when unset or empty. */
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const text = (env[name] ?? "").trim();
+  if (text === "") return undefined;
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new MeshError(Code.InvalidArgument, `${name}: expected an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+/**
+ * Span limits from OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT (else OTEL_ATTRIBUTE_COUNT_LIMIT),
+ * OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT (else OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT), OTEL_SPAN_EVENT_COUNT_LIMIT,
+ * OTEL_SPAN_LINK_COUNT_LIMIT, OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT and OTEL_LINK_ATTRIBUTE_COUNT_LIMIT; the SDK's
+ * defaults (DEFAULT_SPAN_LIMITS) for those unset.
+ */
+export function spanLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): SpanLimits {
+  const n = (name: string) => intFromEnv(env, name, 0, 1_000_000_000);
+  const d = DEFAULT_SPAN_LIMITS;
+  return {
+    attributeCount: n("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") ?? n("OTEL_ATTRIBUTE_COUNT_LIMIT") ?? d.attributeCount,
+    attributeValueLength: n("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? n("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? d.attributeValueLength,
+    eventCount: n("OTEL_SPAN_EVENT_COUNT_LIMIT") ?? d.eventCount,
+    linkCount: n("OTEL_SPAN_LINK_COUNT_LIMIT") ?? d.linkCount,
+    attributesPerEvent: n("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT") ?? d.attributesPerEvent,
+    attributesPerLink: n("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT") ?? d.attributesPerLink,
+  };
+}
+
+/**
+ * The export queue's limits and timers from OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+ * OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT and AGENT_MESH_TRACE_EXPORT_CONCURRENCY; the defaults
+ * (DEFAULT_EXPORT_QUEUE_CONFIG: the SDK's, and 2 exports in flight) for those unset.
+ */
+export function exportQueueConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportQueueConfig {
+  const d = DEFAULT_EXPORT_QUEUE_CONFIG;
+  return {
+    maxQueueSize: intFromEnv(env, "OTEL_BSP_MAX_QUEUE_SIZE", 1, 10_000_000) ?? d.maxQueueSize,
+    maxExportBatchSize: intFromEnv(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1, 10_000_000) ?? d.maxExportBatchSize,
+    scheduledDelayMs: intFromEnv(env, "OTEL_BSP_SCHEDULE_DELAY", 0, 3_600_000) ?? d.scheduledDelayMs,
+    exportTimeoutMs: intFromEnv(env, "OTEL_BSP_EXPORT_TIMEOUT", 1, 3_600_000) ?? d.exportTimeoutMs,
+    maxConcurrentExports: intFromEnv(env, "AGENT_MESH_TRACE_EXPORT_CONCURRENCY", 1, 64) ?? d.maxConcurrentExports,
+  };
 }
 
 let diagnosticsRouted = false;

@@ -9,7 +9,10 @@
  *   export  ring + BatchSpanProcessor + OTLP/HTTP exporter to a receiver in the parent process (100 % sampled)
  *
  * Usage (after `npm run build`): node test/telemetry/measure-overhead.mjs [--tasks N] [--rounds N] [--cycles N] [--work-us N]
- * (--work-us: CPU time each task's handler burns, default 0 — an echo, the worst case for relative overhead)
+ *                                  [--compare-dist DIR] [--modes off,ring,export]
+ * (--work-us: CPU time each task's handler burns, default 0 — an echo, the worst case for relative overhead;
+ * --compare-dist: another build's dist/ directory, e.g. of the commit before a change: its modes run too,
+ * interleaved with this build's, for a before/after from one run)
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -17,7 +20,17 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
-  options: { mode: { type: "string" }, tasks: { type: "string", default: "10000" }, rounds: { type: "string", default: "3" }, cycles: { type: "string", default: "3" }, "work-us": { type: "string", default: "0" }, endpoint: { type: "string" } },
+  options: {
+    mode: { type: "string" },
+    tasks: { type: "string", default: "10000" },
+    rounds: { type: "string", default: "3" },
+    cycles: { type: "string", default: "3" },
+    "work-us": { type: "string", default: "0" },
+    endpoint: { type: "string" },
+    "compare-dist": { type: "string" },
+    modes: { type: "string", default: "off,ring,export" },
+    dist: { type: "string" },
+  },
 });
 const TASKS = Number(values.tasks);
 const ROUNDS = Number(values.rounds);
@@ -48,42 +61,49 @@ async function parent() {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const endpoint = `http://127.0.0.1:${server.address().port}`;
-  const modes = ["off", "ring", "export"];
+  const thisDist = fileURLToPath(new URL("../../dist/src/", import.meta.url));
+  const builds = values["compare-dist"] === undefined ? [["this", thisDist]] : [["compare", new URL(`file://${values["compare-dist"].replace(/\/?$/, "/")}src/`).pathname], ["this", thisDist]];
+  const modes = values.modes.split(",").map((m) => m.trim());
+  const runsOf = builds.flatMap(([build, dist]) => modes.map((mode) => ({ label: `${build} ${mode}`, build, mode, dist })));
   const rates = {};
   const cpu = {};
   for (let c = 0; c < CYCLES; c++) {
-    for (const mode of modes) {
-      const out = await run(mode, endpoint);
-      (rates[mode] ??= []).push(...out.rates);
-      (cpu[mode] ??= []).push(...out.cpuUsPerTask);
+    for (const r of runsOf) {
+      const out = await run(r.mode, endpoint, r.dist);
+      (rates[r.label] ??= []).push(...out.rates);
+      (cpu[r.label] ??= []).push(...out.cpuUsPerTask);
     }
   }
   server.close();
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`median of ${CYCLES * ROUNDS} rounds of ${TASKS} tasks (handler work ${WORK_US} µs), ${CONCURRENCY} in flight (A → B over a gRPC link on loopback):`);
-  console.log(`  mode     tasks/s  vs off   CPU µs/task  vs off`);
-  for (const mode of modes) {
-    const r = median(rates[mode]);
-    const u = median(cpu[mode]);
-    const dr = mode === "off" ? "" : `${(((r - median(rates.off)) / median(rates.off)) * 100).toFixed(0)} %`;
-    const du = mode === "off" ? "" : `+${(((u - median(cpu.off)) / median(cpu.off)) * 100).toFixed(0)} %`;
-    console.log(`  ${mode.padEnd(6)} ${r.toFixed(0).padStart(8)}  ${dr.padStart(6)}  ${u.toFixed(1).padStart(11)}  ${du.padStart(6)}`);
+  console.log(`  build    mode     tasks/s  vs off   CPU µs/task  vs off  + µs/task`);
+  for (const r of runsOf) {
+    const off = `${r.build} off`;
+    const rate = median(rates[r.label]);
+    const u = median(cpu[r.label]);
+    const hasOff = rates[off] !== undefined && r.mode !== "off";
+    const dr = hasOff ? `${(((rate - median(rates[off])) / median(rates[off])) * 100).toFixed(0)} %` : "";
+    const du = hasOff ? `+${(((u - median(cpu[off])) / median(cpu[off])) * 100).toFixed(0)} %` : "";
+    const dus = hasOff ? (u - median(cpu[off])).toFixed(1) : "";
+    console.log(`  ${r.build.padEnd(8)} ${r.mode.padEnd(6)} ${rate.toFixed(0).padStart(8)}  ${dr.padStart(6)}  ${u.toFixed(1).padStart(11)}  ${du.padStart(6)}  ${dus.padStart(9)}`);
   }
   console.log(`  spans received by the OTLP receiver: ${received} (${(bytes / 1e6).toFixed(1)} MB of OTLP/JSON)`);
 }
 
-function run(mode, endpoint) {
+function run(mode, endpoint, dist) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), "--mode", mode, "--endpoint", endpoint, "--tasks", String(TASKS), "--rounds", String(ROUNDS), "--work-us", String(WORK_US)], { stdio: ["ignore", "pipe", "inherit"] });
+    const args = ["--mode", mode, "--endpoint", endpoint, "--tasks", String(TASKS), "--rounds", String(ROUNDS), "--work-us", String(WORK_US), "--dist", dist];
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), ...args], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     proc.stdout.on("data", (c) => (out += c));
     proc.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`mode ${mode} exited ${code}`))));
   });
 }
 
-/** One mode: two nodes, warm-up, then ROUNDS timed rounds; prints {rates, cpuUsPerTask} as JSON. */
+/** One mode of the build in `values.dist`: two nodes, warm-up, then ROUNDS timed rounds; prints {rates, cpuUsPerTask} as JSON. */
 async function child(mode, endpoint) {
-  const dist = new URL("../../dist/src/", import.meta.url);
+  const dist = new URL(`file://${values.dist}`);
   const { AgentNode } = await import(new URL("node/agent-node.js", dist).href);
   const { startTracing } = await import(new URL("telemetry/tracing.js", dist).href);
   const tracing = (id) =>

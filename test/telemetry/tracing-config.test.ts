@@ -3,7 +3,18 @@ import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from "@opentelemetry/api";
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler, type Sampler } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { Code, MeshError } from "../../src/protocol/errors.js";
-import { parseResourceAttributes, ringSizeFromEnv, samplerFromEnv, startTracing, otlpTracesUrl, tracingResource } from "../../src/telemetry/tracing.js";
+import {
+  asyncContextFromEnv,
+  asyncLocalStorageIsCheap,
+  exportQueueConfigFromEnv,
+  parseResourceAttributes,
+  ringSizeFromEnv,
+  samplerFromEnv,
+  spanLimitsFromEnv,
+  startTracing,
+  otlpTracesUrl,
+  tracingResource,
+} from "../../src/telemetry/tracing.js";
 import { defaultNodeTracing } from "../../src/telemetry/node-tracing.js";
 
 function invalid(fn: () => unknown, naming: string): void {
@@ -126,5 +137,37 @@ describe("startTracing", () => {
   it("refuses a bad switch value, naming it", () => {
     invalid(() => startTracing({ agentId: "a", env: { AGENT_MESH_TRACE_MEMBERSHIP: "maybe" } }), "AGENT_MESH_TRACE_MEMBERSHIP");
     invalid(() => startTracing({ agentId: "a", env: { OTEL_TRACES_EXPORTER: "zipkin" } }), "OTEL_TRACES_EXPORTER");
+  });
+});
+
+describe("limits, the export queue and the context manager from the environment", () => {
+  it("reads the span limits, the SDK's defaults otherwise", () => {
+    expect(spanLimitsFromEnv({})).toEqual({ attributeCount: 128, attributeValueLength: Infinity, eventCount: 128, linkCount: 128, attributesPerEvent: 128, attributesPerLink: 128 });
+    expect(spanLimitsFromEnv({ OTEL_ATTRIBUTE_COUNT_LIMIT: "10", OTEL_SPAN_EVENT_COUNT_LIMIT: "3", OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "64" })).toMatchObject({ attributeCount: 10, eventCount: 3, attributeValueLength: 64 });
+    expect(spanLimitsFromEnv({ OTEL_ATTRIBUTE_COUNT_LIMIT: "10", OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "20" }).attributeCount).toBe(20);
+    invalid(() => spanLimitsFromEnv({ OTEL_SPAN_LINK_COUNT_LIMIT: "many" }), "OTEL_SPAN_LINK_COUNT_LIMIT");
+  });
+
+  it("reads the export queue's OTEL_BSP_* limits and timers, the SDK's defaults otherwise", () => {
+    expect(exportQueueConfigFromEnv({})).toEqual({ maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMs: 5000, exportTimeoutMs: 30_000, maxConcurrentExports: 2 });
+    expect(exportQueueConfigFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: "100", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "10", OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_BSP_EXPORT_TIMEOUT: "1000", AGENT_MESH_TRACE_EXPORT_CONCURRENCY: "4" })).toEqual({
+      maxQueueSize: 100,
+      maxExportBatchSize: 10,
+      scheduledDelayMs: 50,
+      exportTimeoutMs: 1000,
+      maxConcurrentExports: 4,
+    });
+    invalid(() => exportQueueConfigFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: "0" }), "OTEL_BSP_MAX_QUEUE_SIZE");
+  });
+
+  it("uses AsyncLocalStorage where it runs without promise hooks, unless AGENT_MESH_TRACE_ASYNC_CONTEXT says", () => {
+    expect(asyncLocalStorageIsCheap("20.20.2", [])).toBe(false);
+    expect(asyncLocalStorageIsCheap("22.12.0", ["--experimental-async-context-frame"])).toBe(true);
+    expect(asyncLocalStorageIsCheap("24.1.0", [])).toBe(true);
+    expect(asyncLocalStorageIsCheap("24.1.0", ["--no-async-context-frame"])).toBe(false);
+    expect(asyncContextFromEnv({})).toBe(asyncLocalStorageIsCheap());
+    expect(asyncContextFromEnv({ AGENT_MESH_TRACE_ASYNC_CONTEXT: "true" })).toBe(true);
+    expect(asyncContextFromEnv({ AGENT_MESH_TRACE_ASYNC_CONTEXT: "0" })).toBe(false);
+    invalid(() => asyncContextFromEnv({ AGENT_MESH_TRACE_ASYNC_CONTEXT: "sometimes" }), "AGENT_MESH_TRACE_ASYNC_CONTEXT");
   });
 });

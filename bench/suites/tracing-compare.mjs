@@ -1,0 +1,168 @@
+/**
+ * The cost of tracing, before and after a change, from one run: routed SubmitTask (client → A → link → B →
+ * back) at concurrency 64 on node pairs of this build and, with --compare-bin, of another build, each with
+ * tracing off (OTEL_SDK_DISABLED=true), as shipped (span ring only) and exporting every span over OTLP/HTTP
+ * to a local receiver (always_on, batch export); with --modes, also ring-async and otlp-async (the same with
+ * AGENT_MESH_TRACE_ASYNC_CONTEXT=true: the AsyncLocalStorage context manager, not the default before Node 24).
+ * Every configuration runs once to warm up, then --runs times,
+ * interleaved (the order rotates each round), so the drift of a shared machine spreads over all of them.
+ * Besides the ratios to "off", the table gives the tracing cost in CPU microseconds per request (all
+ * processes of the configuration, the receiver included when exporting, minus the same build's "off"), and
+ * each process's CPU per request.
+ *
+ *   node bench/suites/tracing-compare.mjs [--compare-bin ../old/bin/agent-mesh.js] [--runs 5] [--run-ms 1000]
+ *                                         [--modes off,ring,otlp,ring-async,otlp-async] [--concurrency 64] [--json FILE]
+ *
+ * Needs `npm run build` (this build's dist/) and Linux /proc. Every process it starts is stopped at the end.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { pollUntil, nodeClient } from "../lib/mesh-client.mjs";
+import { ask, benchPath, BIN, Processes } from "../lib/processes.mjs";
+import { cpuMeter, procAvailable } from "../lib/proc-stats.mjs";
+import { machine, num, sp, table } from "../lib/report.mjs";
+import { spread } from "../lib/stats.mjs";
+
+/** The node arguments of the benchmark's agent module; capacity 256 so 64 requests in flight never queue. */
+const AGENT_ARGS = ["--agent", benchPath("agents/bench-agent.mjs"), "--capacity", "256"];
+const MODES = {
+  off: "tracing off (OTEL_SDK_DISABLED=true)",
+  ring: "span ring only (default)",
+  otlp: "ring + OTLP/HTTP export, 100 %",
+  "ring-async": "ring, AsyncLocalStorage context",
+  "otlp-async": "ring + OTLP, AsyncLocalStorage context",
+};
+
+const { values } = parseArgs({
+  options: {
+    "compare-bin": { type: "string" },
+    runs: { type: "string", default: "5" },
+    "run-ms": { type: "string", default: "1000" },
+    modes: { type: "string", default: "off,ring,otlp" },
+    concurrency: { type: "string", default: "64" },
+    json: { type: "string" },
+  },
+});
+const runs = Number(values.runs);
+const runMs = Number(values["run-ms"]);
+const concurrency = Number(values.concurrency);
+const modes = values.modes.split(",").map((m) => m.trim());
+const compareBin = values["compare-bin"] === undefined ? undefined : resolve(values["compare-bin"]);
+if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(runMs) || runMs < 100 || !Number.isInteger(concurrency) || concurrency < 1 || modes.some((m) => !(m in MODES))) {
+  process.stderr.write(`tracing-compare: --runs ≥ 1, --run-ms ≥ 100, --concurrency ≥ 1, --modes of ${Object.keys(MODES).join(", ")}\n`);
+  process.exit(2);
+}
+if (compareBin !== undefined && !existsSync(compareBin)) {
+  process.stderr.write(`tracing-compare: --compare-bin: no such file: ${compareBin}\n`);
+  process.exit(2);
+}
+if (!procAvailable()) {
+  process.stderr.write("tracing-compare: needs Linux /proc\n");
+  process.exit(1);
+}
+
+const started = performance.now();
+const log = (line) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+const procs = new Processes();
+const atStart = machine();
+log(`machine: ${atStart.cpuModel}, ${atStart.cores} cores, Node ${atStart.node}, load average ${atStart.loadAverage.join(" ")}`);
+let exitCode = 0;
+try {
+  const loadgen = await procs.startHelper("loadgen", "lib/loadgen.mjs");
+  const sink = modes.some((m) => m.startsWith("otlp")) ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
+  const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: sink?.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" };
+  const als = { AGENT_MESH_TRACE_ASYNC_CONTEXT: "true" };
+  const envOf = { off: { OTEL_SDK_DISABLED: "true" }, ring: {}, otlp, "ring-async": als, "otlp-async": { ...otlp, ...als } };
+  const builds = compareBin === undefined ? [["this", BIN]] : [["compare", compareBin], ["this", BIN]];
+  const configs = [];
+  for (const [build, bin] of builds) {
+    for (const mode of modes) {
+      const pair = await startPair(`${build}-${mode}`, envOf[mode], bin);
+      configs.push({ build, mode, pids: { loadgen: loadgen.pid, A: pair.a.pid, B: pair.b.pid, ...(mode.startsWith("otlp") ? { sink: sink.pid } : {}) }, go: (ms) => submitLoad(loadgen, pair.a, ms) });
+    }
+  }
+  log(`${configs.length} pairs up; ${runs} runs of ${runMs} ms each after a warm-up`);
+  const samples = new Map(configs.map((c) => [c, []]));
+  for (const cfg of configs) await measure(cfg, Math.max(1000, runMs));
+  for (let r = 0; r < runs; r++) {
+    for (let i = 0; i < configs.length; i++) {
+      const cfg = configs[(i + r) % configs.length];
+      samples.get(cfg).push(await measure(cfg, runMs));
+    }
+    log(`round ${r + 1}/${runs} done`);
+  }
+  const sinkCounts = sink !== undefined ? await ask(sink, { op: "counts" }, 5000) : undefined;
+  const results = configs.map((cfg) => ({ build: cfg.build, mode: cfg.mode, ...summarise(samples.get(cfg)) }));
+  const atEnd = machine();
+  const rows = results.map((r) => {
+    const off = results.find((x) => x.build === r.build && x.mode === "off");
+    return [
+      r.build,
+      MODES[r.mode],
+      sp(r.rps, 0),
+      off ? `${num(r.rps.median / off.rps.median, 2)}×` : "",
+      sp(r.p50Us),
+      num(r.cpuUsPerRequest.median, 1),
+      off ? `${num(r.cpuUsPerRequest.median / off.cpuUsPerRequest.median, 2)}×` : "",
+      off && r.mode !== "off" ? num(r.cpuUsPerRequest.median - off.cpuUsPerRequest.median, 1) : "",
+      Object.entries(r.perProcess).map(([name, us]) => `${name} ${num(us)}`).join(", "),
+    ];
+  });
+  const out = [
+    `tracing cost, routed SubmitTask at concurrency ${concurrency}, 64-byte payload; median of ${runs} runs of ${runMs} ms [min–max]`,
+    `load average at start ${atStart.loadAverage.join(" ")}, at end ${atEnd.loadAverage.join(" ")}`,
+    ...(compareBin !== undefined ? [`compare build: ${compareBin}`] : []),
+    table(["build", "tracing", "req/s [min–max]", "÷ off", "p50 µs", "CPU µs/req", "÷ off", "+ µs/req", "CPU µs/req by process (medians)"], rows),
+    ...(sinkCounts !== undefined ? [`spans received by the OTLP receiver: ${sinkCounts.spans} in ${sinkCounts.requests} requests (${num(sinkCounts.bytes / 1e6, 1)} MB)`] : []),
+  ];
+  process.stdout.write(`${out.join("\n")}\n`);
+  if (values.json !== undefined) {
+    writeFileSync(values.json, `${JSON.stringify({ command: `node bench/suites/tracing-compare.mjs ${process.argv.slice(2).join(" ")}`, machine: { ...atStart, loadAverageAtEnd: atEnd.loadAverage }, runs, runMs, concurrency, compareBin, results, sink: sinkCounts }, null, 2)}\n`);
+  }
+} catch (err) {
+  log(`tracing-compare: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  exitCode = 1;
+}
+await procs.stopAll();
+process.exit(exitCode);
+
+/** Starts node B (echo) and node A (bench_link, seeded with B) of `bin` with `env`, and waits until A routes echo to B. */
+async function startPair(label, env, bin) {
+  const b = await procs.startNode(`${label}-b`, [...AGENT_ARGS, "--capabilities", "echo"], { env, bin });
+  const a = await procs.startNode(`${label}-a`, [...AGENT_ARGS, "--capabilities", "bench_link", "--seeds", b.address], { env, bin });
+  const client = nodeClient(a.address);
+  try {
+    await pollUntil(async () => (await client.service.listAgents({ capability: "echo" })).agents.some((x) => x.id === b.id), { timeoutMs: 20_000, what: `${a.id} to know ${b.id}'s echo` });
+  } finally {
+    client.close();
+  }
+  return { a, b };
+}
+
+/** Closed-loop SubmitTask(echo) load on `node` through the load generator. */
+function submitLoad(loadgen, node, ms) {
+  return ask(loadgen, { op: "run", kind: "submit", capability: "echo", address: node.address, concurrency, durationMs: ms }, ms + 15_000);
+}
+
+/** One run of `cfg` for `ms`: the load generator's figures and the CPU time of every process per request. */
+async function measure(cfg, ms) {
+  const meter = cpuMeter(cfg.pids);
+  const r = await cfg.go(ms);
+  const cpu = meter.stop();
+  if (r.requests === 0) throw new Error(`${cfg.build} ${cfg.mode}: no request completed (${r.firstError ?? "no error reported"})`);
+  const perProcess = Object.fromEntries(Object.entries(cpu.percent).map(([name, p]) => [name, ((p / 100) * cpu.wallS * 1e6) / r.requests]));
+  const cpuUsPerRequest = Object.values(perProcess).reduce((a, x) => a + x, 0);
+  return { rps: r.rps, p50Us: r.p50Us, cpuUsPerRequest, perProcess, errors: r.errors };
+}
+
+/** Median and range of each figure over the runs. */
+function summarise(list) {
+  return {
+    rps: spread(list.map((x) => x.rps)),
+    p50Us: spread(list.map((x) => x.p50Us)),
+    cpuUsPerRequest: spread(list.map((x) => x.cpuUsPerRequest)),
+    perProcess: Object.fromEntries(Object.keys(list[0].perProcess).map((name) => [name, spread(list.map((x) => x.perProcess[name])).median])),
+    errors: list.reduce((a, x) => a + x.errors, 0),
+  };
+}
