@@ -70,10 +70,7 @@ function writeEnvelope(w: ProtoWriter, e: Envelope): void {
   if (e.from) writeString(w, 0x1a, e.from);
   if (e.to !== undefined && e.to !== null) {
     w.field = "envelope.to";
-    w.rawVarint32(0x22);
-    const at = w.fork();
-    writeDestination(w, e.to);
-    w.join(at);
+    writeMessage(w, 0x22, writeDestination, e.to);
   }
   w.field = "envelope.timestamp_ms";
   if (e.timestampMs) {
@@ -92,10 +89,7 @@ function writeEnvelope(w: ProtoWriter, e: Envelope): void {
   }
   if (e.trace !== undefined && e.trace !== null) {
     w.field = "envelope.trace";
-    w.rawVarint32(0x42);
-    const at = w.fork();
-    writeTrace(w, e.trace);
-    w.join(at);
+    writeMessage(w, 0x42, writeTrace, e.trace);
   }
   w.field = "envelope.in_reply_to";
   if (e.inReplyTo) writeString(w, 0x4a, e.inReplyTo);
@@ -113,37 +107,29 @@ function writeEnvelope(w: ProtoWriter, e: Envelope): void {
   writeUnknown(w, e);
 }
 
+/** Writes `value` as a length-delimited field: its tag, then its encoding (by `write`) behind a length prefix. */
+function writeMessage<T>(w: ProtoWriter, tag: number, write: (w: ProtoWriter, value: T) => void, value: T): void {
+  w.rawVarint32(tag);
+  const at = w.fork();
+  write(w, value);
+  w.join(at);
+}
+
 function writeBody(w: ProtoWriter, body: Exclude<Body, { case: undefined }>): void {
   w.field = `envelope.${body.case}`;
   switch (body.case) {
-    case "user": {
-      w.rawVarint32(TAG_USER);
-      const at = w.fork();
-      writeUser(w, body.value);
-      w.join(at);
+    case "user":
+      writeMessage(w, TAG_USER, writeUser, body.value);
       return;
-    }
-    case "taskRequest": {
-      w.rawVarint32(TAG_TASK_REQUEST);
-      const at = w.fork();
-      writeTaskRequest(w, body.value);
-      w.join(at);
+    case "taskRequest":
+      writeMessage(w, TAG_TASK_REQUEST, writeTaskRequest, body.value);
       return;
-    }
-    case "taskResult": {
-      w.rawVarint32(TAG_TASK_RESULT);
-      const at = w.fork();
-      writeTaskResult(w, body.value);
-      w.join(at);
+    case "taskResult":
+      writeMessage(w, TAG_TASK_RESULT, writeTaskResult, body.value);
       return;
-    }
-    case "failure": {
-      w.rawVarint32(TAG_FAILURE);
-      const at = w.fork();
-      writeFailure(w, body.value);
-      w.join(at);
+    case "failure":
+      writeMessage(w, TAG_FAILURE, writeFailure, body.value);
       return;
-    }
     case "ack":
       w.rawVarint32(TAG_ACK);
       if (body.value?.$unknown === undefined || body.value.$unknown.length === 0) w.rawVarint32(0);
@@ -194,10 +180,7 @@ function writeTrace(w: ProtoWriter, t: TraceContext): void {
 function writeUser(w: ProtoWriter, u: UserMessage): void {
   if (u.type) writeString(w, 0x0a, u.type);
   if (u.payload !== undefined && u.payload !== null) {
-    w.rawVarint32(0x12);
-    const at = w.fork();
-    writePayload(w, u.payload);
-    w.join(at);
+    writeMessage(w, 0x12, writePayload, u.payload);
   }
   writeUnknown(w, u);
 }
@@ -228,10 +211,7 @@ function writeTaskRequest(w: ProtoWriter, t: TaskRequest): void {
   if (t.taskId) writeString(w, 0x0a, t.taskId);
   if (t.capability) writeString(w, 0x12, t.capability);
   if (t.input !== undefined && t.input !== null) {
-    w.rawVarint32(0x1a);
-    const at = w.fork();
-    writePayload(w, t.input);
-    w.join(at);
+    writeMessage(w, 0x1a, writePayload, t.input);
   }
   if (t.attempt) {
     w.rawVarint32(0x20);
@@ -247,15 +227,9 @@ function writeTaskResult(w: ProtoWriter, t: TaskResult): void {
   if (t.agentId) writeString(w, 0x12, t.agentId);
   const o = t.outcome;
   if (o?.case === "output") {
-    w.rawVarint32(0x1a);
-    const at = w.fork();
-    writePayload(w, o.value);
-    w.join(at);
+    writeMessage(w, 0x1a, writePayload, o.value);
   } else if (o?.case === "failure") {
-    w.rawVarint32(0x22);
-    const at = w.fork();
-    writeFailure(w, o.value);
-    w.join(at);
+    writeMessage(w, 0x22, writeFailure, o.value);
   }
   if (t.attempt) {
     w.rawVarint32(0x28);
