@@ -67,11 +67,13 @@ async function parent() {
   const runsOf = builds.flatMap(([build, dist]) => modes.map((mode) => ({ label: `${build} ${mode}`, build, mode, dist })));
   const rates = {};
   const cpu = {};
+  const dropped = {};
   for (let c = 0; c < CYCLES; c++) {
     for (const r of runsOf) {
       const out = await run(r.mode, endpoint, r.dist);
       (rates[r.label] ??= []).push(...out.rates);
       (cpu[r.label] ??= []).push(...out.cpuUsPerTask);
+      dropped[r.label] = (dropped[r.label] ?? 0) + (out.dropped ?? 0);
     }
   }
   server.close();
@@ -89,6 +91,8 @@ async function parent() {
     console.log(`  ${r.build.padEnd(8)} ${r.mode.padEnd(6)} ${rate.toFixed(0).padStart(8)}  ${dr.padStart(6)}  ${u.toFixed(1).padStart(11)}  ${du.padStart(6)}  ${dus.padStart(9)}`);
   }
   console.log(`  spans received by the OTLP receiver: ${received} (${(bytes / 1e6).toFixed(1)} MB of OTLP/JSON)`);
+  const drops = Object.entries(dropped).filter(([, n]) => n > 0);
+  if (drops.length > 0) console.log(`  spans dropped by export queues: ${drops.map(([label, n]) => `${label} ${n}`).join(", ")}`);
 }
 
 function run(mode, endpoint, dist) {
@@ -143,5 +147,7 @@ async function child(mode, endpoint) {
   }
   await Promise.all([a.stop(), b.stop()]);
   await Promise.all([ta?.shutdown(10_000), tb?.shutdown(10_000)]);
-  process.stdout.write(JSON.stringify({ rates, cpuUsPerTask }));
+  // Spans the export queues dropped (a build without export statistics reports none).
+  const dropped = [ta, tb].reduce((n, t) => n + (t?.exportStats?.()?.dropped ?? 0), 0);
+  process.stdout.write(JSON.stringify({ rates, cpuUsPerTask, dropped }));
 }
