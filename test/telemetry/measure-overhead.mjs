@@ -4,9 +4,13 @@
  * per second and the process's CPU time per task (user + system: steadier than throughput on a shared
  * machine). Modes run interleaved, each in its own child process (a fresh OpenTelemetry global state):
  *
- *   off     no SDK installed (the API's no-ops; what a node without startTracing pays)
+ *   off     no tracing started (the API's no-ops; what a node without startTracing pays)
  *   ring    startTracing with its span ring only (the default of `agent-mesh node` without an endpoint)
- *   export  ring + BatchSpanProcessor + OTLP/HTTP exporter to a receiver in the parent process (100 % sampled)
+ *   export  ring + export queue + OTLP/HTTP exporter to a receiver in the parent process (every root sampled)
+ *
+ * CPU time includes the garbage collector's and V8's helper threads, which a CPU profile of the main thread
+ * does not show. Each mode runs in its own processes, so the figures also vary from process to process:
+ * compare medians over several cycles.
  *
  * Usage (after `npm run build`): node test/telemetry/measure-overhead.mjs [--tasks N] [--rounds N] [--cycles N] [--work-us N]
  *                                  [--compare-dist DIR] [--modes off,ring,export]
