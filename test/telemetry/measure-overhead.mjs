@@ -4,9 +4,13 @@
  * per second and the process's CPU time per task (user + system: steadier than throughput on a shared
  * machine). Modes run interleaved, each in its own child process (a fresh OpenTelemetry global state):
  *
- *   off     no SDK installed (the API's no-ops; what a node without startTracing pays)
+ *   off     no tracing started (the API's no-ops; what a node without startTracing pays)
  *   ring    startTracing with its span ring only (the default of `agent-mesh node` without an endpoint)
- *   export  ring + BatchSpanProcessor + OTLP/HTTP exporter to a receiver in the parent process (100 % sampled)
+ *   export  ring + export queue + OTLP/HTTP exporter to a receiver in the parent process (every root sampled)
+ *
+ * CPU time includes the garbage collector's and V8's helper threads, which a CPU profile of the main thread
+ * does not show. Each mode runs in its own processes, so the figures also vary from process to process:
+ * compare medians over several cycles.
  *
  * Usage (after `npm run build`): node test/telemetry/measure-overhead.mjs [--tasks N] [--rounds N] [--cycles N] [--work-us N]
  *                                  [--compare-dist DIR] [--modes off,ring,export]
@@ -67,11 +71,13 @@ async function parent() {
   const runsOf = builds.flatMap(([build, dist]) => modes.map((mode) => ({ label: `${build} ${mode}`, build, mode, dist })));
   const rates = {};
   const cpu = {};
+  const dropped = {};
   for (let c = 0; c < CYCLES; c++) {
     for (const r of runsOf) {
       const out = await run(r.mode, endpoint, r.dist);
       (rates[r.label] ??= []).push(...out.rates);
       (cpu[r.label] ??= []).push(...out.cpuUsPerTask);
+      dropped[r.label] = (dropped[r.label] ?? 0) + (out.dropped ?? 0);
     }
   }
   server.close();
@@ -89,6 +95,8 @@ async function parent() {
     console.log(`  ${r.build.padEnd(8)} ${r.mode.padEnd(6)} ${rate.toFixed(0).padStart(8)}  ${dr.padStart(6)}  ${u.toFixed(1).padStart(11)}  ${du.padStart(6)}  ${dus.padStart(9)}`);
   }
   console.log(`  spans received by the OTLP receiver: ${received} (${(bytes / 1e6).toFixed(1)} MB of OTLP/JSON)`);
+  const drops = Object.entries(dropped).filter(([, n]) => n > 0);
+  if (drops.length > 0) console.log(`  spans dropped by export queues: ${drops.map(([label, n]) => `${label} ${n}`).join(", ")}`);
 }
 
 function run(mode, endpoint, dist) {
@@ -143,5 +151,7 @@ async function child(mode, endpoint) {
   }
   await Promise.all([a.stop(), b.stop()]);
   await Promise.all([ta?.shutdown(10_000), tb?.shutdown(10_000)]);
-  process.stdout.write(JSON.stringify({ rates, cpuUsPerTask }));
+  // Spans the export queues dropped (a build without export statistics reports none).
+  const dropped = [ta, tb].reduce((n, t) => n + (t?.exportStats?.()?.dropped ?? 0), 0);
+  process.stdout.write(JSON.stringify({ rates, cpuUsPerTask, dropped }));
 }
