@@ -5,7 +5,7 @@
  *
  * Each task is a span "run CAPABILITY", a child of the context it was submitted in, from acceptance (queue
  * time included; "started" marks the slot) to its result; the handler runs inside it, so its log lines carry
- * its trace and span ids and the sub-tasks it submits are its children — across its awaits with the
+ * its trace and span ids (ctx.log always, other loggers as the context allows) and the sub-tasks it submits are its children — across its awaits with the
  * AsyncLocalStorage context manager, up to its first await with the synchronous one (telemetry/
  * context-manager.ts); sub-tasks of TaskContext.delegate are its children either way.
  */
@@ -18,6 +18,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
 import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import { loggerInContext } from "../telemetry/context-manager.js";
 
 /** What a task handler receives besides the input. */
 export interface TaskContext {
@@ -188,7 +189,8 @@ export class TaskRunner {
       if (handler === undefined) throw new MeshError(Code.NotFound, `agent ${this.options.agentId} has no handler for capability "${task.capability}"`);
       if (remaining <= 0) throw new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) expired before it started`);
       const input = fromPayload(task.input, "input");
-      const log = this.options.logger.child({ correlation_id: job.correlationId, taskId: task.taskId, capability: task.capability });
+      // Lines carry the run span's trace and span ids even after the handler's awaits (see loggerInContext).
+      const log = loggerInContext(this.options.logger.child({ correlation_id: job.correlationId, taskId: task.taskId, capability: task.capability }), job.ctx);
       const parent = { correlationId: job.correlationId, hops: job.hops, deadlineMs: job.deadlineMs, context: job.ctx };
       const context: TaskContext = {
         taskId: task.taskId,

@@ -19,6 +19,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { context, ROOT_CONTEXT, type Context, type ContextManager } from "@opentelemetry/api";
+import type { Logger } from "../protocol/logger.js";
 
 /** A ContextManager over AsyncLocalStorage. */
 export class AsyncContextManager implements ContextManager {
@@ -143,4 +144,18 @@ export function noteInstalledContextManager(manager: ContextManager): void {
  */
 export function withAsyncContext<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
   return installed instanceof SyncContextManager ? installed.withAsync(ctx, fn) : context.with(ctx, fn);
+}
+
+/**
+ * A logger whose every line is written with `ctx` active, so its lines carry that context's trace and span ids
+ * whenever they are written — after a handler's awaits too, whatever context manager is installed.
+ */
+export function loggerInContext(log: Logger, ctx: Context): Logger {
+  return {
+    debug: (fields, msg) => context.with(ctx, () => log.debug(fields, msg)),
+    info: (fields, msg) => context.with(ctx, () => log.info(fields, msg)),
+    warn: (fields, msg) => context.with(ctx, () => log.warn(fields, msg)),
+    error: (fields, msg) => context.with(ctx, () => log.error(fields, msg)),
+    child: (fields) => loggerInContext(log.child(fields), ctx),
+  };
 }

@@ -9,6 +9,7 @@ import { context, trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { TaskContext } from "../../src/node/task-runner.js";
+import type { Logger } from "../../src/protocol/logger.js";
 import { ATTR_AGENT_ID, ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
 import { startTracing, type Tracing } from "../../src/telemetry/tracing.js";
 import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
@@ -85,6 +86,33 @@ describe("the synchronous context manager", () => {
     childOf(sendBC, routeB);
     childOf(handleC, sendBC);
     childOf(runOcr, handleC);
+  });
+
+  it("writes a handler's ctx.log lines after an await with the task's span active", async () => {
+    const seen: { msg: string; spanId: string | undefined }[] = [];
+    const recording: Logger = {
+      debug: () => {},
+      info: (_fields, msg) => seen.push({ msg, spanId: trace.getActiveSpan()?.spanContext().spanId }),
+      warn: () => {},
+      error: () => {},
+      child: () => recording,
+    };
+    mesh = await startMemoryMesh([
+      {
+        id: "a",
+        config: { tracing: tracingFor("a"), logger: recording },
+        handlers: {
+          note: async (input: string, ctx: TaskContext) => {
+            await new Promise((r) => setTimeout(r, 1));
+            ctx.log.info({}, "after the await");
+            return input;
+          },
+        },
+      },
+    ]);
+    await mesh.node("a").submit("note", "x", { correlationId: "corr-log" });
+    const run = await waitFor(() => exporter.getFinishedSpans().find((x) => x.name === "run note"));
+    expect(seen.filter((l) => l.msg === "after the await")).toEqual([{ msg: "after the await", spanId: run.spanContext().spanId }]);
   });
 
   it("keeps an auction's award, sent after the bidding, in the auction's trace", async () => {
