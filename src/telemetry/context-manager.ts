@@ -21,6 +21,15 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { context, ROOT_CONTEXT, type Context, type ContextManager } from "@opentelemetry/api";
 import type { Logger } from "../protocol/logger.js";
 
+/** `target` (a function) bound to run with `context` active in `manager`; other values are returned unchanged. */
+function bindToContext<T>(manager: ContextManager, context: Context, target: T): T {
+  if (typeof target !== "function") return target;
+  const bound = function (this: unknown, ...args: unknown[]) {
+    return manager.with(context, () => (target as (...a: unknown[]) => unknown).apply(this, args));
+  };
+  return bound as T;
+}
+
 /** A ContextManager over AsyncLocalStorage. */
 export class AsyncContextManager implements ContextManager {
   private readonly storage = new AsyncLocalStorage<Context>();
@@ -38,13 +47,7 @@ export class AsyncContextManager implements ContextManager {
 
   /** `target` (a function) bound to run with `context` active; other values are returned unchanged. */
   bind<T>(context: Context, target: T): T {
-    if (typeof target !== "function") return target;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const manager = this;
-    const bound = function (this: unknown, ...args: unknown[]) {
-      return manager.with(context, () => (target as (...a: unknown[]) => unknown).apply(this, args));
-    };
-    return bound as T;
+    return bindToContext(this, context, target);
   }
 
   /** Nothing to set up. */
@@ -109,13 +112,7 @@ export class SyncContextManager implements ContextManager {
 
   /** `target` (a function) bound to run with `context` active; other values are returned unchanged. */
   bind<T>(context: Context, target: T): T {
-    if (typeof target !== "function") return target;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const manager = this;
-    const bound = function (this: unknown, ...args: unknown[]) {
-      return manager.with(context, () => (target as (...a: unknown[]) => unknown).apply(this, args));
-    };
-    return bound as T;
+    return bindToContext(this, context, target);
   }
 
   /** Nothing to set up. */
