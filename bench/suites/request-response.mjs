@@ -18,15 +18,11 @@
  * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
  * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
  */
+import { startPair, submitLoad } from "../lib/pair.mjs";
 import { ask } from "../lib/processes.mjs";
-import { benchPath } from "../lib/processes.mjs";
 import { cpuMeter, cpuSeconds, rssMb } from "../lib/proc-stats.mjs";
-import { nodeClient, pollUntil } from "../lib/mesh-client.mjs";
 import { slope, spread } from "../lib/stats.mjs";
 import { PAYLOAD_TEXT } from "../lib/wire.mjs";
-
-/** The node arguments of the benchmark's agent module; capacity 256 so 64 requests in flight never queue. */
-const AGENT_ARGS = ["--agent", benchPath("agents/bench-agent.mjs"), "--capacity", "256"];
 
 /** Runs the request/response, tracing and soak benchmarks selected in `ctx.only`; resolves with their results. */
 export async function requestResponseSuite(ctx) {
@@ -40,11 +36,11 @@ export async function requestResponseSuite(ctx) {
   const connect = rr ? await procs.startHelper("connect-echo", "servers/connect-echo.mjs") : undefined;
   const raw = rr ? await procs.startHelper("raw-echo", "servers/connect-echo.mjs", ["--raw"]) : undefined;
   const sink = tracing ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
-  const pairs = { mesh: await startPair(ctx, "mesh", {}) };
-  if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx, "cmp", {}, ctx.compareBin);
+  const pairs = { mesh: await startPair(ctx.procs, "mesh", {}) };
+  if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx.procs, "cmp", {}, ctx.compareBin);
   if (tracing) {
-    pairs.off = await startPair(ctx, "off", { OTEL_SDK_DISABLED: "true" });
-    pairs.otlp = await startPair(ctx, "otlp", { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" });
+    pairs.off = await startPair(ctx.procs, "off", { OTEL_SDK_DISABLED: "true" });
+    pairs.otlp = await startPair(ctx.procs, "otlp", { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" });
   }
   log(`request/response: processes up (loadgen ${loadgen.pid}${tcp ? `, tcp ${tcp.pid}, grpc ${grpc.pid}` : ""}, nodes ${Object.values(pairs).map((p) => `${p.a.id}/${p.b.id}`).join(", ")})`);
 
@@ -110,23 +106,7 @@ export async function requestResponseSuite(ctx) {
   return out;
 }
 
-/** Starts node B (echo) and node A (bench_link, seeded with B) with `env` (from `bin`, default this build), and waits until A routes echo to B. */
-async function startPair(ctx, label, env, bin) {
-  const b = await ctx.procs.startNode(`${label}-b`, [...AGENT_ARGS, "--capabilities", "echo"], { env, bin });
-  const a = await ctx.procs.startNode(`${label}-a`, [...AGENT_ARGS, "--capabilities", "bench_link", "--seeds", b.address], { env, bin });
-  const client = nodeClient(a.address);
-  try {
-    await pollUntil(async () => (await client.service.listAgents({ capability: "echo" })).agents.some((x) => x.id === b.id), { timeoutMs: 20_000, what: `${a.id} to know ${b.id}'s echo` });
-  } finally {
-    client.close();
-  }
-  return { a, b };
-}
 
-/** Closed-loop SubmitTask(echo) load on `node` through the load generator. */
-function submitLoad(loadgen, node, concurrency, ms) {
-  return ask(loadgen, { op: "run", kind: "submit", capability: "echo", address: node.address, concurrency, durationMs: ms }, ms + 15_000);
-}
 
 /** The in-node link load: one SubmitTask(bench_link) on A, whose handler drives the load to B and reports. */
 function linkLoad(loadgen, pair, concurrency, ms) {

@@ -18,14 +18,12 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { pollUntil, nodeClient } from "../lib/mesh-client.mjs";
-import { ask, benchPath, BIN, Processes } from "../lib/processes.mjs";
+import { startPair, submitLoad } from "../lib/pair.mjs";
+import { ask, BIN, Processes } from "../lib/processes.mjs";
 import { cpuMeter, procAvailable } from "../lib/proc-stats.mjs";
 import { machine, num, sp, table } from "../lib/report.mjs";
 import { spread } from "../lib/stats.mjs";
 
-/** The node arguments of the benchmark's agent module; capacity 256 so 64 requests in flight never queue. */
-const AGENT_ARGS = ["--agent", benchPath("agents/bench-agent.mjs"), "--capacity", "256"];
 const MODES = {
   off: "tracing off (OTEL_SDK_DISABLED=true)",
   ring: "span ring only (default)",
@@ -78,8 +76,8 @@ try {
   const configs = [];
   for (const [build, bin] of builds) {
     for (const mode of modes) {
-      const pair = await startPair(`${build}-${mode}`, envOf[mode], bin);
-      configs.push({ build, mode, pids: { loadgen: loadgen.pid, A: pair.a.pid, B: pair.b.pid, ...(mode.startsWith("otlp") ? { sink: sink.pid } : {}) }, go: (ms) => submitLoad(loadgen, pair.a, ms) });
+      const pair = await startPair(procs, `${build}-${mode}`, envOf[mode], bin);
+      configs.push({ build, mode, pids: { loadgen: loadgen.pid, A: pair.a.pid, B: pair.b.pid, ...(mode.startsWith("otlp") ? { sink: sink.pid } : {}) }, go: (ms) => submitLoad(loadgen, pair.a, concurrency, ms) });
     }
   }
   log(`${configs.length} pairs up; ${runs} runs of ${runMs} ms each after a warm-up`);
@@ -127,23 +125,7 @@ try {
 await procs.stopAll();
 process.exit(exitCode);
 
-/** Starts node B (echo) and node A (bench_link, seeded with B) of `bin` with `env`, and waits until A routes echo to B. */
-async function startPair(label, env, bin) {
-  const b = await procs.startNode(`${label}-b`, [...AGENT_ARGS, "--capabilities", "echo"], { env, bin });
-  const a = await procs.startNode(`${label}-a`, [...AGENT_ARGS, "--capabilities", "bench_link", "--seeds", b.address], { env, bin });
-  const client = nodeClient(a.address);
-  try {
-    await pollUntil(async () => (await client.service.listAgents({ capability: "echo" })).agents.some((x) => x.id === b.id), { timeoutMs: 20_000, what: `${a.id} to know ${b.id}'s echo` });
-  } finally {
-    client.close();
-  }
-  return { a, b };
-}
 
-/** Closed-loop SubmitTask(echo) load on `node` through the load generator. */
-function submitLoad(loadgen, node, ms) {
-  return ask(loadgen, { op: "run", kind: "submit", capability: "echo", address: node.address, concurrency, durationMs: ms }, ms + 15_000);
-}
 
 /** One run of `cfg` for `ms`: the load generator's figures and the CPU time of every process per request. */
 async function measure(cfg, ms) {
