@@ -5,49 +5,19 @@
  * every span.
  */
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AgentNode } from "../../src/node/agent-node.js";
-import { ATTR_AGENT_ID, ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
-import { startTracing, type Tracing } from "../../src/telemetry/tracing.js";
+import { ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
 import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
 import { waitFor } from "../helpers/wait.js";
+import { agentOf, expectChild, only, parentOf, spanWorld } from "./span-world.js";
 
-/** Fresh for each test: shutting a provider down shuts its exporter down too. */
-let exporter = new InMemorySpanExporter();
-const tracings: Tracing[] = [];
 let mesh: MemoryMesh | undefined;
-
-/** Private tracing for agent `id`: every finished span goes to the shared in-memory exporter (and the agent's ring). */
-function tracingFor(id: string): Tracing {
-  const t = startTracing({ agentId: id, env: {}, register: false, spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  tracings.push(t);
-  return t;
-}
-
-const agentOf = (s: ReadableSpan) => s.resource.attributes[ATTR_AGENT_ID];
-const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
-
-/** The one span named `name` recorded by `agent`. */
-function only(spans: ReadableSpan[], agent: string, name: string): ReadableSpan {
-  const found = spans.filter((s) => agentOf(s) === agent && s.name === name);
-  expect(found.map((s) => `${agentOf(s)} ${s.name}`), `one "${name}" span on ${agent}`).toEqual([`${agent} ${name}`]);
-  return found[0];
-}
-
-function expectChild(child: ReadableSpan, parent: ReadableSpan): void {
-  expect(parentOf(child), `${agentOf(child)} "${child.name}" is a child of ${agentOf(parent)} "${parent.name}"`).toBe(parent.spanContext().spanId);
-  expect(child.spanContext().traceId).toBe(parent.spanContext().traceId);
-}
-
-beforeEach(() => {
-  exporter = new InMemorySpanExporter();
-});
-afterEach(async () => {
+const world = spanWorld(async () => {
   await mesh?.stopAll();
   mesh = undefined;
-  await Promise.all(tracings.splice(0).map((t) => t.shutdown()));
 });
+const { tracingFor } = world;
 
 describe("tracing across agents (in-memory exporter)", () => {
   it("a task delegated A → B → C (B's handler submits a sub-task) is one trace with the right parents", async () => {
@@ -69,7 +39,7 @@ describe("tracing across agents (in-memory exporter)", () => {
     expect(outcome).toMatchObject({ agentId: "b", output: "text of page-1", correlationId: "corr-abc" });
 
     const spans = await waitFor(() => {
-      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-abc");
+      const s = world.exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-abc");
       return s.some((x) => agentOf(x) === "a" && x.name === "route relay") ? s : undefined;
     }, { what: "the root span to finish" });
 
@@ -78,7 +48,7 @@ describe("tracing across agents (in-memory exporter)", () => {
     for (const s of spans) expect(s.attributes[ATTR_CORRELATION_ID], s.name).toBe("corr-abc");
     // Every span of the trace carries the correlation id (none is missing from the filtered list).
     const traceId = spans[0].spanContext().traceId;
-    expect(exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId)).toHaveLength(spans.length);
+    expect(world.exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId)).toHaveLength(spans.length);
 
     const routeA = only(spans, "a", "route relay");
     const sendAB = only(spans, "a", "send task_request");
@@ -116,7 +86,7 @@ describe("tracing across agents (in-memory exporter)", () => {
     const reply = await mesh.node("a").request("b", { type: "task_request", payload: { capability: "ocr", input: "scan" }, correlationId: "corr-fwd" });
     expect(reply.payload).toBe("SCAN");
     const spans = await waitFor(() => {
-      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-fwd");
+      const s = world.exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-fwd");
       return s.some((x) => agentOf(x) === "a" && x.name === "send task_request") ? s : undefined;
     });
     const sendAB = only(spans, "a", "send task_request");
@@ -142,7 +112,7 @@ describe("tracing across agents (in-memory exporter)", () => {
     ]);
     await expect(mesh.node("a").submit("boom", null, { correlationId: "corr-err" })).rejects.toThrow("disk on fire");
     const spans = await waitFor(() => {
-      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-err");
+      const s = world.exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-err");
       return s.some((x) => x.name === "route boom") ? s : undefined;
     });
     for (const name of ["route boom", "send task_request", "handle task_request", "run boom"]) {
@@ -162,7 +132,7 @@ describe("tracing across agents (in-memory exporter)", () => {
     await mesh.node("a").broadcast({ type: "note", payload: 1, correlationId: "corr-bc" });
     await waitFor(() => heard.length === 2);
     const spans = await waitFor(() => {
-      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-bc");
+      const s = world.exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-bc");
       return s.filter((x) => x.name === "receive message").length === 2 ? s : undefined;
     });
     const root = only(spans, "a", "broadcast message");
@@ -185,7 +155,7 @@ describe("tracing across agents (in-memory exporter)", () => {
     const decision = await mesh.node("a").reachConsensus({ question: "ship?", options: ["yes", "no"], deadlineMs: 5000, correlationId: "corr-vote" });
     expect(decision.choice).toBe("yes");
     const spans = await waitFor(() => {
-      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-vote");
+      const s = world.exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-vote");
       return s.filter((x) => x.name === "handle vote_request").length >= 2 ? s : undefined;
     });
     const round = only(spans, "a", "consensus");
@@ -204,20 +174,16 @@ describe("tracing across agents (in-memory exporter)", () => {
       { id: "b", config: { tracing: tracingFor("b") } },
     ]);
     await mesh.node("a").submit("nothing-here", null).catch(() => {}); // some traffic of ours
-    const names = exporter.getFinishedSpans().map((s) => s.name);
+    const names = world.exporter.getFinishedSpans().map((s) => s.name);
     expect(names.filter((n) => /probe|gossip|membership|heartbeat|hello/.test(n))).toEqual([]);
   });
 
   it("with traceMembership on, gossip and SWIM messages are received in spans", async () => {
-    const on = (id: string) => {
-      const t = startTracing({ agentId: id, env: {}, register: false, traceMembership: true, spanProcessors: [new SimpleSpanProcessor(exporter)] });
-      tracings.push(t);
-      return t;
-    };
+    const on = (id: string) => tracingFor(id, { traceMembership: true });
     mesh = await startMemoryMesh([
       { id: "a", config: { tracing: on("a") } },
       { id: "b", config: { tracing: on("b") } },
     ]);
-    await waitFor(() => exporter.getFinishedSpans().some((s) => /^receive (probe|membership_sync|gossip_digest|gossip_updates)/.test(s.name)), { what: "a membership span" });
+    await waitFor(() => world.exporter.getFinishedSpans().some((s) => /^receive (probe|membership_sync|gossip_digest|gossip_updates)/.test(s.name)), { what: "a membership span" });
   });
 });

@@ -6,43 +6,20 @@
  * collaboration pattern keeps its later rounds in its trace (an auction's award comes after the bidding).
  */
 import { context, trace } from "@opentelemetry/api";
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TaskContext } from "../../src/node/task-runner.js";
 import type { Logger } from "../../src/protocol/logger.js";
-import { ATTR_AGENT_ID, ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
-import { startTracing, type Tracing } from "../../src/telemetry/tracing.js";
+import { ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
 import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
 import { waitFor } from "../helpers/wait.js";
+import { agentOf, expectChild, only, spanWorld } from "./span-world.js";
 
-/** Fresh for each test: shutting a tracing down shuts its exporter down too. */
-let exporter = new InMemorySpanExporter();
-const tracings: Tracing[] = [];
 let mesh: MemoryMesh | undefined;
-
-/** Private tracing for agent `id` with the synchronous context manager (the first tracing of this process decides). */
-function tracingFor(id: string): Tracing {
-  const t = startTracing({ agentId: id, env: {}, register: false, asyncContext: false, spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  tracings.push(t);
-  return t;
-}
-
-const agentOf = (s: ReadableSpan) => s.resource.attributes[ATTR_AGENT_ID];
-const one = (spans: ReadableSpan[], agent: string, name: string) => {
-  const found = spans.filter((s) => agentOf(s) === agent && s.name === name);
-  expect(found.map((s) => `${agentOf(s)} ${s.name}`)).toEqual([`${agent} ${name}`]);
-  return found[0];
-};
-const childOf = (child: ReadableSpan, parent: ReadableSpan) => expect(child.parentSpanContext?.spanId, `${child.name} under ${parent.name}`).toBe(parent.spanContext().spanId);
-
-beforeEach(() => {
-  exporter = new InMemorySpanExporter();
-});
-afterEach(async () => {
+const world = spanWorld(async () => {
   await mesh?.stopAll();
   mesh = undefined;
-  await Promise.all(tracings.splice(0).map((t) => t.shutdown()));
-});
+}, false);
+const { tracingFor } = world;
 
 describe("the synchronous context manager", () => {
   it("keeps a delegation made after an await in one trace", async () => {
@@ -67,25 +44,25 @@ describe("the synchronous context manager", () => {
     expect(outcome.output).toBe("text of page");
     expect(activeAfterAwait).toBeUndefined();
     const spans = await waitFor(() => {
-      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-sync");
+      const s = world.exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-sync");
       return s.some((x) => agentOf(x) === "a" && x.name === "route relay") ? s : undefined;
     });
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
-    const routeA = one(spans, "a", "route relay");
-    const sendAB = one(spans, "a", "send task_request");
-    const handleB = one(spans, "b", "handle task_request");
-    const runRelay = one(spans, "b", "run relay");
-    const routeB = one(spans, "b", "route ocr");
-    const sendBC = one(spans, "b", "send task_request");
-    const handleC = one(spans, "c", "handle task_request");
-    const runOcr = one(spans, "c", "run ocr");
-    childOf(sendAB, routeA);
-    childOf(handleB, sendAB);
-    childOf(runRelay, handleB);
-    childOf(routeB, runRelay);
-    childOf(sendBC, routeB);
-    childOf(handleC, sendBC);
-    childOf(runOcr, handleC);
+    const routeA = only(spans, "a", "route relay");
+    const sendAB = only(spans, "a", "send task_request");
+    const handleB = only(spans, "b", "handle task_request");
+    const runRelay = only(spans, "b", "run relay");
+    const routeB = only(spans, "b", "route ocr");
+    const sendBC = only(spans, "b", "send task_request");
+    const handleC = only(spans, "c", "handle task_request");
+    const runOcr = only(spans, "c", "run ocr");
+    expectChild(sendAB, routeA);
+    expectChild(handleB, sendAB);
+    expectChild(runRelay, handleB);
+    expectChild(routeB, runRelay);
+    expectChild(sendBC, routeB);
+    expectChild(handleC, sendBC);
+    expectChild(runOcr, handleC);
   });
 
   it("writes a handler's ctx.log lines after an await with the task's span active", async () => {
@@ -111,7 +88,7 @@ describe("the synchronous context manager", () => {
       },
     ]);
     await mesh.node("a").submit("note", "x", { correlationId: "corr-log" });
-    const run = await waitFor(() => exporter.getFinishedSpans().find((x) => x.name === "run note"));
+    const run = await waitFor(() => world.exporter.getFinishedSpans().find((x) => x.name === "run note"));
     expect(seen.filter((l) => l.msg === "after the await")).toEqual([{ msg: "after the await", spanId: run.spanContext().spanId }]);
   });
 
@@ -124,14 +101,14 @@ describe("the synchronous context manager", () => {
     const outcome = await mesh.node("a").auctionTask("ocr", "page", { correlationId: "corr-auction", biddingDeadlineMs: 2000 });
     expect(String(outcome.output)).toMatch(/read page$/);
     const spans = await waitFor(() => {
-      const s = exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-auction");
+      const s = world.exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-auction");
       return s.some((x) => agentOf(x) === "a" && x.name === "auction ocr") ? s : undefined;
     });
-    const auction = one(spans, "a", "auction ocr");
-    const award = one(spans, "a", "send award");
-    childOf(award, auction);
+    const auction = only(spans, "a", "auction ocr");
+    const award = only(spans, "a", "send award");
+    expectChild(award, auction);
     expect(spans.filter((x) => agentOf(x) === "a" && x.name === "send task_auction").length).toBe(2);
-    for (const bid of spans.filter((x) => agentOf(x) === "a" && x.name === "send task_auction")) childOf(bid, auction);
+    for (const bid of spans.filter((x) => agentOf(x) === "a" && x.name === "send task_auction")) expectChild(bid, auction);
     expect(new Set(spans.map((x) => x.spanContext().traceId)).size).toBe(1);
   });
 });

@@ -1,0 +1,62 @@
+/**
+ * What the in-process tracing tests share: each agent's private tracing exporting to one InMemorySpanExporter
+ * (fresh for every test), shut down after each test once the test's mesh has stopped, and assertions on the
+ * spans (one span by agent and name, parent/child links).
+ */
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { afterEach, beforeEach, expect } from "vitest";
+import { ATTR_AGENT_ID } from "../../src/protocol/trace-context.js";
+import { startTracing, type Tracing, type TracingOptions } from "../../src/telemetry/tracing.js";
+
+/** The agent that recorded `span` (its resource names it). */
+export const agentOf = (span: ReadableSpan): unknown => span.resource.attributes[ATTR_AGENT_ID];
+/** The id of `span`'s parent span, if any. */
+export const parentOf = (span: ReadableSpan): string | undefined => span.parentSpanContext?.spanId;
+
+/** The one span named `name` recorded by `agent` (fails when there is none or more than one). */
+export function only(spans: ReadableSpan[], agent: string, name: string): ReadableSpan {
+  const found = spans.filter((s) => agentOf(s) === agent && s.name === name);
+  expect(found.map((s) => `${agentOf(s)} ${s.name}`), `one "${name}" span on ${agent}`).toEqual([`${agent} ${name}`]);
+  return found[0] as ReadableSpan;
+}
+
+/** Asserts that `child` is a child of `parent`, in the same trace. */
+export function expectChild(child: ReadableSpan, parent: ReadableSpan): void {
+  expect(parentOf(child), `${agentOf(child)} "${child.name}" is a child of ${agentOf(parent)} "${parent.name}"`).toBe(parent.spanContext().spanId);
+  expect(child.spanContext().traceId).toBe(parent.spanContext().traceId);
+}
+
+/** Tracings for the agents of one test file. */
+export interface SpanWorld {
+  /** Private tracing for agent `id` (with `options`): every finished span goes to this test's exporter (and the agent's ring). */
+  tracingFor(id: string, options?: Partial<TracingOptions>): Tracing;
+  /** This test's exporter. */
+  readonly exporter: InMemorySpanExporter;
+}
+
+/**
+ * Registers a fresh exporter before each test and, after it, `stopMesh` then the shutdown of every tracing made
+ * (shutting a tracing down shuts its exporter down too). `asyncContext` picks the context manager of the first
+ * tracing of the process (undefined: the runtime's default).
+ */
+export function spanWorld(stopMesh: () => Promise<void>, asyncContext?: boolean): SpanWorld {
+  let exporter = new InMemorySpanExporter();
+  const tracings: Tracing[] = [];
+  beforeEach(() => {
+    exporter = new InMemorySpanExporter();
+  });
+  afterEach(async () => {
+    await stopMesh();
+    await Promise.all(tracings.splice(0).map((t) => t.shutdown()));
+  });
+  return {
+    tracingFor(id, options = {}) {
+      const t = startTracing({ agentId: id, env: {}, register: false, ...(asyncContext === undefined ? {} : { asyncContext }), ...options, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      tracings.push(t);
+      return t;
+    },
+    get exporter() {
+      return exporter;
+    },
+  };
+}
