@@ -10,7 +10,7 @@ import type { AgentNode } from "../../src/node/agent-node.js";
 import { ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
 import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
 import { waitFor } from "../helpers/wait.js";
-import { agentOf, expectChild, only, parentOf, spanWorld } from "./span-world.js";
+import { agentOf, expectChild, only, parentOf, relayChain, spanWorld } from "./span-world.js";
 
 let mesh: MemoryMesh | undefined;
 const world = spanWorld(async () => {
@@ -50,22 +50,9 @@ describe("tracing across agents (in-memory exporter)", () => {
     const traceId = spans[0].spanContext().traceId;
     expect(world.exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId)).toHaveLength(spans.length);
 
-    const routeA = only(spans, "a", "route relay");
-    const sendAB = only(spans, "a", "send task_request");
-    const handleB = only(spans, "b", "handle task_request");
-    const runRelay = only(spans, "b", "run relay");
-    const routeB = only(spans, "b", "route ocr");
-    const sendBC = only(spans, "b", "send task_request");
-    const handleC = only(spans, "c", "handle task_request");
-    const runOcr = only(spans, "c", "run ocr");
+    // route → send → handle → run on each hop; B's route is the sub-task submitted from inside its handler.
+    const { routeA, sendAB, handleB, sendBC, handleC, runOcr } = relayChain(spans);
     expect(parentOf(routeA)).toBeUndefined();
-    expectChild(sendAB, routeA);
-    expectChild(handleB, sendAB);
-    expectChild(runRelay, handleB);
-    expectChild(routeB, runRelay); // the sub-task submitted from inside the handler
-    expectChild(sendBC, routeB);
-    expectChild(handleC, sendBC);
-    expectChild(runOcr, handleC);
 
     expect(sendAB.kind).toBe(SpanKind.CLIENT);
     expect(handleB.kind).toBe(SpanKind.SERVER);

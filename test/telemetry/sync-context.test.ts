@@ -12,7 +12,7 @@ import type { Logger } from "../../src/protocol/logger.js";
 import { ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
 import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
 import { waitFor } from "../helpers/wait.js";
-import { agentOf, expectChild, only, spanWorld } from "./span-world.js";
+import { agentOf, expectChild, only, relayChain, spanWorld } from "./span-world.js";
 
 let mesh: MemoryMesh | undefined;
 const world = spanWorld(async () => {
@@ -48,21 +48,7 @@ describe("the synchronous context manager", () => {
       return s.some((x) => agentOf(x) === "a" && x.name === "route relay") ? s : undefined;
     });
     expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
-    const routeA = only(spans, "a", "route relay");
-    const sendAB = only(spans, "a", "send task_request");
-    const handleB = only(spans, "b", "handle task_request");
-    const runRelay = only(spans, "b", "run relay");
-    const routeB = only(spans, "b", "route ocr");
-    const sendBC = only(spans, "b", "send task_request");
-    const handleC = only(spans, "c", "handle task_request");
-    const runOcr = only(spans, "c", "run ocr");
-    expectChild(sendAB, routeA);
-    expectChild(handleB, sendAB);
-    expectChild(runRelay, handleB);
-    expectChild(routeB, runRelay);
-    expectChild(sendBC, routeB);
-    expectChild(handleC, sendBC);
-    expectChild(runOcr, handleC);
+    relayChain(spans);
   });
 
   it("writes a handler's ctx.log lines after an await with the task's span active", async () => {
