@@ -9,7 +9,7 @@ import type { ConsulConfig } from "../../src/discovery/consul-config.js";
 import type { ConsulDiscovery } from "../../src/discovery/consul.js";
 import type { AgentNode } from "../../src/node/agent-node.js";
 import { waitFor } from "../helpers/wait.js";
-import { ConsulWorld, whoRan } from "./consul-world.js";
+import { ConsulWorld, registryIds, whoRan } from "./consul-world.js";
 
 let world: ConsulWorld;
 
@@ -17,11 +17,6 @@ afterEach(async () => {
   await world?.close();
 });
 
-const ids = (node: AgentNode) =>
-  node.registry
-    .all()
-    .map((a) => a.id)
-    .sort();
 
 async function threeNodes(consul: Partial<ConsulConfig> = {}): Promise<AgentNode[]> {
   return Promise.all([
@@ -32,7 +27,7 @@ async function threeNodes(consul: Partial<ConsulConfig> = {}): Promise<AgentNode
 }
 
 async function allSeeAll(nodes: AgentNode[], expected: string[]): Promise<void> {
-  for (const n of nodes) await waitFor(() => ids(n).join() === expected.join(), { what: `${n.id} to list ${expected.join(", ")} (lists ${ids(n).join(", ")})`, timeoutMs: 20_000 });
+  for (const n of nodes) await waitFor(() => registryIds(n).join() === expected.join(), { what: `${n.id} to list ${expected.join(", ")} (lists ${registryIds(n).join(", ")})`, timeoutMs: 20_000 });
 }
 
 describe("Consul discovery", () => {
@@ -113,7 +108,7 @@ describe("Consul discovery", () => {
     for (const n of nodes) {
       await waitFor(() => (n.discovery as ConsulDiscovery).watchState.t === "retrying", { what: `${n.id}'s watch to notice` });
     }
-    for (const n of nodes) expect(ids(n)).toEqual(["c1", "c2", "c3"]);
+    for (const n of nodes) expect(registryIds(n)).toEqual(["c1", "c2", "c3"]);
     expect(await nodes[0].submit("ocr", "still")).toMatchObject({ agentId: "c3" });
     expect(world.logged("c1", "lost Consul", "warn")).toHaveLength(1);
 
@@ -153,8 +148,8 @@ describe("Consul discovery", () => {
     await waitFor(() => world.logged("t2", "cannot register with Consul", "error").length === 1, { what: "t2's refusal" });
     expect(world.logged("t2", "cannot register with Consul", "error")[0].msg).toContain("403");
     expect(world.consul.instance("t2")).toBeUndefined();
-    expect(ids(withToken)).toEqual(["t1"]);
-    expect(ids(without)).toEqual(["t2"]);
+    expect(registryIds(withToken)).toEqual(["t1"]);
+    expect(registryIds(without)).toEqual(["t2"]);
   });
 
   it("registers again when its registration disappears from the Consul agent", async () => {

@@ -134,3 +134,11 @@ export function whoRan(ms = 0): TaskHandler {
     return { input, ranOn: ctx.agentId };
   };
 }
+
+/** The ids of the agents in `node`'s registry, sorted. */
+export function registryIds(node: AgentNode): string[] {
+  return node.registry
+    .all()
+    .map((a) => a.id)
+    .sort();
+}

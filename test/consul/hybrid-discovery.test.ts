@@ -8,7 +8,7 @@ import { MemberStatus } from "../../gen/agentmesh/v1/membership_pb.js";
 import type { HybridDiscovery } from "../../src/discovery/consul-hybrid.js";
 import type { AgentNode } from "../../src/node/agent-node.js";
 import { waitFor } from "../helpers/wait.js";
-import { ConsulWorld, whoRan } from "./consul-world.js";
+import { ConsulWorld, registryIds, whoRan } from "./consul-world.js";
 
 let world: ConsulWorld;
 
@@ -16,11 +16,6 @@ afterEach(async () => {
   await world?.close();
 });
 
-const ids = (node: AgentNode) =>
-  node.registry
-    .all()
-    .map((a) => a.id)
-    .sort();
 
 /** SWIM's member list of a node, for failure messages. */
 function swimView(n: AgentNode): string {
@@ -38,7 +33,7 @@ describe("hybrid discovery (Consul finds peers, SWIM detects failures)", () => {
     // does not fail the first check and keep an agent critical for a whole interval).
     const spec = (id: string, capability: string) => ({ id, mode: "hybrid" as const, handlers: { [capability]: whoRan() }, consul: { checkIntervalMs: 30_000, checkTimeoutMs: 10_000 } });
     const nodes = await Promise.all([world.start(spec("h1", "echo")), world.start(spec("h2", "ocr")), world.start(spec("h3", "translate"))]);
-    for (const n of nodes) await waitFor(() => ids(n).join() === "h1,h2,h3", { what: `${n.id} to list all three`, timeoutMs: 30_000 });
+    for (const n of nodes) await waitFor(() => registryIds(n).join() === "h1,h2,h3", { what: `${n.id} to list all three`, timeoutMs: 30_000 });
     for (const n of nodes) {
       const swim = (n.discovery as HybridDiscovery).embedded;
       expect(swim.members().map((m) => m.id).sort()).toEqual(["h1", "h2", "h3"].filter((id) => id !== n.id));
@@ -49,7 +44,7 @@ describe("hybrid discovery (Consul finds peers, SWIM detects failures)", () => {
     const crashedAt = Date.now();
     await world.crash(nodes[2]);
     for (const n of nodes.slice(0, 2)) {
-      await waitFor(() => ids(n).join() === "h1,h2", { what: `${n.id} to drop h3 (${swimView(n)})`, timeoutMs: 15_000 });
+      await waitFor(() => registryIds(n).join() === "h1,h2", { what: `${n.id} to drop h3 (${swimView(n)})`, timeoutMs: 15_000 });
     }
     const detectedInMs = Date.now() - crashedAt;
     // Consul has not noticed yet: its next check of h3 is 30 s after the last.
@@ -62,10 +57,10 @@ describe("hybrid discovery (Consul finds peers, SWIM detects failures)", () => {
     world = new ConsulWorld();
     await world.consul.start();
     const nodes = await Promise.all(["g1", "g2"].map((id) => world.start({ id, mode: "hybrid", handlers: { echo: whoRan() } })));
-    for (const n of nodes) await waitFor(() => ids(n).join() === "g1,g2", { what: `${n.id} to list both`, timeoutMs: 20_000 });
+    for (const n of nodes) await waitFor(() => registryIds(n).join() === "g1,g2", { what: `${n.id} to list both`, timeoutMs: 20_000 });
     await nodes[1].stop();
     expect(world.consul.instance("g2")).toBeUndefined();
-    await waitFor(() => ids(nodes[0]).join() === "g1", { what: "g1 to drop g2" });
+    await waitFor(() => registryIds(nodes[0]).join() === "g1", { what: "g1 to drop g2" });
     const g2 = (nodes[0].discovery as HybridDiscovery).embedded.allMembers().find((m) => m.id === "g2");
     expect(g2?.status).toBe(MemberStatus.LEFT);
   });
