@@ -7,10 +7,12 @@
  *
  * - the span ring (span-ring.ts): the node's recent finished spans, for `agent-mesh trace` without a
  *   collector. On by default (AGENT_MESH_TRACE_RING_SIZE, default 4096; 0 turns it off).
- * - the export queue (export-queue.ts) in front of the SDK's OTLP/HTTP exporter (JSON, encoded by
- *   otlp-json.ts), only when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set (or
- *   OTEL_TRACES_EXPORTER=console). Its batching follows OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE,
- *   OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_EXPORT_TIMEOUT; headers and timeouts OTEL_EXPORTER_OTLP_*.
+ * - the export queue (export-queue.ts) in front of the OTLP/HTTP exporter (otlp-exporter.ts: the SDK's
+ *   transport; protobuf encoded by otlp-proto.ts by default, JSON by otlp-json.ts with
+ *   OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL=http/json, see otlp-protocol.ts), only when
+ *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set (or OTEL_TRACES_EXPORTER=console).
+ *   Its batching follows OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE and
+ *   OTEL_BSP_EXPORT_TIMEOUT; headers, timeouts and compression OTEL_EXPORTER_OTLP_*.
  * - SDK span processors a caller adds (tests: an in-memory exporter); recorded spans are ReadableSpans.
  *
  * The sampler is OTEL_TRACES_SAMPLER's (and _ARG); span limits follow OTEL_SPAN_*_LIMIT. The OpenTelemetry
@@ -30,6 +32,7 @@ import { AsyncContextManager, noteInstalledContextManager, SyncContextManager } 
 import { DEFAULT_EXPORT_QUEUE_CONFIG, ExportQueue, type ExportQueueConfig, type ExportStats } from "./export-queue.js";
 import { installNodeTracing, type NodeTracing } from "./node-tracing.js";
 import { newOtlpExporter } from "./otlp-exporter.js";
+import { otlpTracesProtocol } from "./otlp-protocol.js";
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from "./recorded-span.js";
 import { leanSampler, samplerSpecFromEnv, sdkSampler } from "./sampling.js";
 import { sdkResources, sdkTraceBase } from "./sdk.js";
@@ -294,8 +297,8 @@ function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
 }
 
 /**
- * The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint; "console"; "none"; the last
- * named wins), and whether it is the OTLP exporter.
+ * The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint and speaks the protocol
+ * otlpTracesProtocol reads; "console"; "none"; the last named wins), and whether it is the OTLP exporter.
  */
 function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exporter: SpanExporter | undefined; otlp: boolean } {
   const names = (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase();
@@ -303,7 +306,7 @@ function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exp
   for (const name of names === "" ? ["otlp"] : names.split(",").map((n) => n.trim())) {
     if (name === "none") return { exporter: undefined, otlp: false };
     if (name === "otlp") {
-      if (url !== undefined) chosen = { exporter: newOtlpExporter(url), otlp: true };
+      if (url !== undefined) chosen = { exporter: newOtlpExporter(url, otlpTracesProtocol(env)), otlp: true };
     } else if (name === "console") {
       chosen = { exporter: new (sdkTraceBase().ConsoleSpanExporter)(), otlp: false };
     } else {
