@@ -287,6 +287,10 @@ export class SpanRecordWriter {
 
   /** A non-negative safe integer as a varint. */
   private unsigned(value: number): void {
+    if (value < 0x80 && this.pos < this.limit) {
+      this.buf[this.pos++] = value;
+      return;
+    }
     if (this.pos + 8 > this.limit && this.pos + varintSize(value) > this.limit) return this.fail();
     const buf = this.buf;
     let pos = this.pos;
@@ -309,7 +313,8 @@ export class SpanRecordWriter {
   private text(value: string, mul: number, add: number): void {
     const length = value.length;
     const chars = this.cut > 0 && length > this.cut ? this.cut : length;
-    const header = varintSize(chars * mul + add);
+    const head = chars * mul + add;
+    const header = head < 0x80 ? 1 : varintSize(head);
     const at = this.pos + header;
     if (at + chars > this.limit) return this.fail();
     const buf = this.buf;
@@ -318,7 +323,8 @@ export class SpanRecordWriter {
       if (c > 0x7f) return this.utf8(value, mul, add);
       buf[at + i] = c;
     }
-    this.padded(chars * mul + add, header);
+    if (header === 1) buf[this.pos] = head;
+    else this.padded(head, header);
     this.pos = at + chars;
   }
 
