@@ -13,9 +13,13 @@ export interface SeenEntry<R> {
   reply?: R;
 }
 
+/** The value of an id whose reply is not known (yet, or ever: one-way messages). */
+const NO_REPLY: unique symbol = Symbol("no reply");
+
 /** Remembers the last `capacity` message ids. */
 export class DedupeWindow<R> {
-  private readonly seen = new Map<string, SeenEntry<R>>();
+  /** The reply of each id remembered, or NO_REPLY (no object per id: most are never asked for again). */
+  private readonly seen = new Map<string, R | typeof NO_REPLY>();
   /** Ids in arrival order, oldest at `next` once the ring is full. */
   private readonly ring: (string | undefined)[];
   private next = 0;
@@ -27,21 +31,20 @@ export class DedupeWindow<R> {
 
   /** The entry of `id` if it was seen, else records it and returns undefined. */
   check(id: string): SeenEntry<R> | undefined {
-    const entry = this.seen.get(id);
-    if (entry !== undefined) return entry;
+    const known = this.seen.get(id);
+    if (known !== undefined) return known === NO_REPLY ? {} : { reply: known };
     if (this.capacity <= 0) return undefined;
     const oldest = this.ring[this.next];
     if (oldest !== undefined) this.seen.delete(oldest);
     this.ring[this.next] = id;
     this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
-    this.seen.set(id, {});
+    this.seen.set(id, NO_REPLY);
     return undefined;
   }
 
   /** Records the reply to request `id` (if still remembered). */
   setReply(id: string, reply: R): void {
-    const entry = this.seen.get(id);
-    if (entry !== undefined) entry.reply = reply;
+    if (this.seen.has(id)) this.seen.set(id, reply);
   }
 
   /** Ids remembered now. */

@@ -118,9 +118,9 @@ export class GrpcTransport extends PeerTransport<Uint8Array> {
     this.sessions.delete(address);
   }
 
-  /** Encodes an envelope for a link; refuses one no frame can carry with RESOURCE_EXHAUSTED. */
-  protected prepare(envelope: Envelope): Uint8Array {
-    const bytes = encodeEnvelope(envelope);
+  /** Encodes an envelope for a link (unless its encoding is given); refuses one no frame can carry with RESOURCE_EXHAUSTED. */
+  protected prepare(envelope: Envelope, encoded?: Uint8Array): Uint8Array {
+    const bytes = encoded ?? encodeEnvelope(envelope);
     if (bytes.length > this.maxEnvelopeBytes) {
       throw new MeshError(
         Code.ResourceExhausted,
