@@ -4,6 +4,7 @@
  */
 import type { Payload } from "../../gen/agentmesh/v1/payload_pb.js";
 import { Code, MeshError } from "./errors.js";
+import { utf8Bytes } from "./slab.js";
 
 /** The content type of JSON payloads (also assumed when the content type is empty). */
 export const JSON_CONTENT_TYPE = "application/json";
@@ -23,11 +24,14 @@ function payload(contentType: string, data: Uint8Array): Payload {
 }
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Encodes a JS value as a payload: Uint8Array as binary, anything else as JSON (undefined becomes null). */
+/**
+ * Encodes a JS value as a payload: Uint8Array as binary, anything else as JSON (undefined becomes null). Short
+ * JSON shares a slab (slab.ts) instead of owning an ArrayBuffer.
+ */
 export function toPayload(value: unknown): Payload {
   if (value instanceof Uint8Array) return payload(BINARY_CONTENT_TYPE, value);
   const json = JSON.stringify(value === undefined ? null : value);
-  return payload(JSON_CONTENT_TYPE, encoder.encode(json));
+  return payload(JSON_CONTENT_TYPE, utf8Bytes(json));
 }
 
 /** Wraps JSON text that is already encoded, validating it. `field` names it in errors. */

@@ -4,6 +4,7 @@
  * nested message, a truncated value — so that the caller can decode those rare inputs with protobuf-es, which
  * keeps unknown fields and merges repeated messages. Strings are checked to be UTF-8, as protobuf-es checks them.
  */
+import { copyBytes } from "./slab.js";
 
 /** Thrown when the input needs the general decoder. */
 export class NotFastPath extends Error {
@@ -15,6 +16,13 @@ export class NotFastPath extends Error {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** Buffer's latin1 decoder without toString's argument handling (ASCII bytes are checked before it is used). */
+const latin1Slice: (this: Buffer, start: number, end: number) => string =
+  (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice ??
+  function (this: Buffer, start: number, end: number) {
+    return this.toString("latin1", start, end);
+  };
+
 /**
  * Short strings repeat on a link (agent ids, message types, content types): decoded once, they are found
  * again in this direct-mapped cache by a hash of their bytes (and compared), instead of being made anew.
@@ -22,31 +30,6 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const STRING_CACHE_BITS = 9;
 const MAX_CACHED_STRING = 32;
 const stringCache: string[] = new Array<string>(1 << STRING_CACHE_BITS).fill("");
-
-/** Small byte values are copied into shared slabs of this size (as Node's Buffer pool does), larger ones alone. */
-const SLAB_BYTES = 8192;
-const SMALL_BYTES = 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
-
-/** A copy of buf[start, end) as a plain Uint8Array; small copies share a slab instead of each owning memory. */
-function copyBytes(buf: Uint8Array, start: number, end: number): Uint8Array {
-  const n = end - start;
-  if (n > SMALL_BYTES) {
-    const out = new Uint8Array(n);
-    out.set(buf.subarray(start, end));
-    return out;
-  }
-  if (slabUsed + n > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = new Uint8Array(slab, slabUsed, n);
-  slabUsed += (n + 7) & ~7;
-  if (n <= 64) for (let i = 0; i < n; i++) out[i] = buf[start + i];
-  else out.set(buf.subarray(start, end));
-  return out;
-}
 
 /** Reads protobuf binary data from a Buffer between `pos` and `end`. */
 export class ProtoReader {
@@ -152,7 +135,7 @@ export class ProtoReader {
       for (let i = start; i < end; i++) {
         if (buf[i] >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
       }
-      return buf.toString("latin1", start, end);
+      return latin1Slice.call(buf, start, end);
     }
     if (n === 0) return "";
     let hash = n;
@@ -168,7 +151,7 @@ export class ProtoReader {
       while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
       if (i === n) return cached;
     }
-    const fresh = buf.toString("latin1", start, end);
+    const fresh = latin1Slice.call(buf, start, end);
     stringCache[slot] = fresh;
     return fresh;
   }
