@@ -44,6 +44,7 @@ import type { Link, Transport } from "../transport/transport.js";
 import { defaultBusConfig, type BusConfig, type MessageBus, type MessageHandler, type RequestOptions, type Subscription } from "./bus.js";
 import { Deadlines, type Deadline } from "./deadlines.js";
 import { DedupeWindow } from "./dedupe.js";
+import { IdTable } from "./id-table.js";
 import { checkHops, HandlerTable, isThenable, replyInit } from "./message-utils.js";
 
 /** Span attributes of the bus beyond the shared ones: the peer of one fan-out copy, and what answered a request. */
@@ -96,10 +97,10 @@ export interface CallOptions {
 export type EnvelopeHandler = (request: Envelope, link: Link | undefined) => Body | Promise<Body>;
 
 /**
- * A request waiting for its reply. Settled, it lets go of its envelope, promise and span: a Map or Set with
- * many additions and deletions (the pending table) keeps what it held reachable from old copies of its hash
- * table until the next full GC (V8 links each rehashed table to the next), so a request that still held its
- * objects would have every request's envelopes, payloads and reply copied and promoted by the GC.
+ * A request waiting for its reply. Settled, it lets go of its envelope, promise and span, so that whatever
+ * still refers to it for a while (an abort listener, a copy of the pending table being walked) keeps none of
+ * the request's objects alive: objects kept a little longer than their request are copied, then promoted, by
+ * the young-generation GC (see id-table.ts for the way Maps did that to every request).
  */
 class Pending {
   attempts = 0;
@@ -180,7 +181,8 @@ export class MeshMessageBus implements MessageBus {
   private readonly topics = new HandlerTable();
   private readonly inbox = new HandlerTable();
   private readonly handlers = new Map<BodyCase, EnvelopeHandler>();
-  private readonly pending = new Map<string, Pending>();
+  /** Requests waiting for replies, by message id (an IdTable: see there why not a Map). */
+  private readonly pending = new IdTable<Pending>();
   /** The state listener of each link requests were sent on (see track). */
   private readonly linkListeners = new Map<Link, () => void>();
   /** Message ids seen; a request's entry keeps its reply encoded (bytes cost the GC far less than envelope objects). */
@@ -353,7 +355,7 @@ export class MeshMessageBus implements MessageBus {
 
   /** Fails every pending request with UNAVAILABLE (the node is stopping). */
   close(): void {
-    for (const p of [...this.pending.values()]) this.settle(p, new MeshError(Code.Unavailable, `agent ${this.selfId} is stopping`));
+    for (const p of this.pending.values()) this.settle(p, new MeshError(Code.Unavailable, `agent ${this.selfId} is stopping`));
   }
 
   // ---- receiving -------------------------------------------------------------------------------
@@ -640,9 +642,7 @@ export class MeshMessageBus implements MessageBus {
         off();
         this.linkListeners.delete(link);
       }
-      const waiting: Pending[] = [];
-      for (const q of this.pending.values()) if (q.link === link) waiting.push(q);
-      for (const q of waiting) this.retryLater(q, err);
+      for (const q of this.pending.values()) if (q.link === link) this.retryLater(q, err);
     });
     this.linkListeners.set(link, off);
   }
@@ -675,7 +675,7 @@ export class MeshMessageBus implements MessageBus {
 
   private settle(p: Pending, err: MeshError | undefined, reply?: Envelope): void {
     const env = p.env;
-    if (env === undefined || this.pending.get(env.messageId) !== p) return;
+    if (env === undefined) return; // settled already (a request is in the pending table until it settles)
     this.pending.delete(env.messageId);
     p.deadline?.cancel();
     p.retry?.cancel();
