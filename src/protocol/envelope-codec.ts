@@ -366,22 +366,22 @@ function readEnvelope(r: ProtoReader): Envelope {
       }
     }
   }
-  const env = {
+  // Every field present (`to` and `trace` undefined when unset), in newEnvelope's order: one shape for all envelopes.
+  return {
     $typeName: "agentmesh.v1.Envelope",
     messageId,
     correlationId,
     from,
+    to,
     timestampMs,
     hops,
     hopLimit,
+    trace,
     inReplyTo,
     deadlineMs,
     expectsReply,
     body: bodyCase === undefined ? { case: undefined } : { case: bodyCase, value: bodyValue },
   } as Envelope;
-  if (to !== undefined) env.to = to;
-  if (trace !== undefined) env.trace = trace;
-  return env;
 }
 
 function readBody(r: ProtoReader, tag: number, field: BodyField): unknown {

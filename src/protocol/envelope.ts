@@ -45,25 +45,25 @@ export interface EnvelopeInit {
 
 /**
  * Builds an envelope: the object create(EnvelopeSchema, init) makes, built directly (create() walks the
- * schema by reflection; this runs for every message). `to` and `trace` are set only when given, as there.
+ * schema by reflection; this runs for every message). `to` and `trace` are undefined when not given (unset,
+ * as there); they are always present, so that every envelope (decoded ones too) has the same shape.
  */
 export function newEnvelope(init: EnvelopeInit): Envelope {
-  const env = {
+  return {
     $typeName: "agentmesh.v1.Envelope",
     messageId: init.messageId ?? newId(),
     correlationId: init.correlationId ?? newId(),
     from: init.from,
+    to: init.to,
     timestampMs: BigInt(init.timestampMs ?? Date.now()),
     hops: init.hops ?? 0,
     hopLimit: init.hopLimit ?? 0,
+    trace: init.trace,
     inReplyTo: init.inReplyTo ?? "",
     deadlineMs: BigInt(init.deadlineMs ?? 0),
     expectsReply: init.expectsReply ?? false,
     body: init.body,
   } as Envelope;
-  if (init.to !== undefined) env.to = init.to;
-  if (init.trace !== undefined) env.trace = init.trace;
-  return env;
 }
 
 /** A reply to `request` carrying `body`: same correlation id and hops, addressed to the requester. */

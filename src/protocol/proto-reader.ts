@@ -16,11 +16,19 @@ export class NotFastPath extends Error {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Buffer's latin1 decoder without toString's argument handling (ASCII bytes are checked before it is used). */
-const latin1Slice: (this: Buffer, start: number, end: number) => string =
-  (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice ??
+type Slice = (this: Buffer, start: number, end: number) => string;
+const bufferSlices = Buffer.prototype as unknown as { latin1Slice?: Slice; utf8Slice?: Slice };
+
+/** Buffer's decoders without toString's argument handling (latin1 is used on bytes checked to be ASCII). */
+const latin1Slice: Slice =
+  bufferSlices.latin1Slice ??
   function (this: Buffer, start: number, end: number) {
     return this.toString("latin1", start, end);
+  };
+const utf8Slice: Slice =
+  bufferSlices.utf8Slice ??
+  function (this: Buffer, start: number, end: number) {
+    return this.toString("utf8", start, end);
   };
 
 /**
@@ -132,10 +140,10 @@ export class ProtoReader {
     const buf = this.buf;
     const n = end - start;
     if (n > MAX_CACHED_STRING) {
-      for (let i = start; i < end; i++) {
-        if (buf[i] >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
-      }
-      return latin1Slice.call(buf, start, end);
+      // Decoded leniently, then checked: an invalid sequence becomes U+FFFD, which a valid string rarely holds
+      // (the strict decoder then decides). Quicker than checking the bytes in JavaScript first.
+      const text = utf8Slice.call(buf, start, end);
+      return text.indexOf("\ufffd") < 0 ? text : strictUtf8.decode(buf.subarray(start, end));
     }
     if (n === 0) return "";
     let hash = n;
