@@ -17,7 +17,7 @@
  * peer's copy its own child span. Retries are events on the request's span. Membership and gossip bodies
  * are not traced unless `traceMembership` is set. Attributes are computed only for recording spans.
  */
-import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import { systemClock, type Clock, type TimerHandle } from "../protocol/clock.js";
 import { withDefaults } from "../protocol/config.js";
@@ -62,6 +62,15 @@ function spanName(verb: string, env: Envelope): string {
   if (name === undefined) byType.set(type, (name = `${verb} ${type}`));
   return name;
 }
+/** The options of a span of each kind, made once (tracers only read them). */
+const SPAN_OPTIONS: Readonly<Record<SpanKind, SpanOptions>> = Object.freeze({
+  [SpanKind.INTERNAL]: Object.freeze({ kind: SpanKind.INTERNAL }),
+  [SpanKind.SERVER]: Object.freeze({ kind: SpanKind.SERVER }),
+  [SpanKind.CLIENT]: Object.freeze({ kind: SpanKind.CLIENT }),
+  [SpanKind.PRODUCER]: Object.freeze({ kind: SpanKind.PRODUCER }),
+  [SpanKind.CONSUMER]: Object.freeze({ kind: SpanKind.CONSUMER }),
+});
+
 /** Span names made so far, by verb and type (few of each): one string per name, not one per span. */
 const spanNames = new Map<string, Map<string, string>>();
 
@@ -585,7 +594,7 @@ export class MeshMessageBus implements MessageBus {
    */
   private startSpan(env: Envelope, verb: string, kind: SpanKind, parent: Context, extra?: Attributes): Span {
     if (!this.traceMembership && isMembershipTraffic(env.body.case)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-    const span = this.tracer.startSpan(spanName(verb, env), { kind }, parent);
+    const span = this.tracer.startSpan(spanName(verb, env), SPAN_OPTIONS[kind], parent);
     if (span.isRecording()) {
       setEnvelopeAttributes(span, env);
       if (extra !== undefined) span.setAttributes(extra);
