@@ -12,7 +12,7 @@
 const HASHED_UNITS = 12;
 
 /** A hash of `key`: FNV-1a over its length and its last HASHED_UNITS UTF-16 units, two at a time. */
-function hashOf(key: string): number {
+export function hashOf(key: string): number {
   const n = key.length;
   let h = Math.imul(0x811c9dc5 ^ n, 0x01000193);
   let i = n > HASHED_UNITS ? n - HASHED_UNITS : 0;
