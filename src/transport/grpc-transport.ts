@@ -90,6 +90,7 @@ export class GrpcTransport extends PeerTransport<Uint8Array> {
       // connect-node is loaded for the first request no raw route takes (Connect, gRPC-Web, streaming calls).
       loadHandler: async () => (await import("./connect-fallback.js")).connectFallback(services, { maxMessageBytes }),
       flowControlWindowBytes: this.config.flowControlWindowBytes,
+      noDelay: this.config.noDelay,
     });
     const advertiseHost = listenHost === "0.0.0.0" || listenHost === "::" ? "127.0.0.1" : listenHost;
     this.boundAddress = this.options.advertiseAddress ?? `${advertiseHost}:${this.server.port}`;
