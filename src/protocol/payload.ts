@@ -13,7 +13,7 @@ export const TEXT_CONTENT_TYPE = "text/plain";
 /** The content type of opaque binary payloads. */
 export const BINARY_CONTENT_TYPE = "application/octet-stream";
 
-const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The object create(PayloadSchema, …) makes, built directly: create() walks the schema by reflection, and this
@@ -22,7 +22,6 @@ const encoder = new TextEncoder();
 function payload(contentType: string, data: Uint8Array): Payload {
   return { $typeName: "agentmesh.v1.Payload", contentType, data } as Payload;
 }
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Encodes a JS value as a payload: Uint8Array as binary, anything else as JSON (undefined becomes null). Short
@@ -41,7 +40,7 @@ export function jsonTextToPayload(text: string, field: string): Payload {
   } catch (err) {
     throw new MeshError(Code.InvalidArgument, `${field}: not valid JSON (${(err as Error).message})`);
   }
-  return payload(JSON_CONTENT_TYPE, encoder.encode(text));
+  return payload(JSON_CONTENT_TYPE, utf8Bytes(text));
 }
 
 /**

@@ -4,7 +4,7 @@
  * nested message, a truncated value — so that the caller can decode those rare inputs with protobuf-es, which
  * keeps unknown fields and merges repeated messages. Strings are checked to be UTF-8, as protobuf-es checks them.
  */
-import { copyBytes } from "./slab.js";
+import { copyBytes, latin1Slice, utf8Slice } from "./slab.js";
 
 /** Thrown when the input needs the general decoder. */
 export class NotFastPath extends Error {
@@ -16,20 +16,7 @@ export class NotFastPath extends Error {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-type Slice = (this: Buffer, start: number, end: number) => string;
-const bufferSlices = Buffer.prototype as unknown as { latin1Slice?: Slice; utf8Slice?: Slice };
 
-/** Buffer's decoders without toString's argument handling (latin1 is used on bytes checked to be ASCII). */
-const latin1Slice: Slice =
-  bufferSlices.latin1Slice ??
-  function (this: Buffer, start: number, end: number) {
-    return this.toString("latin1", start, end);
-  };
-const utf8Slice: Slice =
-  bufferSlices.utf8Slice ??
-  function (this: Buffer, start: number, end: number) {
-    return this.toString("utf8", start, end);
-  };
 
 /**
  * Short strings repeat on a link (agent ids, message types, content types): decoded once, they are found

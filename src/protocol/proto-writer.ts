@@ -5,6 +5,7 @@
  * pass without an intermediate copy. The bytes equal what protobuf-es writes for the same values.
  */
 import { Code, MeshError } from "./errors.js";
+import { utf8Write } from "./slab.js";
 
 /** Wire types of the protobuf binary format. */
 export const WireType = { Varint: 0, Bit64: 1, LengthDelimited: 2, StartGroup: 3, EndGroup: 4, Bit32: 5 } as const;
@@ -28,10 +29,7 @@ const SHORT_STRING = 16;
 /** Strings up to this many units are written natively into room for their longest encoding (3 bytes a unit). */
 const MEDIUM_STRING = 1024;
 
-const utf8Write = (Buffer.prototype as unknown as { utf8Write?: (this: Buffer, text: string, offset: number) => number }).utf8Write ??
-  function (this: Buffer, text: string, offset: number) {
-    return this.write(text, offset, "utf8");
-  };
+
 
 const TWO_POW_32 = 2 ** 32;
 

@@ -47,11 +47,31 @@ export function copyBytes(buf: Uint8Array, start: number, end: number): Uint8Arr
 
 const encoder = new TextEncoder();
 
+type Slice = (this: Uint8Array, start: number, end: number) => string;
+const natives = Buffer.prototype as unknown as { utf8Slice?: Slice; latin1Slice?: Slice; utf8Write?: (this: Uint8Array, text: string, offset: number) => number };
+
+/** Buffer's native decoders and encoder without toString's and write's argument handling (they take any Uint8Array). */
+export const utf8Slice: Slice =
+  natives.utf8Slice ??
+  function (this: Uint8Array, start: number, end: number) {
+    return Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString("utf8", start, end);
+  };
+export const latin1Slice: Slice =
+  natives.latin1Slice ??
+  function (this: Uint8Array, start: number, end: number) {
+    return Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString("latin1", start, end);
+  };
+export const utf8Write: (this: Buffer, text: string, offset: number) => number =
+  natives.utf8Write ??
+  function (this: Buffer, text: string, offset: number) {
+    return this.write(text, offset, "utf8");
+  };
+
 /** The UTF-8 encoding of `text` as a plain Uint8Array (what TextEncoder.encode returns; short ones share a slab). */
 export function utf8Bytes(text: string): Uint8Array {
   // At most 3 bytes per UTF-16 unit.
   if (text.length * 3 > SMALL_BYTES) return encoder.encode(text);
   room(text.length * 3);
-  const n = slabBuffer.write(text, slabUsed, "utf8");
+  const n = utf8Write.call(slabBuffer, text, slabUsed);
   return take(n);
 }
