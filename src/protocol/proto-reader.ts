@@ -32,6 +32,9 @@ export class ProtoReader {
   pos: number;
   /** End of the current message. */
   end: number;
+  /** The last value uint64 made a bigint of (below 2^49), and that bigint. */
+  private lastValue = -1;
+  private lastBig = 0n;
 
   /** Reads `buf` from `start` to `end`. */
   constructor(
@@ -82,7 +85,10 @@ export class ProtoReader {
       value += (b & 0x7f) * scale;
       if (b < 0x80) {
         this.checked(0);
-        return BigInt(value);
+        if (value === this.lastValue) return this.lastBig;
+        // Timestamps and deadlines repeat from message to message: the last bigint made is reused.
+        this.lastValue = value;
+        return (this.lastBig = BigInt(value));
       }
       scale *= 128;
     }
