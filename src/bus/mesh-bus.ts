@@ -43,8 +43,8 @@ import { backoffDelayMs } from "../transport/backoff.js";
 import type { Link, Transport } from "../transport/transport.js";
 import { defaultBusConfig, type BusConfig, type MessageBus, type MessageHandler, type RequestOptions, type Subscription } from "./bus.js";
 import { Deadlines, type Deadline } from "./deadlines.js";
-import { DedupeWindow } from "./dedupe.js";
 import { IdTable } from "./id-table.js";
+import { ReplyWindow } from "./reply-window.js";
 import { checkHops, HandlerTable, isThenable, replyInit } from "./message-utils.js";
 
 /** Span attributes of the bus beyond the shared ones: the peer of one fan-out copy, and what answered a request. */
@@ -194,8 +194,8 @@ export class MeshMessageBus implements MessageBus {
   private readonly pending = new IdTable<Pending>();
   /** The state listener of each link requests were sent on (see track). */
   private readonly linkListeners = new Map<Link, () => void>();
-  /** Message ids seen; a request's entry keeps its reply encoded (bytes cost the GC far less than envelope objects). */
-  private readonly seen: DedupeWindow<Uint8Array>;
+  /** Message ids seen; a request's entry keeps its reply encoded (ids and replies as bytes: nothing for the GC). */
+  private readonly seen: ReplyWindow;
   /** Duplicates of requests whose handler still runs, by message id: they get the reply when it is ready. */
   private readonly answering = new Map<string, { env: Envelope; link: Link | undefined }[]>();
   private readonly deadlines: Deadlines;
@@ -210,7 +210,7 @@ export class MeshMessageBus implements MessageBus {
     this.logger = options.logger ?? silentLogger;
     this.tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
     this.traceMembership = options.traceMembership ?? false;
-    this.seen = new DedupeWindow(this.config.dedupeWindow);
+    this.seen = new ReplyWindow(this.config.dedupeWindow);
     this.deadlines = new Deadlines(this.clock);
   }
 

@@ -1,7 +1,7 @@
 /**
  * How the mesh bus answers requests (mesh-bus.ts): a handler that answers synchronously is answered within the
- * same receive() call, its reply sent with its encoding; the dedupe window keeps that encoding and answers a
- * duplicate with the same bytes without running the handler again; a handler's promise is waited for, and
+ * same receive() call, its reply sent with its encoding; the dedupe window keeps a copy of that encoding and
+ * answers a duplicate with the same bytes without running the handler again; a handler's promise is waited for, and
  * duplicates arriving meanwhile get the reply once it is ready.
  */
 import { describe, expect, it } from "vitest";
@@ -59,7 +59,7 @@ describe("MeshMessageBus answering", () => {
     bus.receive(request("r1", 5), link); // a retry of the same request
     expect(calls).toBe(1);
     expect(link.sent).toHaveLength(2);
-    expect(link.sent[1].encoded).toBe(first.encoded);
+    expect(Buffer.from(link.sent[1].encoded ?? []).equals(Buffer.from(first.encoded ?? []))).toBe(true);
     expect(link.sent[1].env).toEqual(decodeEnvelope(first.encoded as Uint8Array));
   });
 
