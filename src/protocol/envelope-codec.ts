@@ -47,8 +47,12 @@ const reader = new ProtoReader(Buffer.alloc(0), 0, 0);
 
 // ---- encoding -----------------------------------------------------------------------------------
 
-/** The binary encoding of `env` (what toBinary(EnvelopeSchema, env) returns). Throws INVALID_ARGUMENT naming a bad field. */
-export function encodeEnvelope(env: Envelope): Buffer {
+/**
+ * The binary encoding of `env` (what toBinary(EnvelopeSchema, env) returns), as a view of the writer's current
+ * slab (see proto-writer.ts: never written again, so the view stays valid; it keeps the slab alive, so copy
+ * it to keep it long). Throws INVALID_ARGUMENT naming a bad field.
+ */
+export function encodeEnvelope(env: Envelope): Uint8Array {
   const w = writer;
   w.reset();
   try {
