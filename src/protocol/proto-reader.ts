@@ -139,19 +139,17 @@ export class ProtoReader {
       return text.indexOf("\ufffd") < 0 ? text : strictUtf8.decode(buf.subarray(start, end));
     }
     if (n === 0) return "";
-    let hash = n;
-    for (let i = start; i < end; i++) {
-      const b = buf[i];
-      if (b >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
-      hash = Math.imul(hash ^ b, 0x01000193);
-    }
-    const slot = hash >>> (32 - STRING_CACHE_BITS);
+    // The slot from the length and four of the bytes; a hit is confirmed byte by byte (cached strings are ASCII,
+    // so equal bytes are valid UTF-8): one pass over the bytes for a string seen before.
+    const sample = buf[start] | (buf[start + 1 < end ? start + 1 : start] << 8) | (buf[start + (n >> 1)] << 16) | (buf[end - 1] << 24);
+    const slot = Math.imul(sample ^ Math.imul(n, 0x01000193), 0x9e3779b1) >>> (32 - STRING_CACHE_BITS);
     const cached = stringCache[slot];
     if (cached.length === n) {
       let i = 0;
       while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
       if (i === n) return cached;
     }
+    for (let i = start; i < end; i++) if (buf[i] >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
     const fresh = latin1Slice.call(buf, start, end);
     stringCache[slot] = fresh;
     return fresh;
