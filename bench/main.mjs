@@ -17,8 +17,10 @@ import { clusterSuite } from "./suites/cluster.mjs";
 import { requestResponseSuite } from "./suites/request-response.mjs";
 import { clusterTable, compareTable, goalLines, goals, machine, memoryLines, requestResponseTable, tracingTable } from "./lib/report.mjs";
 
-/** The benchmark groups --only accepts. */
+/** The benchmark groups of a full run. */
 export const BENCHMARKS = ["rr", "tracing", "soak", "patterns", "gossip"];
+/** Groups --only also accepts, outside the full run. */
+export const EXTRA_BENCHMARKS = ["link"];
 
 const USAGE = `Usage: npm run bench -- [options]     (or, after npm run build: node bench/main.mjs [options])
 
@@ -28,18 +30,22 @@ tables and the PASS/FAIL lines of the goals, and stops every process it started.
 Options:
   --quick             fewer and shorter runs (2 runs of 0.4 s, a 10 s soak): a fast check, not a measurement
   --json FILE         also write the results, the machine and the goals as JSON to FILE
-  --only NAME,...     run only these benchmarks: ${BENCHMARKS.join(", ")}
+  --only NAME,...     run only these benchmarks: ${[...BENCHMARKS, ...EXTRA_BENCHMARKS].join(", ")}
                         rr        request/response: TCP echo, grpc-js unary echo, the mesh (routed, direct,
                                   link) at concurrency 1 and 64, CPU and RSS
                         tracing   routed at concurrency 64 with tracing off / span ring / OTLP export
                         soak      sustained routed load at concurrency 64, RSS sampled every second
                         patterns  consensus and auction with 5 peers, consensus with a frozen voter
                         gossip    load-change and capability dissemination, failure detection (10 processes)
+                        link      only what the link goals compare (not in the full run): TCP echo, grpc-js
+                                  unary echo, the link at concurrency 1 and 64 with tracing as shipped and off
+                                  (OTEL_SDK_DISABLED=true); with --compare-bin, the same link rows of that build
   --runs N            repetitions of each measurement (default 5; --quick 2)
   --run-ms MS         length of one request/response run (default 1000; --quick 400)
   --soak-seconds S    length of the soak (default 45; --quick 10; the goal's full soak is 300)
-  --compare-bin FILE  also run routed and link (conc 1 and 64) on nodes of another build's bin/agent-mesh.js,
-                      interleaved with this build's: before/after figures of a change from one run
+  --compare-bin FILE  also run routed and link (conc 1 and 64; with --only link: link, tracing as shipped and
+                      off) on nodes of another build's bin/agent-mesh.js, interleaved with this build's:
+                      before/after figures of a change from one run
   -h, --help          this text`;
 
 /** Parses argv; returns the options, or exits 2 with the usage on bad usage. */
@@ -69,8 +75,9 @@ function options(argv) {
     process.exit(0);
   }
   const only = v.only === undefined ? BENCHMARKS : v.only.split(",").map((s) => s.trim()).filter(Boolean);
-  const unknown = only.find((n) => !BENCHMARKS.includes(n));
-  if (unknown !== undefined || only.length === 0) usageError(`--only: ${unknown === undefined ? "expected benchmark names" : `unknown benchmark "${unknown}"`} (one of ${BENCHMARKS.join(", ")})`);
+  const known = [...BENCHMARKS, ...EXTRA_BENCHMARKS];
+  const unknown = only.find((n) => !known.includes(n));
+  if (unknown !== undefined || only.length === 0) usageError(`--only: ${unknown === undefined ? "expected benchmark names" : `unknown benchmark "${unknown}"`} (one of ${known.join(", ")})`);
   if (v.json === "") usageError("--json: expected a file name");
   const int = (text, name, min, max, fallback) => {
     if (text === undefined) return fallback;
@@ -143,7 +150,7 @@ async function main() {
   let rr;
   let cluster;
   try {
-    if (["rr", "tracing", "soak"].some((n) => opts.only.has(n)) || opts.compareBin !== undefined) rr = await requestResponseSuite(ctx);
+    if (["rr", "tracing", "soak", "link"].some((n) => opts.only.has(n)) || opts.compareBin !== undefined) rr = await requestResponseSuite(ctx);
     await procs.stopAll();
     if (["patterns", "gossip"].some((n) => opts.only.has(n))) cluster = await clusterSuite(ctx);
   } catch (err) {
@@ -166,7 +173,7 @@ async function main() {
   out.push(`load average at start ${m.loadAverage.join(" ")}, at end ${m.loadAverageAtEnd.join(" ")}${m.loadAverage[0] > m.cores ? "  (busy machine: figures are noisy)" : ""}`);
   if (rr !== undefined) {
     out.push("", `Request/response, ${rr.payloadBytes}-byte payload each way, loopback; median of ${rr.runs} runs of ${rr.runMs} ms [min–max]`);
-    if (opts.only.has("rr")) out.push(requestResponseTable(rr));
+    if (opts.only.has("rr") || opts.only.has("link")) out.push(requestResponseTable(rr));
     if (opts.compareBin !== undefined) out.push("", `Compare build: ${opts.compareBin}`, compareTable(rr));
     if (opts.only.has("tracing")) out.push("", tracingTable(rr), `spans received by the OTLP receiver: ${rr.tracing.sink.spans} in ${rr.tracing.sink.requests} requests`);
   }

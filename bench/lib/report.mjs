@@ -55,13 +55,14 @@ const LABELS = {
   routed: "mesh: client→A→link→B (SubmitTask)",
   direct: "mesh: client→B (SubmitTask, local)",
   link: "mesh: link request A⇄B (node.request)",
+  "link-off": "mesh: link request A⇄B, tracing off",
 };
 
 /** The request/response table: rate, latency, CPU, and the ratios to the baselines at the same concurrency. */
 export function requestResponseTable(rr) {
   const rows = [];
   for (const c of [1, 64]) {
-    for (const name of ["tcp", "grpc", "connect", "raw", "routed", "direct", "link"]) {
+    for (const name of ["tcp", "grpc", "connect", "raw", "routed", "direct", "link", "link-off"]) {
       const r = rr.results[`${name}@${c}`];
       if (r === undefined) continue;
       const grpc = rr.results[`grpc@${c}`];
@@ -89,7 +90,7 @@ export function requestResponseTable(rr) {
 export function compareTable(rr) {
   const rows = [];
   for (const c of [1, 64]) {
-    for (const name of ["routed", "direct", "link"]) {
+    for (const name of ["routed", "direct", "link", "link-off"]) {
       const now = rr.results[`${name}@${c}`];
       const cmp = rr.results[`${name}-cmp@${c}`];
       if (now === undefined || cmp === undefined) continue;

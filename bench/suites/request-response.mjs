@@ -15,6 +15,8 @@
  *   link    A's in-node load generator → node.request over the link → B answers → A (no client hop)
  * With --compare-bin, a second pair runs from another build (e.g. the commit before a hot-path change) and
  * routed, direct and link run on both, interleaved: before/after figures from the same run.
+ * `link` alone (--only link): tcp, grpc and link at concurrency 1 and 64, and link on a pair with tracing off
+ * (link-off); with --compare-bin, link and link-off of that build too (pairs of it as shipped and tracing off).
  * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
  * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
  */
@@ -30,18 +32,18 @@ export async function requestResponseSuite(ctx) {
   const rr = only.has("rr");
   const tracing = only.has("tracing");
   const soak = only.has("soak");
+  const linkOnly = only.has("link") && !rr;
   const loadgen = await procs.startHelper("loadgen", "lib/loadgen.mjs");
-  const tcp = rr ? await procs.startHelper("tcp-echo", "servers/tcp-echo.mjs") : undefined;
-  const grpc = rr ? await procs.startHelper("grpc-echo", "servers/grpc-echo.mjs") : undefined;
+  const tcp = rr || linkOnly ? await procs.startHelper("tcp-echo", "servers/tcp-echo.mjs") : undefined;
+  const grpc = rr || linkOnly ? await procs.startHelper("grpc-echo", "servers/grpc-echo.mjs") : undefined;
   const connect = rr ? await procs.startHelper("connect-echo", "servers/connect-echo.mjs") : undefined;
   const raw = rr ? await procs.startHelper("raw-echo", "servers/connect-echo.mjs", ["--raw"]) : undefined;
   const sink = tracing ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
   const pairs = { mesh: await startPair(ctx.procs, "mesh", {}) };
   if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx.procs, "cmp", {}, ctx.compareBin);
-  if (tracing) {
-    pairs.off = await startPair(ctx.procs, "off", { OTEL_SDK_DISABLED: "true" });
-    pairs.otlp = await startPair(ctx.procs, "otlp", { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" });
-  }
+  if (tracing || linkOnly) pairs.off = await startPair(ctx.procs, "off", { OTEL_SDK_DISABLED: "true" });
+  if (linkOnly && ctx.compareBin !== undefined) pairs.cmpOff = await startPair(ctx.procs, "cmp-off", { OTEL_SDK_DISABLED: "true" }, ctx.compareBin);
+  if (tracing) pairs.otlp = await startPair(ctx.procs, "otlp", { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" });
   log(`request/response: processes up (loadgen ${loadgen.pid}${tcp ? `, tcp ${tcp.pid}, grpc ${grpc.pid}` : ""}, nodes ${Object.values(pairs).map((p) => `${p.a.id}/${p.b.id}`).join(", ")})`);
 
   // Idle RSS: after start-up has settled, before any load.
@@ -64,7 +66,18 @@ export async function requestResponseSuite(ctx) {
       );
     }
   }
-  if (pairs.cmp !== undefined) {
+  if (linkOnly) {
+    const link = (name, p) => ({ name, pids: { A: p.a.pid, B: p.b.pid }, rss: { A: p.a.pid, B: p.b.pid }, go: (c) => (ms) => linkLoad(loadgen, p, c, ms) });
+    const linkPairs = [link("link", m), link("link-off", pairs.off)];
+    if (pairs.cmp !== undefined) linkPairs.push(link("link-cmp", pairs.cmp), link("link-off-cmp", pairs.cmpOff));
+    for (const c of [1, 64]) {
+      configs.push(
+        { name: "tcp", c, pids: { loadgen: loadgen.pid, server: tcp.pid }, go: (ms) => ask(loadgen, { op: "run", kind: "tcp", address: `127.0.0.1:${tcp.ready.port}`, concurrency: c, durationMs: ms }, ms + 15_000) },
+        { name: "grpc", c, pids: { loadgen: loadgen.pid, server: grpc.pid }, go: (ms) => ask(loadgen, { op: "run", kind: "grpc", address: `127.0.0.1:${grpc.ready.port}`, concurrency: c, durationMs: ms }, ms + 15_000) },
+        ...linkPairs.map((l) => ({ name: l.name, c, pids: l.pids, rss: l.rss, go: l.go(c) })),
+      );
+    }
+  } else if (pairs.cmp !== undefined) {
     const p = pairs.cmp;
     for (const c of [1, 64]) {
       configs.push(

@@ -24,13 +24,16 @@ class Item implements Deadline {
   constructor(
     readonly atMs: number,
     /** The callback; undefined once cancelled or fired. */
-    public fn: (() => void) | undefined,
+    public fn: ((arg: unknown) => void) | undefined,
+    /** What the callback is called with (so that callers need no closure per deadline); dropped on cancel. */
+    public arg: unknown,
     private readonly owner: Deadlines,
   ) {}
 
   cancel(): void {
     if (this.fn === undefined) return;
     this.fn = undefined;
+    this.arg = undefined;
     if (this.inHeap) this.owner.cancelled();
   }
 }
@@ -49,9 +52,11 @@ export class Deadlines {
   /** Creates an empty set on `clock`. */
   constructor(private readonly clock: Clock) {}
 
-  /** Runs `fn` at absolute time `atMs` unless cancelled. */
-  add(atMs: number, fn: () => void): Deadline {
-    const item = new Item(atMs, fn, this);
+  /** Runs `fn(arg)` at absolute time `atMs` unless cancelled. */
+  add(atMs: number, fn: () => void): Deadline;
+  add<A>(atMs: number, fn: (arg: A) => void, arg: A): Deadline;
+  add(atMs: number, fn: (arg: unknown) => void, arg?: unknown): Deadline {
+    const item = new Item(atMs, fn, arg, this);
     this.push(item);
     if (atMs < this.armedAt) this.arm();
     return item;
@@ -97,8 +102,9 @@ export class Deadlines {
     try {
       const now = this.clock.now();
       while (this.heap.length > 0 && this.heap[0].atMs <= now) {
+        const arg = this.heap[0].arg;
         const fn = this.pop();
-        if (fn !== undefined) fn();
+        if (fn !== undefined) fn(arg);
       }
     } finally {
       // Re-arm even when a callback threw, or every later deadline would be stranded.
@@ -119,7 +125,7 @@ export class Deadlines {
   }
 
   /** Removes the earliest item and returns its callback (undefined for a tombstone); it will not run again. */
-  private pop(): (() => void) | undefined {
+  private pop(): ((arg: unknown) => void) | undefined {
     const h = this.heap;
     const top = h[0];
     const last = h.pop() as Item;
@@ -130,6 +136,7 @@ export class Deadlines {
     top.inHeap = false;
     const fn = top.fn;
     top.fn = undefined;
+    top.arg = undefined;
     if (fn === undefined) this.tombstones--;
     return fn;
   }

@@ -2,10 +2,13 @@
  * A bounded window of recently seen message ids. A request's entry keeps its reply, so a retried request
  * gets the same answer without running its handler again. When full, the oldest id is forgotten.
  *
- * The ids live in a Map (lookup) and a ring of the same capacity (age): the ring says which id to forget in
- * O(1). (Taking the oldest key from the Map itself would scan the holes that deletes leave at the front of
- * its table, thousands of them in a full window.)
+ * The ids live in a ring of the window's capacity (age: the slot to reuse is the oldest), indexed by an
+ * open-addressing hash table of ring slots in an Int32Array (lookup), with each slot's hash kept beside it.
+ * Every message checks the window once, and a Map of ten thousand string keys that also loses its oldest on
+ * each check cost more (its table and entries spread over memory, and a hash computed for each new string)
+ * than this table of small integers, which touches an id string only to confirm a matching hash.
  */
+import { hashOf } from "./id-table.js";
 
 /** What is remembered of one message. */
 export interface SeenEntry<R> {
@@ -15,37 +18,87 @@ export interface SeenEntry<R> {
 
 /** Remembers the last `capacity` message ids. */
 export class DedupeWindow<R> {
-  private readonly seen = new Map<string, SeenEntry<R>>();
-  /** Ids in arrival order, oldest at `next` once the ring is full. */
-  private readonly ring: (string | undefined)[];
+  /** The ids, in arrival order, the oldest at `next` once the ring is full. */
+  private readonly ids: (string | undefined)[];
+  /** The reply of each slot's id, when known. */
+  private readonly replies: (R | undefined)[];
+  /** The hash of each slot's id. */
+  private readonly hashes: Int32Array;
+  /** Open addressing over ring slots: slot + 1, 0 for an empty bucket. */
+  private readonly index: Int32Array;
+  private readonly mask: number;
   private next = 0;
+  private count = 0;
 
   /** Creates a window holding `capacity` ids. */
   constructor(private readonly capacity: number) {
-    this.ring = new Array<string | undefined>(Math.max(0, capacity)).fill(undefined);
+    const n = Math.max(0, capacity);
+    this.ids = new Array<string | undefined>(n).fill(undefined);
+    this.replies = new Array<R | undefined>(n).fill(undefined);
+    this.hashes = new Int32Array(n);
+    let size = 8;
+    while (size < n * 2) size *= 2;
+    this.index = new Int32Array(size);
+    this.mask = size - 1;
   }
 
   /** The entry of `id` if it was seen, else records it and returns undefined. */
   check(id: string): SeenEntry<R> | undefined {
-    const entry = this.seen.get(id);
-    if (entry !== undefined) return entry;
     if (this.capacity <= 0) return undefined;
-    const oldest = this.ring[this.next];
-    if (oldest !== undefined) this.seen.delete(oldest);
-    this.ring[this.next] = id;
-    this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
-    this.seen.set(id, {});
+    const h = hashOf(id);
+    const slot = this.find(id, h);
+    if (slot >= 0) {
+      const reply = this.replies[slot];
+      return reply === undefined ? {} : { reply };
+    }
+    const s = this.next;
+    if (this.ids[s] !== undefined) this.unindex(s);
+    else this.count++;
+    this.ids[s] = id;
+    this.replies[s] = undefined;
+    this.hashes[s] = h;
+    const { index, mask } = this;
+    let i = h & mask;
+    while (index[i] !== 0) i = (i + 1) & mask;
+    index[i] = s + 1;
+    this.next = s + 1 === this.capacity ? 0 : s + 1;
     return undefined;
   }
 
   /** Records the reply to request `id` (if still remembered). */
   setReply(id: string, reply: R): void {
-    const entry = this.seen.get(id);
-    if (entry !== undefined) entry.reply = reply;
+    if (this.capacity <= 0) return;
+    const slot = this.find(id, hashOf(id));
+    if (slot >= 0) this.replies[slot] = reply;
   }
 
   /** Ids remembered now. */
   get size(): number {
-    return this.seen.size;
+    return this.count;
+  }
+
+  /** The ring slot of `id` (hash `h`), or -1. */
+  private find(id: string, h: number): number {
+    const { index, mask, hashes, ids } = this;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const e = index[i];
+      if (e === 0) return -1;
+      const slot = e - 1;
+      if (hashes[slot] === h && ids[slot] === id) return slot;
+    }
+  }
+
+  /** Removes ring slot `slot` from the index (backward shift: no tombstones). */
+  private unindex(slot: number): void {
+    const { index, mask, hashes } = this;
+    let hole = hashes[slot] & mask;
+    while (index[hole] !== slot + 1) hole = (hole + 1) & mask;
+    for (let j = (hole + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
+      const home = hashes[index[j] - 1] & mask;
+      if (hole <= j ? home > hole && home <= j : home > hole || home <= j) continue;
+      index[hole] = index[j];
+      hole = j;
+    }
+    index[hole] = 0;
   }
 }

@@ -17,10 +17,11 @@
  * peer's copy its own child span. Retries are events on the request's span. Membership and gossip bodies
  * are not traced unless `traceMembership` is set. Attributes are computed only for recording spans.
  */
-import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import { systemClock, type Clock, type TimerHandle } from "../protocol/clock.js";
 import { withDefaults } from "../protocol/config.js";
+import { decodeEnvelope, encodeEnvelope } from "../protocol/envelope-codec.js";
 import { newEnvelope, replyTo, toAgent, toBroadcast, toTopic, type Body, type BodyCase } from "../protocol/envelope.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
@@ -42,8 +43,9 @@ import { backoffDelayMs } from "../transport/backoff.js";
 import type { Link, Transport } from "../transport/transport.js";
 import { defaultBusConfig, type BusConfig, type MessageBus, type MessageHandler, type RequestOptions, type Subscription } from "./bus.js";
 import { Deadlines, type Deadline } from "./deadlines.js";
-import { DedupeWindow } from "./dedupe.js";
-import { checkHops, HandlerTable, replyInit } from "./message-utils.js";
+import { IdTable } from "./id-table.js";
+import { ReplyWindow } from "./reply-window.js";
+import { checkHops, HandlerTable, isThenable, replyInit } from "./message-utils.js";
 
 /** Span attributes of the bus beyond the shared ones: the peer of one fan-out copy, and what answered a request. */
 const ATTR_TO_PEER = "agentmesh.peer";
@@ -60,6 +62,15 @@ function spanName(verb: string, env: Envelope): string {
   if (name === undefined) byType.set(type, (name = `${verb} ${type}`));
   return name;
 }
+/** The options of a span of each kind, made once (tracers only read them). */
+const SPAN_OPTIONS: Readonly<Record<SpanKind, SpanOptions>> = Object.freeze({
+  [SpanKind.INTERNAL]: Object.freeze({ kind: SpanKind.INTERNAL }),
+  [SpanKind.SERVER]: Object.freeze({ kind: SpanKind.SERVER }),
+  [SpanKind.CLIENT]: Object.freeze({ kind: SpanKind.CLIENT }),
+  [SpanKind.PRODUCER]: Object.freeze({ kind: SpanKind.PRODUCER }),
+  [SpanKind.CONSUMER]: Object.freeze({ kind: SpanKind.CONSUMER }),
+});
+
 /** Span names made so far, by verb and type (few of each): one string per name, not one per span. */
 const spanNames = new Map<string, Map<string, string>>();
 
@@ -94,17 +105,55 @@ export interface CallOptions {
 /** Answers a request envelope with a reply body (or throws a MeshError). */
 export type EnvelopeHandler = (request: Envelope, link: Link | undefined) => Body | Promise<Body>;
 
-interface Pending {
-  readonly env: Envelope;
-  readonly agentId: string;
-  attempts: number;
-  link: Link | undefined;
-  retry: TimerHandle | undefined;
-  deadline: Deadline | undefined;
-  readonly promise: Promise<Envelope>;
-  readonly span: Span;
-  resolve(env: Envelope): void;
-  reject(err: MeshError): void;
+/**
+ * A request waiting for its reply. Settled, it lets go of its envelope, promise and span, so that whatever
+ * still refers to it for a while (an abort listener, a copy of the pending table being walked) keeps none of
+ * the request's objects alive: objects kept a little longer than their request are copied, then promoted, by
+ * the young-generation GC (see id-table.ts for the way Maps did that to every request).
+ */
+class Pending {
+  attempts = 0;
+  link: Link | undefined = undefined;
+  retry: TimerHandle | undefined = undefined;
+  deadline: Deadline | undefined = undefined;
+  /** The request; undefined once settled. */
+  env: Envelope | undefined;
+  /** Its span; undefined once settled. */
+  span: Span | undefined;
+  /** The caller's promise and how to settle it; undefined once settled. */
+  promise: Promise<Envelope> | undefined;
+  private resolveFn: ((env: Envelope) => void) | undefined;
+  private rejectFn: ((err: MeshError) => void) | undefined;
+
+  constructor(
+    env: Envelope,
+    span: Span,
+    readonly agentId: string,
+    readonly timeoutMs: number,
+  ) {
+    this.env = env;
+    this.span = span;
+    this.promise = new Promise<Envelope>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+  }
+
+  /** Settles the caller's promise with `reply` or `err` and drops every reference to the request's objects. */
+  finish(err: MeshError | undefined, reply: Envelope | undefined): void {
+    const resolve = this.resolveFn;
+    const reject = this.rejectFn;
+    this.env = undefined;
+    this.span = undefined;
+    this.promise = undefined;
+    this.resolveFn = undefined;
+    this.rejectFn = undefined;
+    this.link = undefined;
+    this.deadline = undefined;
+    this.retry = undefined;
+    if (err !== undefined) reject?.(err);
+    else resolve?.(reply as Envelope);
+  }
 }
 
 /** Options of a MeshMessageBus. */
@@ -141,9 +190,12 @@ export class MeshMessageBus implements MessageBus {
   private readonly topics = new HandlerTable();
   private readonly inbox = new HandlerTable();
   private readonly handlers = new Map<BodyCase, EnvelopeHandler>();
-  private readonly pending = new Map<string, Pending>();
-  private readonly pendingByLink = new Map<Link, { set: Set<Pending>; off: () => void }>();
-  private readonly seen: DedupeWindow<Envelope>;
+  /** Requests waiting for replies, by message id (an IdTable: see there why not a Map). */
+  private readonly pending = new IdTable<Pending>();
+  /** The state listener of each link requests were sent on (see track). */
+  private readonly linkListeners = new Map<Link, () => void>();
+  /** Message ids seen; a request's entry keeps its reply encoded (ids and replies as bytes: nothing for the GC). */
+  private readonly seen: ReplyWindow;
   /** Duplicates of requests whose handler still runs, by message id: they get the reply when it is ready. */
   private readonly answering = new Map<string, { env: Envelope; link: Link | undefined }[]>();
   private readonly deadlines: Deadlines;
@@ -158,7 +210,7 @@ export class MeshMessageBus implements MessageBus {
     this.logger = options.logger ?? silentLogger;
     this.tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
     this.traceMembership = options.traceMembership ?? false;
-    this.seen = new DedupeWindow(this.config.dedupeWindow);
+    this.seen = new ReplyWindow(this.config.dedupeWindow);
     this.deadlines = new Deadlines(this.clock);
   }
 
@@ -172,21 +224,21 @@ export class MeshMessageBus implements MessageBus {
     return this.topics.add(topic, handler);
   }
 
-  async request(agentId: string, message: MessageInit, options: RequestOptions = {}): Promise<Message> {
-    const body = messageToBody(message.type, message.payload);
-    const reply = await this.call(agentId, body, {
+  request(agentId: string, message: MessageInit, options: RequestOptions = {}): Promise<Message> {
+    let body: Body;
+    try {
+      body = messageToBody(message.type, message.payload);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const reply = this.call(agentId, body, {
       messageId: message.id,
       correlationId: message.correlationId,
       hops: message.hops,
       timeoutMs: options.timeoutMs,
       signal: options.signal,
     });
-    if (reply.body.case === "taskResult" && reply.body.value.outcome.case === "failure") {
-      throw MeshError.fromFailure(reply.body.value.outcome.value);
-    }
-    const m = envelopeToMessage(reply);
-    if (m === undefined) throw new MeshError(Code.Internal, `agent ${agentId} answered with ${reply.body.case}, not a message`);
-    return m;
+    return reply.then(replyMessage);
   }
 
   async send(agentId: string, message: MessageInit): Promise<void> {
@@ -222,7 +274,7 @@ export class MeshMessageBus implements MessageBus {
   call(agentId: string, body: Body, options: CallOptions = {}): Promise<Envelope> {
     if (options.messageId !== undefined) {
       const existing = this.pending.get(options.messageId);
-      if (existing !== undefined) return existing.promise;
+      if (existing?.promise !== undefined) return existing.promise;
     }
     const timeoutMs = options.timeoutMs ?? this.config.requestTimeoutMs;
     const hopLimit = options.hopLimit ?? this.config.hopLimit;
@@ -247,17 +299,10 @@ export class MeshMessageBus implements MessageBus {
       span.end();
       return Promise.reject(err);
     }
-    let resolve!: (env: Envelope) => void;
-    let reject!: (err: MeshError) => void;
-    const promise = new Promise<Envelope>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const p: Pending = { env, agentId, attempts: 0, link: undefined, retry: undefined, deadline: undefined, promise, span, resolve, reject };
+    const p = new Pending(env, span, agentId, timeoutMs);
+    const promise = p.promise as Promise<Envelope>;
     this.pending.set(env.messageId, p);
-    p.deadline = this.deadlines.add(this.clock.now() + timeoutMs, () =>
-      this.settle(p, new MeshError(Code.DeadlineExceeded, `no reply from agent ${agentId} within ${timeoutMs} ms (${body.case})`)),
-    );
+    p.deadline = this.deadlines.add(this.clock.now() + timeoutMs, this.expire, p);
     if (options.signal !== undefined) {
       const signal = options.signal;
       // A MeshError as the abort reason is the request's outcome (e.g. UNAVAILABLE: the agent was declared dead).
@@ -319,7 +364,7 @@ export class MeshMessageBus implements MessageBus {
 
   /** Fails every pending request with UNAVAILABLE (the node is stopping). */
   close(): void {
-    for (const p of [...this.pending.values()]) this.settle(p, new MeshError(Code.Unavailable, `agent ${this.selfId} is stopping`));
+    for (const p of this.pending.values()) this.settle(p, new MeshError(Code.Unavailable, `agent ${this.selfId} is stopping`));
   }
 
   // ---- receiving -------------------------------------------------------------------------------
@@ -344,7 +389,7 @@ export class MeshMessageBus implements MessageBus {
     const seen = this.seen.check(env.messageId);
     if (seen !== undefined) {
       if (!env.expectsReply) return;
-      if (seen.reply !== undefined) this.sendReply(env, seen.reply, link);
+      if (seen.reply !== undefined) this.sendReply(env, decodeEnvelope(seen.reply), link, seen.reply);
       else this.answering.get(env.messageId)?.push({ env, link }); // answered when the handler finishes
       return;
     }
@@ -359,24 +404,45 @@ export class MeshMessageBus implements MessageBus {
       return;
     }
     if (env.expectsReply) {
-      void this.answer(env, link);
+      this.answer(env, link);
       return;
     }
     void this.deliverReceived(env);
   }
 
-  private async answer(env: Envelope, link: Link | undefined): Promise<void> {
-    this.answering.set(env.messageId, []);
+  /**
+   * Runs the handler of request `env` in a SERVER span and sends its reply. A handler that answers
+   * synchronously is answered in the same call (no promise, no microtask); a promise is waited for, and
+   * duplicates of the request arriving meanwhile get the reply when it is ready.
+   */
+  private answer(env: Envelope, link: Link | undefined): void {
     const parent = extractTrace(env.trace);
     const span = this.startSpan(env, "handle", SpanKind.SERVER, parent);
-    const ctx = withSpan(parent, span);
-    let body: Body;
+    let body: Body | PromiseLike<Body>;
     try {
-      const handler = this.handlers.get(env.body.case as BodyCase);
-      body = await context.with(ctx, () => (handler !== undefined ? handler(env, link) : this.answerMessage(env)));
+      body = context.with(withSpan(parent, span), () => this.runHandler(env, link));
     } catch (err) {
-      body = { case: "failure", value: MeshError.from(err, Code.Unknown).toFailure() };
+      body = failureBody(err);
     }
+    if (!isThenable(body)) {
+      this.replied(env, link, parent, span, body, false);
+      return;
+    }
+    this.answering.set(env.messageId, []);
+    body.then(
+      (b) => this.replied(env, link, parent, span, b, true),
+      (err: unknown) => this.replied(env, link, parent, span, failureBody(err), true),
+    );
+  }
+
+  /** The reply body of request `env` from its envelope handler, or from the attached message handlers. */
+  private runHandler(env: Envelope, link: Link | undefined): Body | PromiseLike<Body> {
+    const handler = this.handlers.get(env.body.case as BodyCase);
+    return handler !== undefined ? handler(env, link) : this.answerMessage(env);
+  }
+
+  /** Ends the handling span of request `env`, sends `body` as the reply and keeps it for duplicates. */
+  private replied(env: Envelope, link: Link | undefined, parent: Context, span: Span, body: Body, waited: boolean): void {
     if (span.isRecording()) {
       const failure = body.case === "failure" ? body.value : body.case === "taskResult" && body.value.outcome.case === "failure" ? body.value.outcome.value : undefined;
       if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
@@ -384,20 +450,26 @@ export class MeshMessageBus implements MessageBus {
     span.end();
     const reply = replyTo(env, this.selfId, body);
     reply.trace = spanTrace(parent, span); // the result's way back continues from the handling span
-    this.seen.setReply(env.messageId, reply);
-    this.sendReply(env, reply, link);
-    for (const duplicate of this.answering.get(env.messageId) ?? []) this.sendReply(duplicate.env, reply, duplicate.link);
+    let encoded: Uint8Array | undefined;
+    try {
+      encoded = encodeEnvelope(reply);
+      this.seen.setReply(env.messageId, encoded);
+    } catch {
+      // not encodable: sending it fails the same way, and says so
+    }
+    this.sendReply(env, reply, link, encoded);
+    if (!waited) return;
+    for (const duplicate of this.answering.get(env.messageId) ?? []) this.sendReply(duplicate.env, reply, duplicate.link, encoded);
     this.answering.delete(env.messageId);
   }
 
-  private async answerMessage(env: Envelope): Promise<Body> {
+  private answerMessage(env: Envelope): Body | Promise<Body> {
     const m = envelopeToMessage(env);
     if (m === undefined || !this.inbox.has(this.selfId)) {
       throw new MeshError(Code.Unimplemented, `agent ${this.selfId} does not answer ${env.body.case ?? "empty"} requests`);
     }
-    const value = await this.inbox.answer(this.selfId, m);
-    const init = replyInit(m, value);
-    return messageToBody(init.type, init.payload);
+    const value = this.inbox.answerNow(this.selfId, m);
+    return isThenable(value) ? Promise.resolve(value).then((v) => replyBody(m, v)) : replyBody(m, value);
   }
 
   private fail(env: Envelope, link: Link | undefined, err: MeshError): void {
@@ -411,14 +483,15 @@ export class MeshMessageBus implements MessageBus {
     this.sendReply(env, replyTo(env, this.selfId, { case: "failure", value: err.toFailure() }), link);
   }
 
-  private sendReply(request: Envelope, reply: Envelope, link: Link | undefined): void {
+  /** Sends `reply` (whose encoding is `encoded`, when known) to the requester of `request`: on `link` while usable, else on a link to it. */
+  private sendReply(request: Envelope, reply: Envelope, link: Link | undefined, encoded?: Uint8Array): void {
     if (request.from === this.selfId) {
       queueMicrotask(() => this.receive(reply, undefined));
       return;
     }
     try {
       if (link !== undefined && link.usable) {
-        link.send(reply);
+        link.send(reply, encoded);
         return;
       }
     } catch {
@@ -430,7 +503,7 @@ export class MeshMessageBus implements MessageBus {
       return;
     }
     try {
-      this.transport.linkTo(request.from, address).send(reply);
+      this.transport.linkTo(request.from, address).send(reply, encoded);
     } catch (err) {
       this.logger.warn({ to: request.from, correlation_id: request.correlationId, err: MeshError.from(err).message }, "reply not sent");
     }
@@ -521,7 +594,7 @@ export class MeshMessageBus implements MessageBus {
    */
   private startSpan(env: Envelope, verb: string, kind: SpanKind, parent: Context, extra?: Attributes): Span {
     if (!this.traceMembership && isMembershipTraffic(env.body.case)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-    const span = this.tracer.startSpan(spanName(verb, env), { kind }, parent);
+    const span = this.tracer.startSpan(spanName(verb, env), SPAN_OPTIONS[kind], parent);
     if (span.isRecording()) {
       setEnvelopeAttributes(span, env);
       if (extra !== undefined) span.setAttributes(extra);
@@ -536,11 +609,12 @@ export class MeshMessageBus implements MessageBus {
   }
 
   private attempt(p: Pending): void {
-    if (!this.pending.has(p.env.messageId)) return;
+    const env = p.env;
+    if (env === undefined) return; // settled
     p.attempts++;
     p.retry = undefined;
     if (p.agentId === this.selfId) {
-      queueMicrotask(() => this.receive(p.env, undefined));
+      queueMicrotask(() => this.receive(env, undefined));
       return;
     }
     let link: Link;
@@ -553,7 +627,7 @@ export class MeshMessageBus implements MessageBus {
       return;
     }
     try {
-      link.send(p.env);
+      link.send(env);
     } catch (err) {
       this.retryLater(p, MeshError.from(err, Code.Unavailable));
       return;
@@ -562,41 +636,34 @@ export class MeshMessageBus implements MessageBus {
   }
 
   /**
-   * Remembers that `p` waits on `link`, so that the link breaking retries it. The link's entry (and its state
-   * listener) stays until the link closes, not just while requests wait on it: a request at a time would
-   * otherwise add and remove a listener per request.
+   * Remembers that `p` waits on `link`, so that the link breaking retries it. Each link gets one state
+   * listener, kept until the link closes; when it breaks, the pending requests waiting on it are found by a
+   * scan of the pending table (links break rarely; a set per link would be written twice per request).
    */
   private track(p: Pending, link: Link): void {
     p.link = link;
-    let entry = this.pendingByLink.get(link);
-    if (entry === undefined) {
-      const set = new Set<Pending>();
-      const off = link.onState((state) => {
-        if (state.t !== "backoff" && state.t !== "closed") return;
-        const err =
-          state.t === "backoff" ? state.error : new MeshError(Code.Unavailable, `link to agent ${link.peer?.id ?? link.remoteAddress} closed: ${state.reason}`);
-        if (state.t === "closed") {
-          off();
-          this.pendingByLink.delete(link);
-        }
-        for (const q of [...set]) this.retryLater(q, err);
-      });
-      entry = { set, off };
-      this.pendingByLink.set(link, entry);
-    }
-    entry.set.add(p);
+    if (this.linkListeners.has(link)) return;
+    const off = link.onState((state) => {
+      if (state.t !== "backoff" && state.t !== "closed") return;
+      const err =
+        state.t === "backoff" ? state.error : new MeshError(Code.Unavailable, `link to agent ${link.peer?.id ?? link.remoteAddress} closed: ${state.reason}`);
+      if (state.t === "closed") {
+        off();
+        this.linkListeners.delete(link);
+      }
+      for (const q of this.pending.values()) if (q.link === link) this.retryLater(q, err);
+    });
+    this.linkListeners.set(link, off);
   }
 
   private untrack(p: Pending): void {
-    const link = p.link;
-    if (link === undefined) return;
     p.link = undefined;
-    this.pendingByLink.get(link)?.set.delete(p);
   }
 
   private retryLater(p: Pending, err: MeshError): void {
     this.untrack(p);
-    if (!this.pending.has(p.env.messageId) || p.retry !== undefined) return;
+    const env = p.env;
+    if (env === undefined || p.retry !== undefined) return; // settled, or a retry is already scheduled
     if (!err.retryable || p.attempts >= this.config.maxAttempts) {
       this.settle(
         p,
@@ -605,25 +672,29 @@ export class MeshMessageBus implements MessageBus {
       return;
     }
     const delay = backoffDelayMs(p.attempts, { initialMs: this.config.retryInitialMs, maxMs: this.config.retryMaxMs, multiplier: 2, jitter: 0.2 });
-    this.logger.debug({ to: p.agentId, messageId: p.env.messageId, correlation_id: p.env.correlationId, delay, err: err.message }, "retrying request");
-    if (p.span.isRecording()) p.span.addEvent("retry", { "agentmesh.send_attempt": p.attempts + 1, "agentmesh.delay_ms": delay, "exception.message": err.message });
+    this.logger.debug({ to: p.agentId, messageId: env.messageId, correlation_id: env.correlationId, delay, err: err.message }, "retrying request");
+    if (p.span?.isRecording() === true) p.span.addEvent("retry", { "agentmesh.send_attempt": p.attempts + 1, "agentmesh.delay_ms": delay, "exception.message": err.message });
     p.retry = this.clock.setTimeout(() => this.attempt(p), delay);
   }
 
+  /** A request's deadline passed without a reply. */
+  private readonly expire = (p: Pending): void => {
+    this.settle(p, new MeshError(Code.DeadlineExceeded, `no reply from agent ${p.agentId} within ${p.timeoutMs} ms (${p.env?.body.case})`));
+  };
+
   private settle(p: Pending, err: MeshError | undefined, reply?: Envelope): void {
-    if (this.pending.get(p.env.messageId) !== p) return;
-    this.pending.delete(p.env.messageId);
+    const env = p.env;
+    if (env === undefined) return; // settled already (a request is in the pending table until it settles)
+    this.pending.delete(env.messageId);
     p.deadline?.cancel();
     p.retry?.cancel();
     this.untrack(p);
-    this.endSpan(p, err, reply);
-    if (err !== undefined) p.reject(err);
-    else p.resolve(reply as Envelope);
+    if (p.span !== undefined) this.endSpan(p.span, err, reply);
+    p.finish(err, reply);
   }
 
   /** Ends a request's span: its error, or a "reply" event naming the answering agent and span. */
-  private endSpan(p: Pending, err: MeshError | undefined, reply: Envelope | undefined): void {
-    const span = p.span;
+  private endSpan(span: Span, err: MeshError | undefined, reply: Envelope | undefined): void {
     if (span.isRecording()) {
       if (err !== undefined) failSpan(span, err);
       else if (reply !== undefined) {
@@ -635,4 +706,25 @@ export class MeshMessageBus implements MessageBus {
     }
     span.end();
   }
+}
+
+/** The Message a reply envelope carries (a failed task's result rejects with its error). */
+function replyMessage(reply: Envelope): Message {
+  if (reply.body.case === "taskResult" && reply.body.value.outcome.case === "failure") {
+    throw MeshError.fromFailure(reply.body.value.outcome.value);
+  }
+  const m = envelopeToMessage(reply);
+  if (m === undefined) throw new MeshError(Code.Internal, `agent ${reply.from} answered with ${reply.body.case}, not a message`);
+  return m;
+}
+
+/** The reply body for what a message handler returned to request `m`. */
+function replyBody(m: Message, value: unknown): Body {
+  const init = replyInit(m, value);
+  return messageToBody(init.type, init.payload);
+}
+
+/** A failure body for what a handler threw. */
+function failureBody(err: unknown): Body {
+  return { case: "failure", value: MeshError.from(err, Code.Unknown).toFailure() };
 }

@@ -95,10 +95,29 @@ export class HandlerTable {
 
   /** Runs the handlers of `key` in order for a request; the first value other than undefined is the answer. */
   async answer(key: string, message: Message): Promise<unknown> {
-    for (const h of this.get(key)) {
-      const value = await h(message);
-      if (value !== undefined) return value;
-    }
-    return undefined;
+    return this.answerNow(key, message);
   }
+
+  /**
+   * answer() without a promise while the handlers answer synchronously: the answer itself, or a promise of it
+   * from the first handler that returns one. A handler that throws synchronously throws here.
+   */
+  answerNow(key: string, message: Message): unknown {
+    return answerFrom(this.get(key), 0, message);
+  }
+}
+
+/** The first answer other than undefined of handlers[from...] to `message`, waiting for promises (see answerNow). */
+function answerFrom(handlers: readonly MessageHandler[], from: number, message: Message): unknown {
+  for (let i = from; i < handlers.length; i++) {
+    const value = handlers[i](message);
+    if (isThenable(value)) return Promise.resolve(value).then((v) => (v !== undefined ? v : answerFrom(handlers, i + 1, message)));
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** True for a promise or any object with a `then` method (what `await` waits for). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === "object" || typeof value === "function") && typeof (value as { then?: unknown }).then === "function";
 }

@@ -47,8 +47,12 @@ const reader = new ProtoReader(Buffer.alloc(0), 0, 0);
 
 // ---- encoding -----------------------------------------------------------------------------------
 
-/** The binary encoding of `env` (what toBinary(EnvelopeSchema, env) returns). Throws INVALID_ARGUMENT naming a bad field. */
-export function encodeEnvelope(env: Envelope): Buffer {
+/**
+ * The binary encoding of `env` (what toBinary(EnvelopeSchema, env) returns), as a view of the writer's current
+ * slab (see proto-writer.ts: never written again, so the view stays valid; it keeps the slab alive, so copy
+ * it to keep it long). Throws INVALID_ARGUMENT naming a bad field.
+ */
+export function encodeEnvelope(env: Envelope): Uint8Array {
   const w = writer;
   w.reset();
   try {
@@ -366,22 +370,22 @@ function readEnvelope(r: ProtoReader): Envelope {
       }
     }
   }
-  const env = {
+  // Every field present (`to` and `trace` undefined when unset), in newEnvelope's order: one shape for all envelopes.
+  return {
     $typeName: "agentmesh.v1.Envelope",
     messageId,
     correlationId,
     from,
+    to,
     timestampMs,
     hops,
     hopLimit,
+    trace,
     inReplyTo,
     deadlineMs,
     expectsReply,
     body: bodyCase === undefined ? { case: undefined } : { case: bodyCase, value: bodyValue },
   } as Envelope;
-  if (to !== undefined) env.to = to;
-  if (trace !== undefined) env.trace = trace;
-  return env;
 }
 
 function readBody(r: ProtoReader, tag: number, field: BodyField): unknown {

@@ -45,26 +45,43 @@ export interface EnvelopeInit {
 
 /**
  * Builds an envelope: the object create(EnvelopeSchema, init) makes, built directly (create() walks the
- * schema by reflection; this runs for every message). `to` and `trace` are set only when given, as there.
+ * schema by reflection; this runs for every message). `to` and `trace` are undefined when not given (unset,
+ * as there); they are always present, so that every envelope (decoded ones too) has the same shape.
  */
 export function newEnvelope(init: EnvelopeInit): Envelope {
-  const env = {
+  return {
     $typeName: "agentmesh.v1.Envelope",
     messageId: init.messageId ?? newId(),
     correlationId: init.correlationId ?? newId(),
     from: init.from,
-    timestampMs: BigInt(init.timestampMs ?? Date.now()),
+    to: init.to,
+    timestampMs: bigintOf(init.timestampMs ?? Date.now()),
     hops: init.hops ?? 0,
     hopLimit: init.hopLimit ?? 0,
+    trace: init.trace,
     inReplyTo: init.inReplyTo ?? "",
-    deadlineMs: BigInt(init.deadlineMs ?? 0),
+    deadlineMs: init.deadlineMs === undefined || init.deadlineMs === 0 ? 0n : bigintOf(init.deadlineMs),
     expectsReply: init.expectsReply ?? false,
     body: init.body,
   } as Envelope;
-  if (init.to !== undefined) env.to = init.to;
-  if (init.trace !== undefined) env.trace = init.trace;
-  return env;
 }
+
+/**
+ * BigInt(ms), reusing the last two made: an envelope's timestamp and deadline (Unix milliseconds) repeat from
+ * message to message within a millisecond, and a bigint is a heap allocation (an immutable one: sharing is safe).
+ */
+function bigintOf(ms: number): bigint {
+  if (ms === lastMs[0]) return lastBig[0];
+  if (ms === lastMs[1]) return lastBig[1];
+  const big = BigInt(ms);
+  lastMs[1] = lastMs[0];
+  lastBig[1] = lastBig[0];
+  lastMs[0] = ms;
+  lastBig[0] = big;
+  return big;
+}
+const lastMs = [Number.NaN, Number.NaN];
+const lastBig = [0n, 0n];
 
 /** A reply to `request` carrying `body`: same correlation id and hops, addressed to the requester. */
 export function replyTo(request: Envelope, from: string, body: Body): Envelope {

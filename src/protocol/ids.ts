@@ -6,6 +6,7 @@
  * garbage per id, and a request/reply makes three).
  */
 import { randomFillSync } from "node:crypto";
+import { latin1Slice } from "./slab.js";
 
 /** Ids drawn from one refill of the random pool. */
 const IDS_PER_REFILL = 256;
@@ -31,7 +32,7 @@ export function newId(): string {
     text[o++] = HEX[b >> 4];
     text[o++] = HEX[b & 0x0f];
   }
-  return text.toString("latin1", 0, 36);
+  return latin1Slice.call(text, 0, 36);
 }
 
 /** Agent ids: 1–128 characters of letters, digits and `._:-`. */

@@ -4,6 +4,7 @@
  */
 import type { Payload } from "../../gen/agentmesh/v1/payload_pb.js";
 import { Code, MeshError } from "./errors.js";
+import { utf8Bytes } from "./slab.js";
 
 /** The content type of JSON payloads (also assumed when the content type is empty). */
 export const JSON_CONTENT_TYPE = "application/json";
@@ -12,7 +13,7 @@ export const TEXT_CONTENT_TYPE = "text/plain";
 /** The content type of opaque binary payloads. */
 export const BINARY_CONTENT_TYPE = "application/octet-stream";
 
-const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The object create(PayloadSchema, …) makes, built directly: create() walks the schema by reflection, and this
@@ -21,13 +22,15 @@ const encoder = new TextEncoder();
 function payload(contentType: string, data: Uint8Array): Payload {
   return { $typeName: "agentmesh.v1.Payload", contentType, data } as Payload;
 }
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Encodes a JS value as a payload: Uint8Array as binary, anything else as JSON (undefined becomes null). */
+/**
+ * Encodes a JS value as a payload: Uint8Array as binary, anything else as JSON (undefined becomes null). Short
+ * JSON shares a slab (slab.ts) instead of owning an ArrayBuffer.
+ */
 export function toPayload(value: unknown): Payload {
   if (value instanceof Uint8Array) return payload(BINARY_CONTENT_TYPE, value);
   const json = JSON.stringify(value === undefined ? null : value);
-  return payload(JSON_CONTENT_TYPE, encoder.encode(json));
+  return payload(JSON_CONTENT_TYPE, utf8Bytes(json));
 }
 
 /** Wraps JSON text that is already encoded, validating it. `field` names it in errors. */
@@ -37,7 +40,7 @@ export function jsonTextToPayload(text: string, field: string): Payload {
   } catch (err) {
     throw new MeshError(Code.InvalidArgument, `${field}: not valid JSON (${(err as Error).message})`);
   }
-  return payload(JSON_CONTENT_TYPE, encoder.encode(text));
+  return payload(JSON_CONTENT_TYPE, utf8Bytes(text));
 }
 
 /**

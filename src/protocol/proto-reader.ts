@@ -4,6 +4,7 @@
  * nested message, a truncated value — so that the caller can decode those rare inputs with protobuf-es, which
  * keeps unknown fields and merges repeated messages. Strings are checked to be UTF-8, as protobuf-es checks them.
  */
+import { copyBytes, latin1Slice, utf8Slice } from "./slab.js";
 
 /** Thrown when the input needs the general decoder. */
 export class NotFastPath extends Error {
@@ -15,6 +16,8 @@ export class NotFastPath extends Error {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+
+
 /**
  * Short strings repeat on a link (agent ids, message types, content types): decoded once, they are found
  * again in this direct-mapped cache by a hash of their bytes (and compared), instead of being made anew.
@@ -23,37 +26,15 @@ const STRING_CACHE_BITS = 9;
 const MAX_CACHED_STRING = 32;
 const stringCache: string[] = new Array<string>(1 << STRING_CACHE_BITS).fill("");
 
-/** Small byte values are copied into shared slabs of this size (as Node's Buffer pool does), larger ones alone. */
-const SLAB_BYTES = 8192;
-const SMALL_BYTES = 1024;
-let slab = new ArrayBuffer(SLAB_BYTES);
-let slabUsed = 0;
-
-/** A copy of buf[start, end) as a plain Uint8Array; small copies share a slab instead of each owning memory. */
-function copyBytes(buf: Uint8Array, start: number, end: number): Uint8Array {
-  const n = end - start;
-  if (n > SMALL_BYTES) {
-    const out = new Uint8Array(n);
-    out.set(buf.subarray(start, end));
-    return out;
-  }
-  if (slabUsed + n > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = new Uint8Array(slab, slabUsed, n);
-  slabUsed += (n + 7) & ~7;
-  if (n <= 64) for (let i = 0; i < n; i++) out[i] = buf[start + i];
-  else out.set(buf.subarray(start, end));
-  return out;
-}
-
 /** Reads protobuf binary data from a Buffer between `pos` and `end`. */
 export class ProtoReader {
   /** Read position. */
   pos: number;
   /** End of the current message. */
   end: number;
+  /** The last value uint64 made a bigint of (below 2^49), and that bigint. */
+  private lastValue = -1;
+  private lastBig = 0n;
 
   /** Reads `buf` from `start` to `end`. */
   constructor(
@@ -104,7 +85,10 @@ export class ProtoReader {
       value += (b & 0x7f) * scale;
       if (b < 0x80) {
         this.checked(0);
-        return BigInt(value);
+        if (value === this.lastValue) return this.lastBig;
+        // Timestamps and deadlines repeat from message to message: the last bigint made is reused.
+        this.lastValue = value;
+        return (this.lastBig = BigInt(value));
       }
       scale *= 128;
     }
@@ -149,26 +133,24 @@ export class ProtoReader {
     const buf = this.buf;
     const n = end - start;
     if (n > MAX_CACHED_STRING) {
-      for (let i = start; i < end; i++) {
-        if (buf[i] >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
-      }
-      return buf.toString("latin1", start, end);
+      // Decoded leniently, then checked: an invalid sequence becomes U+FFFD, which a valid string rarely holds
+      // (the strict decoder then decides). Quicker than checking the bytes in JavaScript first.
+      const text = utf8Slice.call(buf, start, end);
+      return text.indexOf("\ufffd") < 0 ? text : strictUtf8.decode(buf.subarray(start, end));
     }
     if (n === 0) return "";
-    let hash = n;
-    for (let i = start; i < end; i++) {
-      const b = buf[i];
-      if (b >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
-      hash = Math.imul(hash ^ b, 0x01000193);
-    }
-    const slot = hash >>> (32 - STRING_CACHE_BITS);
+    // The slot from the length and four of the bytes; a hit is confirmed byte by byte (cached strings are ASCII,
+    // so equal bytes are valid UTF-8): one pass over the bytes for a string seen before.
+    const sample = buf[start] | (buf[start + 1 < end ? start + 1 : start] << 8) | (buf[start + (n >> 1)] << 16) | (buf[end - 1] << 24);
+    const slot = Math.imul(sample ^ Math.imul(n, 0x01000193), 0x9e3779b1) >>> (32 - STRING_CACHE_BITS);
     const cached = stringCache[slot];
     if (cached.length === n) {
       let i = 0;
       while (i < n && cached.charCodeAt(i) === buf[start + i]) i++;
       if (i === n) return cached;
     }
-    const fresh = buf.toString("latin1", start, end);
+    for (let i = start; i < end; i++) if (buf[i] >= 0x80) return strictUtf8.decode(buf.subarray(start, end));
+    const fresh = latin1Slice.call(buf, start, end);
     stringCache[slot] = fresh;
     return fresh;
   }

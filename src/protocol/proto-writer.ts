@@ -1,10 +1,14 @@
 /**
- * A protobuf binary writer for the hand-written codecs (envelope-codec.ts): one growable buffer, reused from
- * message to message, written in place. A nested message reserves one byte for its length and moves its bytes
- * right when the length needs more (rare for the mesh's small messages), so every message is written in one
- * pass without an intermediate copy. The bytes equal what protobuf-es writes for the same values.
+ * A protobuf binary writer for the hand-written codecs (envelope-codec.ts). Messages are written one after the
+ * other into a slab of memory and handed out as views of it (no copy, no allocation but the view); a message
+ * that does not fit in what is left of the slab moves to a new one, and the old slab lives on as long as views
+ * of it do (those who keep a message for long copy it: the dedupe window does). A nested message reserves one
+ * byte for its length and moves its bytes right when the length needs more (rare for the mesh's small
+ * messages), so every message is written in one pass. The bytes equal what protobuf-es writes for the same
+ * values.
  */
 import { Code, MeshError } from "./errors.js";
+import { utf8Write } from "./slab.js";
 
 /** Wire types of the protobuf binary format. */
 export const WireType = { Varint: 0, Bit64: 1, LengthDelimited: 2, StartGroup: 3, EndGroup: 4, Bit32: 5 } as const;
@@ -19,46 +23,60 @@ export function varintSize(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
 }
 
-/** Strings up to this many UTF-16 units are encoded in JavaScript; longer ones natively. */
-const SHORT_STRING = 64;
+/**
+ * Strings up to this many UTF-16 units are encoded in JavaScript; longer ones natively (Buffer's utf8Write): a
+ * native call costs about as much as a JavaScript loop over 30 ASCII units, and it reads strings made by
+ * concatenation (a traceparent, most ids built from parts) without walking their pieces for every unit.
+ */
+const SHORT_STRING = 16;
+/** Strings up to this many units are written natively into room for their longest encoding (3 bytes a unit). */
+const MEDIUM_STRING = 1024;
 
 const TWO_POW_32 = 2 ** 32;
 
-/** Writes protobuf binary data into one growable buffer. */
+/** Bytes of a slab (a larger message gets a slab of its own size). */
+const SLAB_BYTES = 64 * 1024;
+
+/** Writes protobuf binary data into slabs; see the file comment. */
 export class ProtoWriter {
-  /** The buffer written so far (capacity beyond `pos` is scratch). */
+  /** The current slab. */
   buf: Buffer;
-  /** Bytes written. */
+  /** Write position in `buf`. */
   pos = 0;
+  /** Where the message being written starts in `buf`. */
+  private start = 0;
   /** The message field being written, for error messages ("envelope.hops"). */
   field = "";
 
-  /** Creates a writer with `initialBytes` of capacity (it grows as needed). */
-  constructor(initialBytes = 4096) {
-    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+  /** Creates a writer whose slabs hold `slabBytes` (larger messages get a slab of their own). */
+  constructor(private readonly slabBytes = SLAB_BYTES) {
+    this.buf = Buffer.allocUnsafeSlow(slabBytes);
   }
 
-  /** Forgets what was written (keeps the capacity). */
+  /** Starts a new message (or forgets the one being written). */
   reset(): void {
-    this.pos = 0;
+    this.pos = this.start;
   }
 
-  /** A copy of the bytes written (from the small-buffer pool when short). */
-  finish(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
-    return out;
+  /** The message written since reset(), as a view of the slab; the next message is written after it. */
+  finish(): Uint8Array {
+    const start = this.start;
+    const end = this.pos;
+    this.start = this.pos = Math.min((end + 7) & ~7, this.buf.length);
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, end - start);
   }
 
-  /** Makes room for `n` more bytes. */
+  /** Makes room for `n` more bytes: moves the message being written to a new slab when this one is full. */
   ensure(n: number): void {
-    const need = this.pos + n;
-    if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
+    if (this.pos + n <= this.buf.length) return;
+    const written = this.pos - this.start;
+    let size = this.slabBytes;
+    while (size < written + n) size *= 2;
     const next = Buffer.allocUnsafeSlow(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    this.buf.copy(next, 0, this.start, this.pos);
     this.buf = next;
+    this.start = 0;
+    this.pos = written;
   }
 
   /** Writes a varint of a uint32 known to be valid (tags, lengths). */
@@ -156,6 +174,14 @@ export class ProtoWriter {
   string(value: string): void {
     if (typeof value !== "string") throw this.invalid(`invalid string: ${typeof value}`);
     const n = value.length;
+    if (n > SHORT_STRING && n <= MEDIUM_STRING) {
+      // One byte reserved for the length (moved right by endLength when the encoding is 128 bytes or more).
+      this.ensure(n * 3 + 1);
+      const start = this.pos + 1;
+      const written = utf8Write.call(this.buf, value, start);
+      this.endLength(start - this.start, written);
+      return;
+    }
     if (n > SHORT_STRING) {
       const bytes = Buffer.byteLength(value, "utf8");
       this.rawVarint32(bytes);
@@ -196,7 +222,7 @@ export class ProtoWriter {
       }
     }
     this.pos = start - 1;
-    this.endLength(start, pos - start);
+    this.endLength(start - this.start, pos - start);
   }
 
   /** Writes a `bytes` field value with its length. */
@@ -215,29 +241,36 @@ export class ProtoWriter {
     this.pos += value.length;
   }
 
-  /** Starts a length-delimited value (a nested message): reserves one byte for its length; pass the result to join(). */
+  /**
+   * Starts a length-delimited value (a nested message): reserves one byte for its length; pass the result (its
+   * offset in the message: the message may move to another slab meanwhile) to join().
+   */
   fork(): number {
     this.ensure(1);
-    return ++this.pos;
+    return ++this.pos - this.start;
   }
 
-  /** Ends the value started by fork(), writing its length before it. */
-  join(start: number): void {
-    const length = this.pos - start;
-    this.pos = start - 1;
-    this.endLength(start, length);
+  /** Ends the value started by fork() at message offset `at`, writing its length before it. */
+  join(at: number): void {
+    const length = this.pos - (this.start + at);
+    this.pos = this.start + at - 1;
+    this.endLength(at, length);
   }
 
-  /** Writes `length` at `pos` (one byte reserved there) for the `length` bytes at `start`, moving them when the varint is longer. */
-  private endLength(start: number, length: number): void {
+  /**
+   * Writes `length` in the byte reserved at `pos` for the `length` bytes at message offset `at` (= pos + 1),
+   * moving them when the varint is longer.
+   */
+  private endLength(at: number, length: number): void {
     if (length < 0x80) {
       this.buf[this.pos] = length;
-      this.pos = start + length;
+      this.pos = this.start + at + length;
       return;
     }
     const extra = varintSize(length) - 1;
-    this.pos = start + length;
-    this.ensure(extra);
+    this.pos = this.start + at + length;
+    this.ensure(extra); // may move the message: its offsets stay
+    const start = this.start + at;
     this.buf.copyWithin(start + extra, start, start + length);
     this.pos = start - 1;
     this.rawVarint32(length);

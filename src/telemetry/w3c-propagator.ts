@@ -21,6 +21,7 @@ import {
 } from "@opentelemetry/api";
 import { withSpan } from "../protocol/trace-context.js";
 import { ContextOnlySpan } from "./context-only-span.js";
+import { knownValid } from "./span-recorder.js";
 
 /** Baggage pairs at most (W3C). */
 export const BAGGAGE_MAX_PAIRS = 180;
@@ -47,20 +48,34 @@ export function parseTraceparent(value: string): { traceId: string; spanId: stri
     if (s.length < 55 || (s.length > 55 && (s[55] !== "-" || s.startsWith("00")))) return undefined;
   }
   if (s.charCodeAt(2) !== 45 || s.charCodeAt(35) !== 45 || s.charCodeAt(52) !== 45) return undefined;
-  if (!isLowerHex(s, 0, 2) || !isLowerHex(s, 3, 35) || !isLowerHex(s, 36, 52) || !isLowerHex(s, 53, 55)) return undefined;
-  if (s.startsWith("ff")) return undefined;
-  const traceId = s.slice(3, 35);
-  const spanId = s.slice(36, 52);
-  if (traceId === "00000000000000000000000000000000" || spanId === "0000000000000000") return undefined;
-  return { traceId, spanId, traceFlags: parseInt(s.slice(53, 55), 16) };
+  const version = hexRun(s, 0, 2);
+  const trace = hexRun(s, 3, 35);
+  const span = hexRun(s, 36, 52);
+  const flags = hexRun(s, 53, 55);
+  // hexRun: -1 for a character that is not lowercase hex, 0 for all zeros; the version ff is invalid.
+  if (version < 0 || version === 0xff || trace <= 0 || span <= 0 || flags < 0) return undefined;
+  return { traceId: s.slice(3, 35), spanId: s.slice(36, 52), traceFlags: flags };
 }
 
-function isLowerHex(s: string, from: number, to: number): boolean {
+/** Values of the lowercase hex digits by character code (-1: not one). */
+const HEX_DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_DIGIT["0123456789abcdef".charCodeAt(i)] = i;
+
+/**
+ * s[from, to) as lowercase hex: -1 when a character is not a lowercase hex digit, else a positive number when
+ * any digit is non-zero (the value itself for up to two digits), 0 when all are zero.
+ */
+function hexRun(s: string, from: number, to: number): number {
+  let value = 0;
+  let any = 0;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+    const d = c < 128 ? HEX_DIGIT[c] : -1;
+    if (d < 0) return -1;
+    value = (value << 4) | d;
+    any |= d;
   }
-  return true;
+  return to - from <= 2 ? value : any;
 }
 
 /** The baggage header value of `entries` (pairs over the W3C limits are left out), "" when none. */
@@ -124,8 +139,10 @@ export class W3CPropagator implements TextMapPropagator {
   /** Writes traceparent (and tracestate) of the span in `ctx`, and baggage, into `carrier`. */
   inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
     if (ctx.getValue(SUPPRESS_TRACING_KEY) === true) return;
-    const sc = trace.getSpanContext(ctx);
-    if (sc !== undefined && isSpanContextValid(sc)) {
+    const span = trace.getSpan(ctx);
+    const sc = span?.spanContext();
+    // The recorder's spans and extracted parents had their ids checked when made.
+    if (sc !== undefined && (knownValid(span) || isSpanContextValid(sc))) {
       setter.set(carrier, "traceparent", formatTraceparent(sc.traceId, sc.spanId, sc.traceFlags));
       if (sc.traceState !== undefined) setter.set(carrier, "tracestate", sc.traceState.serialize());
     }

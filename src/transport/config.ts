@@ -37,6 +37,12 @@ export interface TransportConfig {
   /** HTTP/2 stream and connection flow-control window, bytes (larger moves bulk faster). Default 4 MiB. */
   flowControlWindowBytes: number;
   /**
+   * TCP_NODELAY on the node's connections (those it dials to peers and those it accepts): a small frame is
+   * sent at once instead of waiting (Nagle's algorithm) for the acknowledgement of the previous one, which a
+   * peer may delay by up to 40 ms when it has nothing to send back. Default true, as gRPC does.
+   */
+  noDelay: boolean;
+  /**
    * Let the peer gzip the frames it sends on links this node dials (those over 1 KiB). Default false: frames
    * are batches of small envelopes, mostly ids, that gzip shrinks little; compressing cost the sending node
    * about a tenth of its CPU under request/response load on loopback (bench/README.md). Turn on for slow WANs.
@@ -66,6 +72,7 @@ export const defaultTransportConfig: Readonly<TransportConfig> = Object.freeze({
   dialTimeoutMs: 10_000,
   closeGraceMs: 2000,
   flowControlWindowBytes: 4 * 1024 * 1024,
+  noDelay: true,
   compressLinks: false,
   rawClientCalls: true,
   compressMinBytes: 1024,

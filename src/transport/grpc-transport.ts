@@ -90,6 +90,7 @@ export class GrpcTransport extends PeerTransport<Uint8Array> {
       // connect-node is loaded for the first request no raw route takes (Connect, gRPC-Web, streaming calls).
       loadHandler: async () => (await import("./connect-fallback.js")).connectFallback(services, { maxMessageBytes }),
       flowControlWindowBytes: this.config.flowControlWindowBytes,
+      noDelay: this.config.noDelay,
     });
     const advertiseHost = listenHost === "0.0.0.0" || listenHost === "::" ? "127.0.0.1" : listenHost;
     this.boundAddress = this.options.advertiseAddress ?? `${advertiseHost}:${this.server.port}`;
@@ -118,9 +119,9 @@ export class GrpcTransport extends PeerTransport<Uint8Array> {
     this.sessions.delete(address);
   }
 
-  /** Encodes an envelope for a link; refuses one no frame can carry with RESOURCE_EXHAUSTED. */
-  protected prepare(envelope: Envelope): Uint8Array {
-    const bytes = encodeEnvelope(envelope);
+  /** Encodes an envelope for a link (unless its encoding is given); refuses one no frame can carry with RESOURCE_EXHAUSTED. */
+  protected prepare(envelope: Envelope, encoded?: Uint8Array): Uint8Array {
+    const bytes = encoded ?? encodeEnvelope(envelope);
     if (bytes.length > this.maxEnvelopeBytes) {
       throw new MeshError(
         Code.ResourceExhausted,

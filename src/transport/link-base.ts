@@ -5,8 +5,9 @@
  * The queue holds what the transport prepares for each envelope at send time: the envelope itself (in-memory
  * transport) or its encoding (gRPC), so encoding errors and oversized envelopes fail the send that caused them.
  *
- * Batching: `send` only queues. The writer (the stream's frame generator) takes everything queued at once;
- * when it is idle and waiting, the first `send` wakes it with process.nextTick. Sends made while promise
+ * Batching: `send` only queues. The writer (the stream's FrameSource, see frameSource) takes everything queued
+ * at once; when it is idle and waiting, the first `send` wakes it with process.nextTick. The raw HTTP/2 streams
+ * write from that wake-up callback directly (no promise or async iterator per frame, link-stream.ts). Sends made while promise
  * callbacks run (replies, a request loop) reach the queue before that tick, which runs once the microtask
  * queue is empty; so every envelope of a burst travels in the same frame, one event-loop turn sooner than a
  * setImmediate wake. Later bursts of the same event-loop turn (sends from other I/O callbacks, e.g. client
@@ -39,8 +40,24 @@ export interface LinkOwner<Q> {
   helloReceived(link: LinkBase<Q>, peer: AgentInfo): void;
   /** Called once the link is closed for good. */
   linkClosed(link: LinkBase<Q>): void;
-  /** What to queue for `envelope` (the envelope, or its encoding); throws a MeshError to refuse it. */
-  prepare(envelope: Envelope): Q;
+  /** What to queue for `envelope` (the envelope, or its encoding, `encoded` when given); throws a MeshError to refuse it. */
+  prepare(envelope: Envelope, encoded?: Uint8Array): Q;
+}
+
+/**
+ * The frames a link's stream writes, pulled by the stream's writer: synchronously (poll, then notify to be
+ * woken when there is more), or as an async iterable for writers that iterate.
+ */
+export interface FrameSource<Q> extends AsyncIterable<Q[]> {
+  /**
+   * The next batch when one is ready; undefined when none is (ask notify to be woken); null when the stream
+   * should end. Throws when the stream should fail with that error.
+   */
+  poll(): Q[] | null | undefined;
+  /** Calls `wake` once, when poll may return something new (a batch or the end). One waiter at a time. */
+  notify(wake: () => void): void;
+  /** Tells the link its writer stopped pulling (the stream ended or failed); harmless twice. */
+  done(): void;
 }
 
 /** Shared machinery of inbound and outbound links; frames are arrays of `Q`, what the owner prepares per envelope. */
@@ -77,7 +94,7 @@ export abstract class LinkBase<Q = Envelope> implements Link {
     return this.queue.length;
   }
 
-  send(envelope: Envelope): void {
+  send(envelope: Envelope, encoded?: Uint8Array): void {
     if (this.current.t === "closed" || this.closing) {
       throw new MeshError(Code.Unavailable, `link to ${this.describe()} is closed (${this.closeReason})`);
     }
@@ -88,7 +105,7 @@ export abstract class LinkBase<Q = Envelope> implements Link {
         { retryable: true },
       );
     }
-    this.queue.push(this.owner.prepare(envelope));
+    this.queue.push(this.owner.prepare(envelope, encoded));
     this.wake();
   }
 
@@ -182,32 +199,60 @@ export abstract class LinkBase<Q = Envelope> implements Link {
   }
 
   /**
-   * Waits until envelopes are queued and returns up to maxBatchEnvelopes of them; undefined when the
-   * stream of generation `gen` should end (closing and drained, or superseded by a reconnect).
+   * The next batch for the stream of generation `gen`: up to maxBatchEnvelopes of what is queued; undefined
+   * when nothing is queued now; null when that stream should end (closing and drained, closed, or superseded
+   * by a reconnect).
    */
-  protected async nextBatch(gen: number): Promise<Q[] | undefined> {
-    for (;;) {
-      if (gen !== this.generation || this.current.t === "closed") return undefined;
-      if (this.queue.length > 0) {
-        const max = this.owner.config.maxBatchEnvelopes;
-        if (this.queue.length <= max) {
-          const batch = this.queue;
-          this.queue = [];
-          return batch;
-        }
-        return this.queue.splice(0, max);
+  protected pollQueue(gen: number): Q[] | null | undefined {
+    if (gen !== this.generation || this.current.t === "closed") return null;
+    if (this.queue.length > 0) {
+      const max = this.owner.config.maxBatchEnvelopes;
+      if (this.queue.length <= max) {
+        const batch = this.queue;
+        this.queue = [];
+        return batch;
       }
-      if (this.closing) return undefined;
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
+      return this.queue.splice(0, max);
     }
+    return this.closing ? null : undefined;
   }
 
   /** Takes what is queued now without waiting (for the first frame of a stream). */
   protected takeQueued(): Q[] {
     const max = this.owner.config.maxBatchEnvelopes;
     return this.queue.length <= max ? this.queue.splice(0) : this.queue.splice(0, max);
+  }
+
+  /**
+   * The frames of one stream, for its writer: `poll` says what is next (see FrameSource); `done` runs once,
+   * when the writer stops. The writer is woken (see wake) when something is queued and when the link closes.
+   */
+  protected frameSource(poll: () => Q[] | null | undefined, done?: () => void): FrameSource<Q> {
+    let finished = false;
+    const source: FrameSource<Q> = {
+      poll,
+      notify: (wake) => {
+        this.waiter = wake;
+      },
+      done: () => {
+        if (finished) return;
+        finished = true;
+        done?.();
+      },
+      [Symbol.asyncIterator]: async function* () {
+        try {
+          for (;;) {
+            const batch = poll();
+            if (batch === null) return;
+            if (batch !== undefined) yield batch;
+            else await new Promise<void>((resolve) => source.notify(resolve));
+          }
+        } finally {
+          source.done();
+        }
+      },
+    };
+    return source;
   }
 
   /**

@@ -10,6 +10,7 @@ import * as zlib from "node:zlib";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { GRPC_PREFIX_BYTES, GrpcMessageReader } from "./grpc-frame.js";
+import type { FrameSource } from "./link-base.js";
 import { decodeLinkFrame, encodeLinkFrames } from "./link-frame.js";
 
 /** The path of MeshService.Link. */
@@ -65,9 +66,75 @@ export interface LinkWriteOptions {
 
 /**
  * Writes every batch of `outgoing` (encoded envelopes) to `stream` as Link frames, waiting for 'drain' when
- * the stream's buffer is full. Resolves when `outgoing` ends or the stream can no longer be written to.
+ * the stream's buffer is full. Resolves when `outgoing` ends or the stream can no longer be written to; rejects
+ * when `outgoing` fails. A link's FrameSource is written from its wake-up callback, with no promise per frame
+ * (gzip excepted: compressing is asynchronous).
  */
-export async function writeLinkFrames(stream: http2.Http2Stream, outgoing: AsyncIterable<Uint8Array[]>, options: LinkWriteOptions): Promise<void> {
+export function writeLinkFrames(stream: http2.Http2Stream, outgoing: AsyncIterable<Uint8Array[]> | FrameSource<Uint8Array>, options: LinkWriteOptions): Promise<void> {
+  if (!options.gzip && isFrameSource(outgoing)) return pumpLinkFrames(stream, outgoing, options.maxMessageBytes);
+  return iterateLinkFrames(stream, outgoing, options);
+}
+
+function isFrameSource<Q>(x: AsyncIterable<Q[]> | FrameSource<Q>): x is FrameSource<Q> {
+  return typeof (x as Partial<FrameSource<Q>>).poll === "function";
+}
+
+/**
+ * Writes the frames of `source` as they come: everything it has is written at once; when it has nothing it is
+ * asked to call back (the link's wake-up, see link-base.ts); when the stream's buffer is full, the frames left
+ * wait for 'drain'.
+ */
+function pumpLinkFrames(stream: http2.Http2Stream, source: FrameSource<Uint8Array>, maxMessageBytes: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let finished = false;
+    /** Frames of the current batch not yet written (the stream's buffer was full). */
+    let pending: Buffer[] | undefined;
+    let next = 0;
+    const finish = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      stream.off("drain", flush);
+      stream.off("close", onClose);
+      source.done();
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onClose = () => finish();
+    /** Writes frames until the source has none (it calls back) or the stream's buffer is full ('drain' does). */
+    function flush(): void {
+      if (finished) return;
+      try {
+        for (;;) {
+          if (!writable(stream)) return finish();
+          if (pending !== undefined) {
+            const frames = pending;
+            while (next < frames.length) {
+              const ok = stream.write(frames[next++]);
+              if (!writable(stream)) return finish();
+              if (!ok) break;
+            }
+            if (next < frames.length) return;
+            pending = undefined;
+          }
+          if (stream.writableNeedDrain) return;
+          const batch = source.poll();
+          if (batch === null) return finish();
+          if (batch === undefined) return source.notify(flush);
+          pending = encodeLinkFrames(batch, maxMessageBytes);
+          next = 0;
+        }
+      } catch (err) {
+        finish(err);
+      }
+    }
+    stream.on("drain", flush);
+    stream.on("close", onClose);
+    flush();
+  });
+}
+
+/** writeLinkFrames for any async iterable of batches, and with gzip. */
+async function iterateLinkFrames(stream: http2.Http2Stream, outgoing: AsyncIterable<Uint8Array[]>, options: LinkWriteOptions): Promise<void> {
   // One 'drain' and one 'close' listener for the stream's life (adding and removing them per full buffer cost more).
   let wake: ((writable: boolean) => void) | undefined;
   const onDrain = () => {

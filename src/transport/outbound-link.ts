@@ -2,9 +2,10 @@
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Clock, TimerHandle } from "../protocol/clock.js";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
+import { forEachItem } from "./async-iter.js";
 import { backoffDelayMs } from "./backoff.js";
 import type { Dialer } from "./dialer.js";
-import { LinkBase, type LinkOwner } from "./link-base.js";
+import { LinkBase, type FrameSource, type LinkOwner } from "./link-base.js";
 
 /** An outbound peer link; its frames are arrays of `Q`, what its transport prepares per envelope. */
 export class OutboundLink<Q = Envelope> extends LinkBase<Q> {
@@ -40,9 +41,7 @@ export class OutboundLink<Q = Envelope> extends LinkBase<Q> {
       this.abort = abort;
       let error: MeshError;
       try {
-        for await (const frame of this.dial(this.frames(gen), abort.signal)) {
-          for (const envelope of frame) this.receive(envelope);
-        }
+        await forEachItem(this.dial(this.frames(gen), abort.signal), this.receiveFrame);
         error = new MeshError(Code.Unavailable, `${this.describe()} ended the link`);
       } catch (err) {
         error = MeshError.from(err, Code.Unavailable);
@@ -73,14 +72,19 @@ export class OutboundLink<Q = Envelope> extends LinkBase<Q> {
   }
 
   /** The frames of one stream: Hello (with anything already queued), then batches as they come. */
-  private async *frames(gen: number): AsyncGenerator<Q[]> {
-    yield [this.hello(), ...this.takeQueued()];
-    for (;;) {
-      const batch = await this.nextBatch(gen);
-      if (batch === undefined) return;
-      yield batch;
-    }
+  private frames(gen: number): FrameSource<Q> {
+    let first = true;
+    return this.frameSource(() => {
+      if (!first) return this.pollQueue(gen);
+      first = false;
+      return [this.hello(), ...this.takeQueued()];
+    });
   }
+
+  /** Handles the envelopes of one received frame, in order. */
+  private readonly receiveFrame = (frame: Envelope[]): void => {
+    for (const envelope of frame) this.receive(envelope);
+  };
 
   protected onClose(): void {
     if (this.retry !== undefined) {

@@ -53,7 +53,8 @@ export class PeerSession {
 
   private open(): http2.ClientHttp2Session {
     const window = this.config.flowControlWindowBytes;
-    const s = http2.connect(`http://${this.address}`, { settings: { initialWindowSize: window, enablePush: false } });
+    // noDelay reaches net.connect (node:http2 passes its options on to it).
+    const s = http2.connect(`http://${this.address}`, { settings: { initialWindowSize: window, enablePush: false }, noDelay: this.config.noDelay } as http2.ClientSessionOptions);
     this.session = s;
     // Its streams fail with their own errors; the connection only has to be let go.
     s.on("error", () => this.forget(s));

@@ -47,7 +47,7 @@ export abstract class PeerTransport<Q = Envelope> implements Transport {
       logger,
       helloReceived: (link, peer) => this.helloReceived(link, peer),
       linkClosed: (link) => this.linkClosed(link),
-      prepare: (envelope) => this.prepare(envelope),
+      prepare: (envelope, encoded) => this.prepare(envelope, encoded),
     };
   }
 
@@ -67,8 +67,11 @@ export abstract class PeerTransport<Q = Envelope> implements Transport {
   /** How to open a stream to `address`. */
   protected abstract dialer(address: string): Dialer<Q>;
 
-  /** What a link queues for `envelope` (the envelope, or its encoding); throws a MeshError to refuse it. */
-  protected abstract prepare(envelope: Envelope): Q;
+  /**
+   * What a link queues for `envelope` (the envelope, or its encoding: `encoded` when the sender has it);
+   * throws a MeshError to refuse it.
+   */
+  protected abstract prepare(envelope: Envelope, encoded?: Uint8Array): Q;
 
   /** Releases what the dialer of `address` holds (sessions) once its link is gone. */
   protected releaseDialer(_address: string): void {}

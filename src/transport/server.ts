@@ -38,6 +38,8 @@ export interface MeshServerOptions {
   rawRoutes?: ReadonlyMap<string, RawStreamHandler>;
   /** HTTP/2 flow-control window, bytes. */
   flowControlWindowBytes: number;
+  /** TCP_NODELAY on accepted connections. Default true. */
+  noDelay?: boolean;
 }
 
 /** A listening server. */
@@ -100,6 +102,7 @@ export async function startMeshServer(options: MeshServerOptions): Promise<MeshS
   const h2 = http2.createServer({
     settings: { initialWindowSize: options.flowControlWindowBytes },
   });
+  const noDelay = options.noDelay ?? true;
   routeRawStreams(h2, options.rawRoutes ?? new Map());
   h2.on("request", fallbackHandler(options));
   h2.on("session", (session) => {
@@ -122,6 +125,7 @@ export async function startMeshServer(options: MeshServerOptions): Promise<MeshS
 
   const server = h2;
   server.on("connection", (socket: net.Socket) => {
+    if (noDelay) socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });

@@ -36,9 +36,11 @@ export interface Link {
   readonly queued: number;
   /**
    * Queues an envelope for the next frame. Throws RESOURCE_EXHAUSTED when the queue is full and UNAVAILABLE
-   * when the link is closed. While reconnecting, envelopes wait in the (bounded) queue.
+   * when the link is closed. While reconnecting, envelopes wait in the (bounded) queue. `encoded` is the
+   * envelope's encoding (encodeEnvelope) when the caller has it already: a transport that sends bytes uses it
+   * instead of encoding the envelope again.
    */
-  send(envelope: Envelope): void;
+  send(envelope: Envelope, encoded?: Uint8Array): void;
   /** Calls `listener` on every state change; returns the unsubscribe function. */
   onState(listener: (state: LinkState, link: Link) => void): () => void;
   /** Closes the link after writing what is queued; pending sends after this fail. */

@@ -114,3 +114,18 @@ describe("Deadlines", () => {
     expect(got).toEqual([...want].sort((a, b) => a - b));
   });
 });
+
+describe("Deadlines with an argument", () => {
+  it("calls the callback with the argument given, and lets go of it when cancelled", () => {
+    const clock = new ManualClock(0);
+    const deadlines = new Deadlines(clock);
+    const got: string[] = [];
+    const onExpiry = (what: { name: string }) => got.push(what.name);
+    deadlines.add(10, onExpiry, { name: "first" });
+    const second = deadlines.add(20, onExpiry, { name: "second" });
+    second.cancel();
+    expect((second as unknown as { arg: unknown }).arg).toBeUndefined();
+    clock.advance(30);
+    expect(got).toEqual(["first"]);
+  });
+});

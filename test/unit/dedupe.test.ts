@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DedupeWindow } from "../../src/bus/dedupe.js";
+import { newId } from "../../src/protocol/ids.js";
 import { seededRandom } from "../../src/protocol/random.js";
 
 describe("DedupeWindow", () => {
@@ -79,4 +80,30 @@ describe("DedupeWindow", () => {
     expect(w.check("m9999")).toBeDefined();
     expect(w.check("m9899")).toBeUndefined();
   });
+
+  it("matches a FIFO model with a large window, many ids and replies", () => {
+    const random = seededRandom(21);
+    const pool = Array.from({ length: 3000 }, (_, i) => (i % 2 === 0 ? newId() : `req-${i}`));
+    const w = new DedupeWindow<number>(1000);
+    const queue: string[] = [];
+    const replies = new Map<string, number>();
+    for (let step = 0; step < 50_000; step++) {
+      const id = pool[Math.floor(random() * pool.length)];
+      const seen = w.check(id);
+      if (queue.includes(id)) {
+        expect(seen).toBeDefined();
+        expect(seen?.reply).toBe(replies.get(id));
+      } else {
+        expect(seen).toBeUndefined();
+        queue.push(id);
+        if (queue.length > 1000) replies.delete(queue.shift() as string);
+        if (random() < 0.5) {
+          w.setReply(id, step);
+          replies.set(id, step);
+        }
+      }
+    }
+    expect(w.size).toBe(1000);
+  });
 });
+
