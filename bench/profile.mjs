@@ -4,7 +4,7 @@
  * both nodes gracefully (so V8 writes the profiles) and prints each node's top self-time functions and
  * packages. Run `npm run build` first.
  *
- * Usage: node bench/profile.mjs [--seconds S] [--load routed|link|direct] [--concurrency N] [--top N] [--out DIR] [--tracing off|ring]
+ * Usage: node bench/profile.mjs [--seconds S] [--load routed|link|direct] [--concurrency N] [--top N] [--out DIR] [--tracing off|ring|otlp]
  */
 import { mkdirSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -30,22 +30,23 @@ try {
     },
   }));
 } catch (err) {
-  process.stderr.write(`profile: ${err.message}\nUsage: node bench/profile.mjs [--seconds S] [--load routed|link|direct] [--concurrency N] [--top N] [--out DIR] [--tracing off|ring]\n`);
+  process.stderr.write(`profile: ${err.message}\nUsage: node bench/profile.mjs [--seconds S] [--load routed|link|direct] [--concurrency N] [--top N] [--out DIR] [--tracing off|ring|otlp]\n`);
   process.exit(2);
 }
 const seconds = Number(v.seconds);
 const top = Number(v.top);
 const concurrency = Number(v.concurrency);
-if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600 || !Number.isInteger(top) || top < 1 || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024 || !["routed", "link", "direct"].includes(v.load) || !["off", "ring"].includes(v.tracing)) {
-  process.stderr.write("profile: --seconds 0<S≤600, --top N≥1, --concurrency 1≤N≤1024, --load routed|link|direct, --tracing off|ring\n");
+if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600 || !Number.isInteger(top) || top < 1 || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024 || !["routed", "link", "direct"].includes(v.load) || !["off", "ring", "otlp"].includes(v.tracing)) {
+  process.stderr.write("profile: --seconds 0<S≤600, --top N≥1, --concurrency 1≤N≤1024, --load routed|link|direct, --tracing off|ring|otlp\n");
   process.exit(2);
 }
 const out = resolve(v.out, new Date().toISOString().replace(/[:.]/g, "-"));
 mkdirSync(out, { recursive: true });
-const env = v.tracing === "off" ? { OTEL_SDK_DISABLED: "true" } : {};
-
 const procs = new Processes();
 try {
+  // otlp: every span exported over OTLP/HTTP to a local receiver, as the tracing benchmark does.
+  const sink = v.tracing === "otlp" ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
+  const env = v.tracing === "off" ? { OTEL_SDK_DISABLED: "true" } : sink !== undefined ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" } : {};
   const agent = ["--agent", benchPath("agents/bench-agent.mjs"), "--capacity", "256"];
   const prof = (name) => ["--cpu-prof", "--cpu-prof-dir", join(out, name)];
   const b = await procs.startNode("b", [...agent, "--capabilities", "echo"], { nodeArgs: prof("B"), env });
