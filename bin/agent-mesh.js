@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 // Entry point of the `agent-mesh` command: runs the compiled CLI (built by `npm install` / `npm run build`).
-import { main } from "../dist/src/cli/main.js";
+// For `agent-mesh node`, lean idle (dist/src/cli/lean-idle.js) sets its V8 flags first, so they apply while the
+// CLI's modules load: it is imported statically (node: built-ins only), the CLI dynamically after it.
+import { beginLeanIdle } from "../dist/src/cli/lean-idle.js";
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+beginLeanIdle(argv);
+const { main } = await import("../dist/src/cli/main.js");
+
+main(argv).then(
   (code) => {
     process.exitCode = code;
   },

@@ -39,7 +39,7 @@ export { startTracing, samplerFromEnv, asyncContextFromEnv, DEFAULT_SERVICE_NAME
 export { DEFAULT_EXPORT_QUEUE_CONFIG, type ExportQueueConfig, type ExportStats } from "./telemetry/export-queue.js";
 export { withAsyncContext } from "./telemetry/context-manager.js";
 export { type NodeTracing } from "./telemetry/node-tracing.js";
-export { SpanRing, DEFAULT_SPAN_RING_SIZE, type SpanSource, type SpanFilter } from "./telemetry/span-ring.js";
+export { SpanRing, DEFAULT_SPAN_RING_SIZE, DEFAULT_SPAN_RING_SPAN_BYTES, type SpanSource, type SpanFilter } from "./telemetry/span-ring.js";
 export { buildTraces, renderWaterfall, type TraceTree, type SpanNode } from "./telemetry/waterfall.js";
 export { type AgentModule } from "./cli/agent-module.js";
 

@@ -1,40 +1,42 @@
 /**
- * The OTLP/HTTP exporter: the SDK's OTLPTraceExporter — its HTTP transport, retries, concurrency limit,
- * headers, timeout and compression as the OTEL_EXPORTER_OTLP_* variables configure them — with its JSON
- * serializer replaced by otlp-json.ts for recorded spans (other spans still go through the SDK's own). The
- * replacement reaches into the exporter's delegate; when a future exporter version is shaped differently,
- * the SDK's serializer simply stays (slower, same JSON), and leanSerializerInstalled says so.
+ * The OTLP/HTTP span exporter: the SDK's OTLP HTTP export delegate (@opentelemetry/otlp-exporter-base, as the
+ * SDK's own OTLP/HTTP trace exporters build it) — its transport, retries, concurrency limit, headers, timeout
+ * and compression as the OTEL_EXPORTER_OTLP_* variables configure them — with a serializer of the chosen
+ * protocol (otlp-protocol.ts): OTLP/protobuf (application/x-protobuf, encoded by otlp-proto.ts; the default)
+ * or OTLP/JSON (application/json, encoded by otlp-json.ts). Recorded spans are encoded by those modules;
+ * a batch holding any other ReadableSpan goes through the SDK's serializer of the same protocol, as do the
+ * collector's responses. The packages are loaded here, on first use (sdk.ts).
  */
-import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { encodeSpansJson } from "./otlp-json.js";
+import { encodeSpansProto } from "./otlp-proto.js";
+import { DEFAULT_OTLP_PROTOCOL, OTLP_CONTENT_TYPES, type OtlpProtocol } from "./otlp-protocol.js";
 import { RecordedSpan } from "./recorded-span.js";
-import { sdkOtlpHttp } from "./sdk.js";
+import { sdkOtlpExporterBase, sdkOtlpNodeHttp, sdkOtlpTransformer } from "./sdk.js";
 
-/** The part of the exporter's serializer this module uses. */
+/** The OpenTelemetry component type of an OTLP/HTTP span exporter (names the SDK's exporter metrics, when any). */
+const COMPONENT_TYPE = "otlp_http_span_exporter";
+
+/** A serializer of export requests, as the export delegate takes it. */
 interface Serializer {
-  serializeRequest(spans: unknown[]): Uint8Array | undefined;
+  serializeRequest(spans: ReadableSpan[]): Uint8Array | undefined;
   deserializeResponse(data: Uint8Array): unknown;
 }
 
-const lean = new WeakSet<SpanExporter>();
-
-/** A new OTLP/HTTP (JSON) exporter to `url` encoding recorded spans with otlp-json.ts (loads the exporter package). */
-export function newOtlpExporter(url: string): SpanExporter {
-  const { OTLPTraceExporter } = sdkOtlpHttp();
-  const exporter = new OTLPTraceExporter({ url });
-  const delegate = (exporter as unknown as { _delegate?: { _serializer?: Serializer } })._delegate;
-  const sdk = delegate?._serializer;
-  if (delegate !== undefined && typeof sdk?.serializeRequest === "function" && typeof sdk.deserializeResponse === "function") {
-    delegate._serializer = {
-      serializeRequest: (spans) => (spans.every((s) => s instanceof RecordedSpan) ? encodeSpansJson(spans as RecordedSpan[]) : sdk.serializeRequest(spans)),
-      deserializeResponse: (data) => sdk.deserializeResponse(data),
-    };
-    lean.add(exporter);
-  }
-  return exporter;
-}
-
-/** True when `exporter` (from newOtlpExporter) encodes recorded spans itself rather than through the SDK's serializer. */
-export function leanSerializerInstalled(exporter: SpanExporter): boolean {
-  return lean.has(exporter);
+/** A new OTLP/HTTP exporter to `url` sending `protocol` (default http/protobuf); loads the SDK's OTLP packages. */
+export function newOtlpExporter(url: string, protocol: OtlpProtocol = DEFAULT_OTLP_PROTOCOL): SpanExporter {
+  const { OTLPExporterBase } = sdkOtlpExporterBase();
+  const { convertLegacyHttpOptions, createOtlpHttpExportDelegate } = sdkOtlpNodeHttp();
+  const { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } = sdkOtlpTransformer();
+  const json = protocol === "http/json";
+  const sdk: Serializer = json ? JsonTraceSerializer : ProtobufTraceSerializer;
+  const encode = json ? encodeSpansJson : encodeSpansProto;
+  const serializer: Serializer = {
+    serializeRequest: (spans) => (spans.every((s) => s instanceof RecordedSpan) ? encode(spans as RecordedSpan[]) : sdk.serializeRequest(spans)),
+    deserializeResponse: (data) => sdk.deserializeResponse(data),
+  };
+  // The SDK's exporters turn their options into the delegate's configuration (environment included) this way.
+  const options = convertLegacyHttpOptions({ url }, "TRACES", "v1/traces", { "Content-Type": OTLP_CONTENT_TYPES[protocol] });
+  const delegate = createOtlpHttpExportDelegate(options, serializer, COMPONENT_TYPE, TraceExporterMetricsHelper, undefined);
+  return new OTLPExporterBase(delegate);
 }

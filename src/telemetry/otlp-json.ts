@@ -5,9 +5,9 @@
  * intermediate objects or strings. The same JSON the SDK's serializer makes, at a fraction of its cost.
  */
 import type { Attributes, AttributeValue, Link } from "@opentelemetry/api";
-import type { Resource } from "@opentelemetry/resources";
-import type { RecordedEvent, RecordedSpan } from "./recorded-span.js";
 import { JsonBytes } from "./json-bytes.js";
+import { groupSpans } from "./otlp-groups.js";
+import type { RecordedEvent, RecordedSpan } from "./recorded-span.js";
 import type { Epoch } from "./span-time.js";
 
 /** OTLP span flags: the context's is_remote bit is known. */
@@ -47,16 +47,7 @@ const SPAN_BYTES_GUESS = 800;
 
 /** `spans` as one OTLP/JSON ExportTraceServiceRequest, grouped by resource and instrumentation scope. */
 export function encodeSpansJson(spans: readonly RecordedSpan[]): Uint8Array {
-  const byResource = new Map<Resource, Map<RecordedSpan["instrumentationScope"], RecordedSpan[]>>();
-  for (const span of spans) {
-    const resource = span.resource;
-    let byScope = byResource.get(resource);
-    if (byScope === undefined) byResource.set(resource, (byScope = new Map()));
-    const scope = span.instrumentationScope;
-    let list = byScope.get(scope);
-    if (list === undefined) byScope.set(scope, (list = []));
-    list.push(span);
-  }
+  const byResource = groupSpans(spans);
   const w = new JsonBytes(1024 + spans.length * SPAN_BYTES_GUESS);
   w.raw('{"resourceSpans":[');
   let firstResource = true;
@@ -152,11 +143,15 @@ export function spanJson(span: RecordedSpan, w: JsonBytes): void {
   w.raw("}");
 }
 
-/** Writes `us` microseconds after epoch `e` as decimal nanoseconds since the Unix epoch, no string made. */
+/**
+ * Writes `us` microseconds after epoch `e` as decimal nanoseconds since the Unix epoch, no string made; exact
+ * however far from the epoch (whole seconds apart first).
+ */
 function unixNanos(e: Epoch, us: number, w: JsonBytes): void {
-  const total = e.nanos + us * 1000;
-  const carry = Math.floor(total / 1e9);
-  const sec = e.sec + carry;
+  const wholeSeconds = Math.floor(us / 1e6);
+  const total = e.nanos + (us - wholeSeconds * 1e6) * 1000; // below 2e9
+  const carry = total >= 1e9 ? 1 : 0;
+  const sec = e.sec + wholeSeconds + carry;
   if (sec > 0) w.digits(sec, 1);
   w.digits(total - carry * 1e9, sec > 0 ? 9 : 1);
 }

@@ -4,7 +4,7 @@
  * samplers over the API's Sampler interface that decide exactly as the SDK's do (same trace-id ratio
  * arithmetic, same parent rules), for a node that only keeps its ring and loads no SDK.
  */
-import { isSpanContextValid, SamplingDecision, trace, TraceFlags, type Context, type Sampler, type SamplingResult } from "@opentelemetry/api";
+import { isSpanContextValid, SamplingDecision, trace, TraceFlags, type Attributes, type Context, type Link, type Sampler, type SamplingResult, type SpanKind } from "@opentelemetry/api";
 import { Code, MeshError } from "../protocol/errors.js";
 import { knownValid } from "./span-recorder.js";
 import { sdkTraceBase } from "./sdk.js";
@@ -97,10 +97,10 @@ function accumulate(traceId: string): number {
 class ParentSampler implements Sampler {
   constructor(private readonly root: Sampler) {}
 
-  shouldSample(...args: Parameters<Sampler["shouldSample"]>): SamplingResult {
-    const span = trace.getSpan(args[0]);
+  shouldSample(context: Context, traceId: string, name: string, kind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    const span = trace.getSpan(context);
     const parent = span?.spanContext();
-    if (parent === undefined || (!knownValid(span) && !isSpanContextValid(parent))) return this.root.shouldSample(...args);
+    if (parent === undefined || (!knownValid(span) && !isSpanContextValid(parent))) return this.root.shouldSample(context, traceId, name, kind, attributes, links);
     return (parent.traceFlags & TraceFlags.SAMPLED) !== 0 ? SAMPLED : DROPPED;
   }
 

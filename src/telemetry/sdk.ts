@@ -17,7 +17,17 @@ export function sdkResources(): typeof import("@opentelemetry/resources") {
   return load("@opentelemetry/resources") as typeof import("@opentelemetry/resources");
 }
 
-/** @opentelemetry/exporter-trace-otlp-http (the OTLP/HTTP exporter). */
-export function sdkOtlpHttp(): typeof import("@opentelemetry/exporter-trace-otlp-http") {
-  return load("@opentelemetry/exporter-trace-otlp-http") as typeof import("@opentelemetry/exporter-trace-otlp-http");
+/** @opentelemetry/otlp-exporter-base (the OTLP exporters' base class). */
+export function sdkOtlpExporterBase(): typeof import("@opentelemetry/otlp-exporter-base") {
+  return load("@opentelemetry/otlp-exporter-base") as typeof import("@opentelemetry/otlp-exporter-base");
+}
+
+/** @opentelemetry/otlp-exporter-base/node-http (the OTLP/HTTP transport, its retries and its configuration). */
+export function sdkOtlpNodeHttp(): typeof import("@opentelemetry/otlp-exporter-base/node-http") {
+  return load("@opentelemetry/otlp-exporter-base/node-http") as typeof import("@opentelemetry/otlp-exporter-base/node-http");
+}
+
+/** @opentelemetry/otlp-transformer (the SDK's OTLP serializers, for spans other than recorded ones). */
+export function sdkOtlpTransformer(): typeof import("@opentelemetry/otlp-transformer") {
+  return load("@opentelemetry/otlp-transformer") as typeof import("@opentelemetry/otlp-transformer");
 }

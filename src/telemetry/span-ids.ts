@@ -1,12 +1,15 @@
 /**
  * Trace and span ids for recorded spans: lowercase hex from a pool of random bytes refilled by the kernel's
- * CSPRNG (one `randomFillSync` per POOL_BYTES / 8 span ids), so an id costs one native hex slice.
+ * CSPRNG (one `randomFillSync` per POOL_BYTES / 8 span ids). Each refill also converts the whole pool to one hex
+ * string, and an id is a slice of it (a view the engine makes without copying), so an id costs no native call.
  */
 import { randomFillSync } from "node:crypto";
 
 /** Random bytes drawn from the kernel at a time. */
 const POOL_BYTES = 8192;
 const pool = Buffer.allocUnsafe(POOL_BYTES);
+/** The pool as lowercase hex, two digits per byte. */
+let poolHex = "";
 let offset = POOL_BYTES;
 
 /** `bytes` random bytes as lowercase hex, never all zeros (the W3C invalid id). */
@@ -14,11 +17,12 @@ function randomHex(bytes: number): string {
   for (;;) {
     if (offset + bytes > POOL_BYTES) {
       randomFillSync(pool);
+      poolHex = pool.toString("hex");
       offset = 0;
     }
     const start = offset;
     offset += bytes;
-    for (let i = start; i < start + bytes; i++) if (pool[i] !== 0) return pool.toString("hex", start, start + bytes);
+    for (let i = start; i < start + bytes; i++) if (pool[i] !== 0) return poolHex.slice(2 * start, 2 * (start + bytes));
   }
 }
 

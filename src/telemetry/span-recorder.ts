@@ -15,7 +15,9 @@ import {
   SpanKind,
   trace,
   TraceFlags,
+  type Attributes,
   type Context,
+  type Link,
   type Sampler,
   type Span,
   type SpanContext,
@@ -36,6 +38,10 @@ const SUPPRESS_TRACING_KEY = createContextKey("OpenTelemetry SDK Context Key SUP
 export function knownValid(span: Span | undefined): boolean {
   return span instanceof RecordedSpan || span instanceof ContextOnlySpan;
 }
+
+/** What the sampler is given for a span started without links or attributes (shared: nothing is allocated). */
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
+const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
 /** Where finished spans go (the span ring, the export queue, an SDK span processor). */
 export interface SpanSink {
@@ -144,8 +150,8 @@ class RecorderTracer implements Tracer, SpanOwner {
     if (parent !== undefined && !knownValid(parentSpan) && !isSpanContextValid(parent)) parent = undefined;
     const traceId = parent !== undefined ? parent.traceId : newTraceId();
     const kind = options.kind ?? SpanKind.INTERNAL;
-    const links = options.links ?? [];
-    const attributes = options.attributes ?? {};
+    const links = options.links ?? NO_LINKS;
+    const attributes = options.attributes ?? NO_ATTRIBUTES;
     const result = this.sampler.shouldSample(ctx, traceId, name, kind, attributes, links);
     const spanId = newSpanId();
     const traceFlags = result.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;

@@ -6,11 +6,14 @@
  * asyncContextFromEnv), and up to three sinks of finished spans:
  *
  * - the span ring (span-ring.ts): the node's recent finished spans, for `agent-mesh trace` without a
- *   collector. On by default (AGENT_MESH_TRACE_RING_SIZE, default 4096; 0 turns it off).
- * - the export queue (export-queue.ts) in front of the SDK's OTLP/HTTP exporter (JSON, encoded by
- *   otlp-json.ts), only when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set (or
- *   OTEL_TRACES_EXPORTER=console). Its batching follows OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE,
- *   OTEL_BSP_MAX_EXPORT_BATCH_SIZE and OTEL_BSP_EXPORT_TIMEOUT; headers and timeouts OTEL_EXPORTER_OTLP_*.
+ *   collector. On by default (AGENT_MESH_TRACE_RING_SIZE, default 4096; 0 turns it off), in an arena of
+ *   AGENT_MESH_TRACE_RING_SPAN_BYTES (default 512) bytes per span.
+ * - the export queue (export-queue.ts) in front of the OTLP/HTTP exporter (otlp-exporter.ts: the SDK's
+ *   transport; protobuf encoded by otlp-proto.ts by default, JSON by otlp-json.ts with
+ *   OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL=http/json, see otlp-protocol.ts), only when
+ *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set (or OTEL_TRACES_EXPORTER=console).
+ *   Its batching follows OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE and
+ *   OTEL_BSP_EXPORT_TIMEOUT; headers, timeouts and compression OTEL_EXPORTER_OTLP_*.
  * - SDK span processors a caller adds (tests: an in-memory exporter); recorded spans are ReadableSpans.
  *
  * The sampler is OTEL_TRACES_SAMPLER's (and _ARG); span limits follow OTEL_SPAN_*_LIMIT. The OpenTelemetry
@@ -30,10 +33,11 @@ import { AsyncContextManager, noteInstalledContextManager, SyncContextManager } 
 import { DEFAULT_EXPORT_QUEUE_CONFIG, ExportQueue, type ExportQueueConfig, type ExportStats } from "./export-queue.js";
 import { installNodeTracing, type NodeTracing } from "./node-tracing.js";
 import { newOtlpExporter } from "./otlp-exporter.js";
+import { otlpTracesProtocol } from "./otlp-protocol.js";
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from "./recorded-span.js";
 import { leanSampler, samplerSpecFromEnv, sdkSampler } from "./sampling.js";
 import { sdkResources, sdkTraceBase } from "./sdk.js";
-import { DEFAULT_SPAN_RING_SIZE, SpanRing } from "./span-ring.js";
+import { DEFAULT_SPAN_RING_SIZE, DEFAULT_SPAN_RING_SPAN_BYTES, SpanRing } from "./span-ring.js";
 import { SpanRecorder, type SpanSink } from "./span-recorder.js";
 import { W3CPropagator } from "./w3c-propagator.js";
 
@@ -48,6 +52,8 @@ export interface TracingOptions {
   env?: NodeJS.ProcessEnv;
   /** Spans the ring keeps; 0: no ring. Default $AGENT_MESH_TRACE_RING_SIZE, else 4096. */
   ringSize?: number;
+  /** Arena bytes per span of the ring (the ring's byte budget is ringSize × this). Default $AGENT_MESH_TRACE_RING_SPAN_BYTES, else 512. */
+  ringSpanBytes?: number;
   /** Exporter behind the export queue, instead of the one the environment names (tests, benchmarks). */
   exporter?: SpanExporter;
   /** SDK span processors that also get every span (e.g. a SimpleSpanProcessor over an InMemorySpanExporter in tests). */
@@ -100,12 +106,13 @@ export interface Tracing extends NodeTracing {
 export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
   const ringSize = options.ringSize ?? ringSizeFromEnv(env);
+  const ringSpanBytes = options.ringSpanBytes ?? ringSpanBytesFromEnv(env);
   const traceMembership = options.traceMembership ?? flagFromEnv(env, "AGENT_MESH_TRACE_MEMBERSHIP");
   const disabled = flagFromEnv(env, "OTEL_SDK_DISABLED");
   const exportUrl = options.exporter !== undefined || disabled ? undefined : otlpTracesUrl(env);
   const fromEnv = disabled || options.exporter !== undefined ? undefined : exporterFromEnv(env, exportUrl);
   const exporter = disabled ? undefined : (options.exporter ?? fromEnv?.exporter);
-  const ring = ringSize > 0 && !disabled ? new SpanRing(ringSize, options.agentId) : undefined;
+  const ring = ringSize > 0 && !disabled ? new SpanRing(ringSize, options.agentId, ringSpanBytes) : undefined;
   const processors = disabled ? [] : (options.spanProcessors ?? []);
   const queue = exporter !== undefined ? new ExportQueue(exporter, { ...exportQueueConfigFromEnv(env), ...options.exportQueue }) : undefined;
   const sinks: SpanSink[] = [...(processors as unknown as SpanSink[])];
@@ -285,6 +292,14 @@ export function ringSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   return value;
 }
 
+/** Smallest and largest AGENT_MESH_TRACE_RING_SPAN_BYTES. */
+const RING_SPAN_BYTES_RANGE = [64, 65_536] as const;
+
+/** $AGENT_MESH_TRACE_RING_SPAN_BYTES (arena bytes per span of the ring, 64 to 65536), else the default 512. */
+export function ringSpanBytesFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  return intFromEnv(env, "AGENT_MESH_TRACE_RING_SPAN_BYTES", ...RING_SPAN_BYTES_RANGE) ?? DEFAULT_SPAN_RING_SPAN_BYTES;
+}
+
 /** A boolean environment variable: "true"/"1" or "false"/"0" (any case); unset or empty is false. */
 function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
   const text = (env[name] ?? "").trim().toLowerCase();
@@ -294,8 +309,8 @@ function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
 }
 
 /**
- * The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint; "console"; "none"; the last
- * named wins), and whether it is the OTLP exporter.
+ * The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint and speaks the protocol
+ * otlpTracesProtocol reads; "console"; "none"; the last named wins), and whether it is the OTLP exporter.
  */
 function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exporter: SpanExporter | undefined; otlp: boolean } {
   const names = (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase();
@@ -303,7 +318,7 @@ function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exp
   for (const name of names === "" ? ["otlp"] : names.split(",").map((n) => n.trim())) {
     if (name === "none") return { exporter: undefined, otlp: false };
     if (name === "otlp") {
-      if (url !== undefined) chosen = { exporter: newOtlpExporter(url), otlp: true };
+      if (url !== undefined) chosen = { exporter: newOtlpExporter(url, otlpTracesProtocol(env)), otlp: true };
     } else if (name === "console") {
       chosen = { exporter: new (sdkTraceBase().ConsoleSpanExporter)(), otlp: false };
     } else {

@@ -59,6 +59,8 @@ export interface NodeOptions {
   args?: string[];
   /** Deadline for the ready line, ms. Default 20000. */
   readyTimeoutMs?: number;
+  /** Environment variables to set for the process (on top of this process's). */
+  env?: Record<string, string>;
 }
 
 interface Tracked {
@@ -81,9 +83,12 @@ export class Processes {
     process.on("exit", this.killOnExit);
   }
 
-  /** Spawns `agent-mesh <args>`; the process is stopped by stopAll() if still running. */
-  spawn(args: string[], ipc = false): { proc: ChildProcess; exited: Promise<Exit>; alive: () => boolean } {
-    const proc = spawn(process.execPath, [BIN, ...args], { stdio: ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"] });
+  /** Spawns `agent-mesh <args>` (with `env` on top of this process's environment); the process is stopped by stopAll() if still running. */
+  spawn(args: string[], ipc = false, env?: Record<string, string>): { proc: ChildProcess; exited: Promise<Exit>; alive: () => boolean } {
+    const proc = spawn(process.execPath, [BIN, ...args], {
+      stdio: ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],
+      env: env === undefined ? undefined : { ...process.env, ...env },
+    });
     proc.channel?.unref();
     const t: Tracked = { proc, alive: true, exited: undefined as unknown as Promise<Exit> };
     t.exited = new Promise<Exit>((resolve) => {
@@ -105,7 +110,7 @@ export class Processes {
     const args = ["node", "--id", options.id, "--port", "0", "--capabilities", options.capabilities.join(","), "--log-level", "warn"];
     if (options.seeds !== undefined && options.seeds.length > 0) args.push("--seeds", options.seeds.join(","));
     args.push(...(options.args ?? []));
-    const { proc, exited, alive } = this.spawn(args, true);
+    const { proc, exited, alive } = this.spawn(args, true, options.env);
     let stderr = "";
     proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     this.tracked[this.tracked.length - 1].node = { id: options.id, stderr: () => stderr, killed: false };
@@ -139,9 +144,9 @@ export class Processes {
     };
   }
 
-  /** Runs `agent-mesh <args>` to completion (killed after `timeoutMs`, default 30000) and returns its output. */
-  async run(args: string[], timeoutMs = 30_000): Promise<CliResult> {
-    const { proc } = this.spawn(args);
+  /** Runs `agent-mesh <args>` (with `env` on top of this process's environment) to completion (killed after `timeoutMs`, default 30000) and returns its output. */
+  async run(args: string[], timeoutMs = 30_000, env?: Record<string, string>): Promise<CliResult> {
+    const { proc } = this.spawn(args, false, env);
     const closed = new Promise<Exit>((resolve) => proc.once("close", (code, signal) => resolve({ code, signal })));
     let stdout = "";
     let stderr = "";

@@ -22,6 +22,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { countOtlpSpans, PROTOBUF } from "../../bench/lib/otlp-count.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -54,13 +55,15 @@ async function parent() {
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
+      const type = String(req.headers["content-type"] ?? "");
       bytes += body.length;
       try {
-        for (const rs of JSON.parse(body.toString()).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) received += (ss.spans ?? []).length;
+        received += countOtlpSpans(body, type);
       } catch {
         // counted as bytes only
       }
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      if (type.startsWith(PROTOBUF)) res.writeHead(200, { "content-type": PROTOBUF }).end();
+      else res.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
@@ -94,7 +97,7 @@ async function parent() {
     const dus = hasOff ? (u - median(cpu[off])).toFixed(1) : "";
     console.log(`  ${r.build.padEnd(8)} ${r.mode.padEnd(6)} ${rate.toFixed(0).padStart(8)}  ${dr.padStart(6)}  ${u.toFixed(1).padStart(11)}  ${du.padStart(6)}  ${dus.padStart(9)}`);
   }
-  console.log(`  spans received by the OTLP receiver: ${received} (${(bytes / 1e6).toFixed(1)} MB of OTLP/JSON)`);
+  console.log(`  spans received by the OTLP receiver: ${received} (${(bytes / 1e6).toFixed(1)} MB of OTLP)`);
   const drops = Object.entries(dropped).filter(([, n]) => n > 0);
   if (drops.length > 0) console.log(`  spans dropped by export queues: ${drops.map(([label, n]) => `${label} ${n}`).join(", ")}`);
 }

@@ -1,19 +1,20 @@
 /**
  * Across three real node processes (run `npm run build` first): with OTEL_EXPORTER_OTLP_ENDPOINT pointing at
  * an OTLP/HTTP receiver started here, a task sent to A, run by B and delegated by B's handler to C arrives
- * there as one trace from three service instances; and `agent-mesh trace` prints the same task's waterfall
- * across the three nodes from their span rings — the same spans the collector got.
+ * there as one trace from three service instances — A and B sending OTLP/protobuf (the default protocol), C
+ * OTLP/JSON (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json); and `agent-mesh trace` prints the same task's
+ * waterfall across the three nodes from their span rings — the same spans the collector got.
  */
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectToNode } from "../../src/cli/client.js";
 import { Processes, type NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.js";
+import { JSON_TYPE, PROTOBUF, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.js";
 
 const RELAY_AGENT = fileURLToPath(new URL("./relay-agent.mjs", import.meta.url));
 /** Variables the node processes inherit (restored afterwards). */
-const ENV_KEYS = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER"] as const;
+const ENV_KEYS = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] as const;
 
 const processes = new Processes();
 const saved = new Map<string, string | undefined>();
@@ -30,11 +31,15 @@ beforeAll(async () => {
   process.env.OTEL_BSP_SCHEDULE_DELAY = "100";
   delete process.env.OTEL_SERVICE_NAME;
   delete process.env.OTEL_TRACES_SAMPLER;
+  delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
+  delete process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL;
   a = await processes.startNode({ id: "trace-a", capabilities: ["echo"] });
-  [b, c] = await Promise.all([
-    processes.startNode({ id: "trace-b", capabilities: ["relay"], seeds: [a.address], args: ["--agent", RELAY_AGENT] }),
-    processes.startNode({ id: "trace-c", capabilities: ["uppercase"], seeds: [a.address] }),
-  ]);
+  const startingB = processes.startNode({ id: "trace-b", capabilities: ["relay"], seeds: [a.address], args: ["--agent", RELAY_AGENT] });
+  // startNode spawns before its first await: C alone inherits the variable.
+  process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = "http/json";
+  const startingC = processes.startNode({ id: "trace-c", capabilities: ["uppercase"], seeds: [a.address] });
+  delete process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL;
+  [b, c] = await Promise.all([startingB, startingC]);
   // A must know B has "relay" and B must know C has "uppercase" before the task is sent.
   const knows = async (node: NodeProcess, id: string, capability: string) => {
     const client = connectToNode(node.address);
@@ -75,7 +80,9 @@ describe("traces across three node processes", () => {
       },
       { timeoutMs: 20_000, what: "the task's spans at the OTLP receiver" },
     );
-    expect(receiver.requests.every((t) => t.startsWith("application/json"))).toBe(true);
+    // A and B export OTLP/protobuf by default; C, told http/json, OTLP/JSON — the receiver decodes both into one trace.
+    expect(new Set(receiver.requests.map((r) => r.contentType))).toEqual(new Set([PROTOBUF, JSON_TYPE]));
+    for (const s of spans) expect(`${s.serviceInstanceId} ${s.contentType}`).toBe(`${s.serviceInstanceId} ${s.serviceInstanceId === "trace-c" ? JSON_TYPE : PROTOBUF}`);
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
     expect(new Set(spans.map((s) => s.serviceInstanceId))).toEqual(new Set(["trace-a", "trace-b", "trace-c"]));
     expect(new Set(spans.map((s) => s.serviceName))).toEqual(new Set(["agent-mesh"]));

@@ -40,7 +40,8 @@ describe("loading the OpenTelemetry SDK", () => {
 
   it("a node exporting over OTLP loads the SDK's resources, samplers and exporter", () => {
     const { packages, spans } = run({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" });
-    expect(packages).toEqual(expect.arrayContaining(["api", "resources", "sdk-trace-base", "exporter-trace-otlp-http"]));
+    expect(packages).toEqual(expect.arrayContaining(["api", "resources", "sdk-trace-base", "otlp-exporter-base", "otlp-transformer"]));
+    expect(packages).not.toContain("exporter-trace-otlp-http");
     expect(spans).toEqual(["run echo", "route echo"]);
   });
 });

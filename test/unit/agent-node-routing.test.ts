@@ -165,4 +165,9 @@ describe("AgentNode routing", () => {
     expect(e.code).toBe(Code.Unavailable);
     expect(e.message).toContain("n1");
   });
+
+  it("lists the agents it knows by id in code-unit order, the same on every node whatever the locale", async () => {
+    mesh = await startMemoryMesh(["b", "B", "a", "a-2", "A", "_z"].map((id) => ({ id, handlers: { echo: whoRan } })));
+    for (const node of mesh.nodes) expect(node.allAgents().map((a) => a.id)).toEqual(["A", "B", "_z", "a", "a-2", "b"]);
+  });
 });

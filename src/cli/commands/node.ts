@@ -17,6 +17,7 @@ import { fail, println, type CliIo } from "../io.js";
 import { BUILT_IN_CAPABILITIES, usage } from "../usage.js";
 import { onStopRequest } from "../signals.js";
 import { guardKeepalivePing } from "../keepalive-guard.js";
+import { endLeanIdle, leanIdleFromEnv, leanIdleReady, leanIdleState } from "../lean-idle.js";
 
 
 /** The settings of `agent-mesh node`, parsed and validated. */
@@ -128,6 +129,15 @@ function parseLogLevel(option: string | undefined): LogLevel | undefined {
   }
 }
 
+/** Checks the AGENT_MESH_LEAN_IDLE* variables (see ../lean-idle.ts); UsageError naming the variable when one is malformed. */
+function checkLeanIdleEnv(): void {
+  try {
+    leanIdleFromEnv();
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 /** Runs `agent-mesh node`; resolves with the exit code after the node stopped. */
 export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
   const parsed = parseNodeArgs(args);
@@ -135,6 +145,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
     println(io.stdout, usage("node"));
     return 0;
   }
+  checkLeanIdleEnv();
   const agentModule = parsed.agent === undefined ? undefined : await loadAgentModule(parsed.agent);
   const logger = createJsonLogger({ level: parsed.logLevel, base: {} });
   const stopRequest = onStopRequest();
@@ -150,6 +161,12 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
       return fail(io, startFailure(err, parsed));
     }
     println(io.stdout, JSON.stringify({ event: "ready", id: node.id, address: node.address, capabilities: node.capabilities }));
+    const lean = leanIdleState();
+    if (lean.phase !== "off") {
+      const log = logger.child({ agent: node.id });
+      log.debug({ youngGeneration: lean.youngGeneration, compilers: lean.compilers }, "lean idle: V8 defaults held back until the node is busy");
+      leanIdleReady(() => log.debug({}, "lean idle: the node is busy, V8 defaults restored"));
+    }
     const reason = await stopRequest.requested;
     logger.child({ agent: node.id }).info({ reason }, "stopping: draining running tasks");
     await node.stop();
@@ -159,6 +176,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
     if (err instanceof UsageError) throw err;
     return fail(io, err instanceof Error ? err.message : String(err));
   } finally {
+    endLeanIdle();
     stopRequest.dispose();
     unguard();
     flush(logger);

@@ -1,0 +1,110 @@
+/**
+ * The OTLP/HTTP exporter and its protocol: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL,
+ * else http/protobuf; grpc and unknown values are refused naming the variable. Spans exported — recorded by the
+ * node's recorder, or any other ReadableSpan (through the SDK's serializer) — reach a receiver in the
+ * protocol's encoding, gzip-compressed when OTEL_EXPORTER_OTLP_TRACES_COMPRESSION says so.
+ */
+import { SpanKind } from "@opentelemetry/api";
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import { BasicTracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Code, MeshError } from "../../src/protocol/errors.js";
+import { newOtlpExporter } from "../../src/telemetry/otlp-exporter.js";
+import { otlpTracesProtocol, type OtlpProtocol } from "../../src/telemetry/otlp-protocol.js";
+import { startTracing } from "../../src/telemetry/tracing.js";
+import { JSON_TYPE, PROTOBUF, startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.js";
+
+function invalid(fn: () => unknown, ...naming: string[]): void {
+  let error: unknown;
+  try {
+    fn();
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(MeshError);
+  expect((error as MeshError).code).toBe(Code.InvalidArgument);
+  for (const text of naming) expect((error as MeshError).message).toContain(text);
+}
+
+describe("otlpTracesProtocol", () => {
+  it("is http/protobuf by default, else the traces variable, else the general one (any case, trimmed)", () => {
+    expect(otlpTracesProtocol({})).toBe("http/protobuf");
+    expect(otlpTracesProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: " " })).toBe("http/protobuf");
+    expect(otlpTracesProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })).toBe("http/json");
+    expect(otlpTracesProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "HTTP/Protobuf " })).toBe("http/protobuf");
+    expect(otlpTracesProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json" })).toBe("http/json");
+  });
+
+  it("refuses grpc (saying what to use instead) and unknown values, naming the variable", () => {
+    invalid(() => otlpTracesProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), "OTEL_EXPORTER_OTLP_PROTOCOL", "not supported", "http/protobuf", "http/json");
+    invalid(() => otlpTracesProtocol({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "GRPC" }), "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "not supported");
+    invalid(() => otlpTracesProtocol({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/xml" }), "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", '"http/xml"');
+  });
+
+  it("startTracing refuses grpc when it would export, and ignores the protocol when it does not", () => {
+    invalid(() => startTracing({ agentId: "a", env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }, register: false }), "grpc");
+    const t = startTracing({ agentId: "a", env: { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", AGENT_MESH_TRACE_RING_SIZE: "8" }, register: false });
+    expect(t.exportUrl).toBeUndefined();
+    void t.shutdown();
+  });
+});
+
+describe("the OTLP/HTTP exporter", () => {
+  let receiver: OtlpReceiver;
+  beforeEach(async () => {
+    receiver = await startOtlpReceiver();
+  });
+  afterEach(async () => {
+    await receiver.close();
+  });
+
+  const CONTENT_TYPES: Record<OtlpProtocol, string> = { "http/protobuf": PROTOBUF, "http/json": JSON_TYPE };
+
+  it.each(["http/protobuf", "http/json"] as const)("sends recorded spans as %s (OTEL_EXPORTER_OTLP_PROTOCOL)", async (protocol) => {
+    const t = startTracing({ agentId: "exp-1", env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol }, register: false, ringSize: 0 });
+    try {
+      const span = t.tracerProvider.getTracer("t").startSpan("exported", { kind: SpanKind.CLIENT, attributes: { "agentmesh.hops": 3, ok: true, who: "b" } });
+      span.end();
+      await t.forceFlush();
+      expect(receiver.requests.map((r) => r.contentType)).toEqual([CONTENT_TYPES[protocol]]);
+      expect(receiver.spans).toHaveLength(1);
+      const got = receiver.spans[0];
+      expect(got).toMatchObject({ name: "exported", traceId: span.spanContext().traceId, spanId: span.spanContext().spanId, serviceInstanceId: "exp-1", attributes: { "agentmesh.hops": "3", ok: "true", who: "b" } });
+      expect(got.endUnixNanos).toBeGreaterThanOrEqual(got.startUnixNanos);
+      expect(Number(got.startUnixNanos / 1_000_000n)).toBeGreaterThan(Date.now() - 60_000);
+    } finally {
+      await t.shutdown(1000);
+    }
+  });
+
+  it.each(["http/protobuf", "http/json"] as const)("sends other ReadableSpans as %s through the SDK's serializer", async (protocol) => {
+    const exporter = newOtlpExporter(`${receiver.endpoint}/v1/traces`, protocol);
+    const sdkSpan = new BasicTracerProvider().getTracer("sdk").startSpan("from the sdk");
+    sdkSpan.end();
+    const result = await new Promise<ExportResult>((resolve) => exporter.export([sdkSpan as unknown as ReadableSpan], resolve));
+    await exporter.shutdown();
+    expect(result.code).toBe(ExportResultCode.SUCCESS);
+    expect(receiver.requests.map((r) => r.contentType)).toEqual([CONTENT_TYPES[protocol]]);
+    expect(receiver.spans.map((s) => s.name)).toEqual(["from the sdk"]);
+  });
+
+  it("compresses with gzip when OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip (read by the SDK's transport)", async () => {
+    const saved = process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION;
+    process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION = "gzip";
+    let t;
+    try {
+      t = startTracing({ agentId: "exp-2", env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.endpoint}/v1/traces` }, register: false, ringSize: 0 });
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION;
+      else process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION = saved;
+    }
+    try {
+      t.tracerProvider.getTracer("t").startSpan("zipped").end();
+      await t.forceFlush();
+      expect(receiver.requests).toEqual([{ contentType: PROTOBUF, contentEncoding: "gzip" }]);
+      expect(receiver.spans.map((s) => s.name)).toEqual(["zipped"]);
+    } finally {
+      await t.shutdown(1000);
+    }
+  });
+});
