@@ -19,6 +19,7 @@
  */
 import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
+import type { AbortHandle } from "../protocol/abort-handle.js";
 import { systemClock, type Clock, type TimerHandle } from "../protocol/clock.js";
 import { withDefaults } from "../protocol/config.js";
 import { decodeEnvelope, encodeEnvelope } from "../protocol/envelope-codec.js";
@@ -96,6 +97,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Abort to give up (CANCELLED). */
   signal?: AbortSignal;
+  /** The same as `signal`, for the mesh's own callers: a handle, no EventTarget per call. */
+  abort?: AbortHandle;
   /** The context whose span the request's span is a child of; default: the active context. */
   parent?: Context;
   /** More attributes for the request's span (e.g. the task id and attempt); set only when it records. */
@@ -116,6 +119,8 @@ class Pending {
   link: Link | undefined = undefined;
   retry: TimerHandle | undefined = undefined;
   deadline: Deadline | undefined = undefined;
+  /** Unregisters the caller's abort listener (CallOptions.abort), if any. */
+  offAbort: (() => void) | undefined = undefined;
   /** The request; undefined once settled. */
   env: Envelope | undefined;
   /** Its span; undefined once settled. */
@@ -303,6 +308,12 @@ export class MeshMessageBus implements MessageBus {
     const promise = p.promise as Promise<Envelope>;
     this.pending.set(env.messageId, p);
     p.deadline = this.deadlines.add(this.clock.now() + timeoutMs, this.expire, p);
+    const handle = options.abort;
+    if (handle !== undefined) {
+      const onAbort = () =>
+        this.settle(p, handle.reason instanceof MeshError ? handle.reason : new MeshError(Code.Canceled, `request to agent ${agentId} cancelled`));
+      p.offAbort = handle.onAbort(onAbort);
+    }
     if (options.signal !== undefined) {
       const signal = options.signal;
       // A MeshError as the abort reason is the request's outcome (e.g. UNAVAILABLE: the agent was declared dead).
@@ -688,6 +699,8 @@ export class MeshMessageBus implements MessageBus {
     this.pending.delete(env.messageId);
     p.deadline?.cancel();
     p.retry?.cancel();
+    if (p.offAbort !== undefined) p.offAbort();
+    p.offAbort = undefined;
     this.untrack(p);
     if (p.span !== undefined) this.endSpan(p.span, err, reply);
     p.finish(err, reply);

@@ -9,6 +9,7 @@
  * AsyncLocalStorage context manager, up to its first await with the synchronous one (telemetry/
  * context-manager.ts); sub-tasks of TaskContext.delegate are its children either way.
  */
+import { AbortHandle } from "../protocol/abort-handle.js";
 import { abortable } from "../protocol/abortable.js";
 import { create } from "@bufbuild/protobuf";
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
@@ -90,7 +91,7 @@ export class TaskRunner {
   private readonly handlers = new Map<string, TaskHandler>();
   private readonly queue: Job[] = [];
   private running = 0;
-  private readonly controllers = new Set<AbortController>();
+  private readonly controllers = new Set<AbortHandle>();
   private idleWaiters: (() => void)[] = [];
   private readonly tracer: Tracer;
 
@@ -175,7 +176,7 @@ export class TaskRunner {
     this.options.onLoadChange(this.running);
     const { task } = job;
     const started = this.options.clock.now();
-    const controller = new AbortController();
+    const controller = new AbortHandle();
     this.controllers.add(controller);
     const remaining = job.deadlineMs - started;
     const timer = this.options.clock.setTimeout(
@@ -197,7 +198,9 @@ export class TaskRunner {
         correlationId: job.correlationId,
         capability: task.capability,
         agentId: this.options.agentId,
-        signal: controller.signal,
+        get signal() {
+          return controller.signal; // an AbortSignal is made only for a handler that reads it
+        },
         log,
         hops: job.hops,
         delegate: (capability, value) => {
@@ -209,7 +212,7 @@ export class TaskRunner {
       ran = true;
       const output = await abortable(
         otelContext.with(job.ctx, () => Promise.resolve(handler(input, context))),
-        controller.signal,
+        controller,
       );
       result = create(TaskResultSchema, {
         taskId: task.taskId,

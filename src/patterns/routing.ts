@@ -14,6 +14,7 @@
 import { create } from "@bufbuild/protobuf";
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
+import { AbortHandle } from "../protocol/abort-handle.js";
 import { MemberStatus, type AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
 import { TaskRequestSchema, type TaskRequest, type TaskResult } from "../../gen/agentmesh/v1/task_pb.js";
 import type { MeshMessageBus } from "../bus/mesh-bus.js";
@@ -82,7 +83,7 @@ export class TaskRouter {
   private readonly inFlight = new Map<string, number>();
   private readonly select: SelectStrategy;
   private readonly defaultSelect: boolean;
-  private readonly calls = new Map<string, Set<AbortController>>();
+  private readonly calls = new Map<string, Set<AbortHandle>>();
   private readonly tracer: Tracer;
   private waitingCount = 0;
 
@@ -171,14 +172,14 @@ export class TaskRouter {
       const remainingMs = context.deadlineMs - clock.now();
       if (remainingMs <= 0) throw lastError ?? new MeshError(Code.DeadlineExceeded, `task ${task.taskId} (${task.capability}) ran out of time while routing`);
       const forwarded = create(TaskRequestSchema, { ...task, attempt, visited: [...visited] });
-      const abort = new AbortController();
+      const abort = new AbortHandle();
       const untrack = this.track(target.id, abort);
       try {
         const reply = await this.options.bus.call(target.id, { case: "taskRequest", value: forwarded }, {
           correlationId: context.correlationId,
           hops: context.hops + 1,
           timeoutMs: remainingMs,
-          signal: abort.signal,
+          abort,
           parent: ctx,
           attributes: span.isRecording() ? { [ATTR_TASK_ID]: task.taskId, [ATTR_CAPABILITY]: task.capability, [ATTR_ATTEMPT]: attempt } : undefined,
         });
@@ -239,7 +240,7 @@ export class TaskRouter {
   }
 
   /** Registers an in-flight call to `agentId` so it can be aborted if that agent dies; returns the cleanup. */
-  private track(agentId: string, abort: AbortController): () => void {
+  private track(agentId: string, abort: AbortHandle): () => void {
     this.inFlight.set(agentId, (this.inFlight.get(agentId) ?? 0) + 1);
     let set = this.calls.get(agentId);
     if (set === undefined) this.calls.set(agentId, (set = new Set()));
