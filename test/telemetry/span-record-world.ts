@@ -1,7 +1,7 @@
 /**
  * What the span record and span ring tests share: a recorder whose finished spans are collected, an SDK
  * tracer whose finished spans are collected, the wire span a finished span should read back as (computed from
- * the span itself, the way the ring converted spans before it kept bytes), and a seeded random generator.
+ * the span itself, the way the ring converted spans before it kept bytes).
  */
 import type { AttributeValue, Attributes, HrTime } from "@opentelemetry/api";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -65,17 +65,5 @@ export function expectedWire(span: RecordedSpan | ReadableSpan, ringAgent: strin
     statusMessage: span.status.message ?? "",
     attributes: attributeTexts(span.attributes),
     kind: span.kind + 1,
-  };
-}
-
-/** A deterministic random generator (mulberry32) of numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

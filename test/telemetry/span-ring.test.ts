@@ -13,7 +13,8 @@ import { InternTable } from "../../src/telemetry/span-record-intern.js";
 import { SpanRecordWriter } from "../../src/telemetry/span-record.js";
 import { DEFAULT_SPAN_RING_SPAN_BYTES, MIN_ARENA_BYTES, SpanRing } from "../../src/telemetry/span-ring.js";
 import { ringSpanBytesFromEnv, startTracing, tracingResource } from "../../src/telemetry/tracing.js";
-import { attributeText, expectedWire, recorder, sdkTracer, seededRandom } from "./span-record-world.js";
+import { attributeText, expectedWire, recorder, sdkTracer } from "./span-record-world.js";
+import { seededRandom } from "../../src/protocol/random.js";
 
 function setup(capacity: number) {
   const ring = new SpanRing(capacity, "fallback");
