@@ -61,6 +61,12 @@ export interface BusConfig {
   retryMaxMs: number;
   /** Message ids remembered to deliver duplicates once (and answer repeated requests from the cache). Default 10000. */
   dedupeWindow: number;
+  /**
+   * Bytes of a reply kept in the dedupe window's preallocated memory (dedupeWindow × this, zero-filled, mapped in
+   * as used); a longer reply is kept as an object of its own, which the GC copies and promotes. Default 384: a
+   * small reply with its trace context (~300 bytes).
+   */
+  dedupeReplyBytes: number;
   /** Hops a message may take when it does not set its own limit. Default 8. */
   hopLimit: number;
 }
@@ -72,6 +78,7 @@ export const defaultBusConfig: Readonly<BusConfig> = Object.freeze({
   retryInitialMs: 50,
   retryMaxMs: 1000,
   dedupeWindow: 10_000,
+  dedupeReplyBytes: 384,
   hopLimit: 8,
 });
 

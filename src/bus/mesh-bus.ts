@@ -215,7 +215,7 @@ export class MeshMessageBus implements MessageBus {
     this.logger = options.logger ?? silentLogger;
     this.tracer = options.tracer ?? trace.getTracer(TRACER_NAME);
     this.traceMembership = options.traceMembership ?? false;
-    this.seen = new ReplyWindow(this.config.dedupeWindow);
+    this.seen = new ReplyWindow(this.config.dedupeWindow, this.config.dedupeReplyBytes);
     this.deadlines = new Deadlines(this.clock);
   }
 

@@ -6,7 +6,7 @@
  * every reply it kept as an object; kept as bytes, they are nothing to the GC.
  *
  * Each ring slot holds its id's bytes (ids of up to ID_BYTES ASCII characters; others are kept as strings)
- * and its reply's bytes (replies of up to REPLY_BYTES; larger ones are kept as arrays of their own). The
+ * and its reply's bytes (replies of up to `replyBytes`; larger ones are kept as arrays of their own). The
  * index is the DedupeWindow's: open addressing over ring slots in an Int32Array, with each slot's hash.
  * The byte arrays are allocated zero-filled (pages the OS maps in as they are first written).
  */
@@ -14,8 +14,6 @@ import { hashOf } from "./id-table.js";
 
 /** Id bytes kept in a slot (a UUID takes 36). */
 const ID_BYTES = 40;
-/** Reply bytes kept in a slot; a longer reply is kept as its own array. */
-const REPLY_BYTES = 256;
 
 /** What is remembered of one message. */
 export interface SeenReply {
@@ -31,7 +29,7 @@ export class ReplyWindow {
   private readonly idLength: Int16Array;
   private readonly longIds = new Map<number, string>();
   /** Bytes of each slot's reply; replyLength -1: no reply; -2: the reply is in longReplies. */
-  private readonly replyBytes: Uint8Array;
+  private readonly replyData: Uint8Array;
   private readonly replyLength: Int16Array;
   private readonly longReplies = new Map<number, Uint8Array>();
   /** Open addressing over ring slots: slot + 1, 0 for an empty bucket. */
@@ -40,13 +38,16 @@ export class ReplyWindow {
   private next = 0;
   private count = 0;
 
-  /** Creates a window holding `capacity` ids. */
-  constructor(private readonly capacity: number) {
+  /** Creates a window holding `capacity` ids, with room for replies of `replyBytes` each (BusConfig.dedupeReplyBytes). */
+  constructor(
+    private readonly capacity: number,
+    private readonly replyBytes = 384,
+  ) {
     const n = Math.max(0, capacity);
     this.hashes = new Int32Array(n);
     this.idBytes = new Uint8Array(n * ID_BYTES);
     this.idLength = new Int16Array(n).fill(-1);
-    this.replyBytes = new Uint8Array(n * REPLY_BYTES);
+    this.replyData = new Uint8Array(n * Math.max(0, replyBytes));
     this.replyLength = new Int16Array(n).fill(-1);
     let size = 8;
     while (size < n * 2) size *= 2;
@@ -84,8 +85,8 @@ export class ReplyWindow {
     if (this.capacity <= 0) return;
     const slot = this.find(id, hashOf(id));
     if (slot < 0) return;
-    if (reply.length <= REPLY_BYTES) {
-      this.replyBytes.set(reply, slot * REPLY_BYTES);
+    if (reply.length <= this.replyBytes) {
+      this.replyData.set(reply, slot * this.replyBytes);
       if (this.replyLength[slot] === -2) this.longReplies.delete(slot);
       this.replyLength[slot] = reply.length;
     } else {
@@ -103,7 +104,8 @@ export class ReplyWindow {
     const n = this.replyLength[slot];
     if (n === -1) return undefined;
     if (n === -2) return this.longReplies.get(slot);
-    return this.replyBytes.slice(slot * REPLY_BYTES, slot * REPLY_BYTES + n);
+    const at = slot * this.replyBytes;
+    return this.replyData.slice(at, at + n);
   }
 
   private storeId(slot: number, id: string): void {

@@ -39,6 +39,19 @@ describe("ReplyWindow", () => {
     expect([...(w.check(longId)?.reply ?? [])]).toEqual([7]);
   });
 
+  it("keeps replies up to its reply size in place and longer ones apart, either way intact", () => {
+    const w = new ReplyWindow(3, 8);
+    const eight = bytes(1, 2, 3, 4, 5, 6, 7, 8);
+    const nine = bytes(9, 8, 7, 6, 5, 4, 3, 2, 1);
+    for (const [id, reply] of [["a", eight], ["b", nine], ["c", eight]] as const) {
+      w.check(id);
+      w.setReply(id, reply);
+    }
+    expect([...(w.check("a")?.reply ?? [])]).toEqual([...eight]);
+    expect([...(w.check("b")?.reply ?? [])]).toEqual([...nine]);
+    expect([...(w.check("c")?.reply ?? [])]).toEqual([...eight]);
+  });
+
   it("remembers nothing with capacity 0", () => {
     const w = new ReplyWindow(0);
     expect(w.check("a")).toBeUndefined();
