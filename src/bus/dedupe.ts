@@ -3,12 +3,13 @@
  * gets the same answer without running its handler again. When full, the oldest id is forgotten.
  *
  * The ids live in a ring of the window's capacity (age: the slot to reuse is the oldest), indexed by an
- * open-addressing hash table of ring slots in an Int32Array (lookup), with each slot's hash kept beside it.
+ * open-addressing hash table of ring slots in an Int32Array (slot-index.ts).
  * Every message checks the window once, and a Map of ten thousand string keys that also loses its oldest on
  * each check cost more (its table and entries spread over memory, and a hash computed for each new string)
  * than this table of small integers, which touches an id string only to confirm a matching hash.
  */
 import { hashOf } from "./id-table.js";
+import { SlotIndex } from "./slot-index.js";
 
 /** What is remembered of one message. */
 export interface SeenEntry<R> {
@@ -22,11 +23,8 @@ export class DedupeWindow<R> {
   private readonly ids: (string | undefined)[];
   /** The reply of each slot's id, when known. */
   private readonly replies: (R | undefined)[];
-  /** The hash of each slot's id. */
-  private readonly hashes: Int32Array;
-  /** Open addressing over ring slots: slot + 1, 0 for an empty bucket. */
-  private readonly index: Int32Array;
-  private readonly mask: number;
+  /** The ring slots by the hash of their ids. */
+  private readonly index: SlotIndex;
   private next = 0;
   private count = 0;
 
@@ -35,11 +33,7 @@ export class DedupeWindow<R> {
     const n = Math.max(0, capacity);
     this.ids = new Array<string | undefined>(n).fill(undefined);
     this.replies = new Array<R | undefined>(n).fill(undefined);
-    this.hashes = new Int32Array(n);
-    let size = 8;
-    while (size < n * 2) size *= 2;
-    this.index = new Int32Array(size);
-    this.mask = size - 1;
+    this.index = new SlotIndex(n);
   }
 
   /** The entry of `id` if it was seen, else records it and returns undefined. */
@@ -52,15 +46,11 @@ export class DedupeWindow<R> {
       return reply === undefined ? {} : { reply };
     }
     const s = this.next;
-    if (this.ids[s] !== undefined) this.unindex(s);
+    if (this.ids[s] !== undefined) this.index.remove(s);
     else this.count++;
     this.ids[s] = id;
     this.replies[s] = undefined;
-    this.hashes[s] = h;
-    const { index, mask } = this;
-    let i = h & mask;
-    while (index[i] !== 0) i = (i + 1) & mask;
-    index[i] = s + 1;
+    this.index.add(s, h);
     this.next = s + 1 === this.capacity ? 0 : s + 1;
     return undefined;
   }
@@ -79,26 +69,11 @@ export class DedupeWindow<R> {
 
   /** The ring slot of `id` (hash `h`), or -1. */
   private find(id: string, h: number): number {
-    const { index, mask, hashes, ids } = this;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = index[i];
-      if (e === 0) return -1;
-      const slot = e - 1;
-      if (hashes[slot] === h && ids[slot] === id) return slot;
+    const { index, ids } = this;
+    for (let b = index.start(h); ; b = index.after(b)) {
+      const slot = index.slotAt(b);
+      if (slot < 0) return -1;
+      if (index.hashes[slot] === h && ids[slot] === id) return slot;
     }
-  }
-
-  /** Removes ring slot `slot` from the index (backward shift: no tombstones). */
-  private unindex(slot: number): void {
-    const { index, mask, hashes } = this;
-    let hole = hashes[slot] & mask;
-    while (index[hole] !== slot + 1) hole = (hole + 1) & mask;
-    for (let j = (hole + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = hashes[index[j] - 1] & mask;
-      if (hole <= j ? home > hole && home <= j : home > hole || home <= j) continue;
-      index[hole] = index[j];
-      hole = j;
-    }
-    index[hole] = 0;
   }
 }

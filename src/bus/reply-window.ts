@@ -7,10 +7,11 @@
  *
  * Each ring slot holds its id's bytes (ids of up to ID_BYTES ASCII characters; others are kept as strings)
  * and its reply's bytes (replies of up to `replyBytes`; larger ones are kept as arrays of their own). The
- * index is the DedupeWindow's: open addressing over ring slots in an Int32Array, with each slot's hash.
+ * index is the DedupeWindow's: open addressing over ring slots (slot-index.ts).
  * The byte arrays are allocated zero-filled (pages the OS maps in as they are first written).
  */
 import { hashOf } from "./id-table.js";
+import { SlotIndex } from "./slot-index.js";
 
 /** Id bytes kept in a slot (a UUID takes 36). */
 const ID_BYTES = 40;
@@ -23,7 +24,6 @@ export interface SeenReply {
 
 /** Remembers the last `capacity` message ids and the replies of those that were requests. */
 export class ReplyWindow {
-  private readonly hashes: Int32Array;
   /** Bytes of each slot's id; idLength -1: the slot is empty; -2: the id is in longIds. */
   private readonly idBytes: Uint8Array;
   private readonly idLength: Int16Array;
@@ -32,9 +32,8 @@ export class ReplyWindow {
   private readonly replyData: Uint8Array;
   private readonly replyLength: Int16Array;
   private readonly longReplies = new Map<number, Uint8Array>();
-  /** Open addressing over ring slots: slot + 1, 0 for an empty bucket. */
-  private readonly index: Int32Array;
-  private readonly mask: number;
+  /** The ring slots by the hash of their ids. */
+  private readonly index: SlotIndex;
   private next = 0;
   private count = 0;
 
@@ -44,15 +43,11 @@ export class ReplyWindow {
     private readonly replyBytes = 384,
   ) {
     const n = Math.max(0, capacity);
-    this.hashes = new Int32Array(n);
     this.idBytes = new Uint8Array(n * ID_BYTES);
     this.idLength = new Int16Array(n).fill(-1);
     this.replyData = new Uint8Array(n * Math.max(0, replyBytes));
     this.replyLength = new Int16Array(n).fill(-1);
-    let size = 8;
-    while (size < n * 2) size *= 2;
-    this.index = new Int32Array(size);
-    this.mask = size - 1;
+    this.index = new SlotIndex(n);
   }
 
   /** The entry of `id` if it was seen (its reply copied out), else records it and returns undefined. */
@@ -65,17 +60,13 @@ export class ReplyWindow {
     const oldLength = this.idLength[s];
     if (oldLength === -1) this.count++;
     else {
-      this.unindex(s);
+      this.index.remove(s);
       if (oldLength === -2) this.longIds.delete(s);
       if (this.replyLength[s] === -2) this.longReplies.delete(s);
     }
-    this.hashes[s] = h;
     this.storeId(s, id);
     this.replyLength[s] = -1;
-    const { index, mask } = this;
-    let i = h & mask;
-    while (index[i] !== 0) i = (i + 1) & mask;
-    index[i] = s + 1;
+    this.index.add(s, h);
     this.next = s + 1 === this.capacity ? 0 : s + 1;
     return undefined;
   }
@@ -141,26 +132,11 @@ export class ReplyWindow {
 
   /** The ring slot of `id` (hash `h`), or -1. */
   private find(id: string, h: number): number {
-    const { index, mask, hashes } = this;
-    for (let i = h & mask; ; i = (i + 1) & mask) {
-      const e = index[i];
-      if (e === 0) return -1;
-      const slot = e - 1;
-      if (hashes[slot] === h && this.holds(slot, id)) return slot;
+    const index = this.index;
+    for (let b = index.start(h); ; b = index.after(b)) {
+      const slot = index.slotAt(b);
+      if (slot < 0) return -1;
+      if (index.hashes[slot] === h && this.holds(slot, id)) return slot;
     }
-  }
-
-  /** Removes ring slot `slot` from the index (backward shift: no tombstones). */
-  private unindex(slot: number): void {
-    const { index, mask, hashes } = this;
-    let hole = hashes[slot] & mask;
-    while (index[hole] !== slot + 1) hole = (hole + 1) & mask;
-    for (let j = (hole + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = hashes[index[j] - 1] & mask;
-      if (hole <= j ? home > hole && home <= j : home > hole || home <= j) continue;
-      index[hole] = index[j];
-      hole = j;
-    }
-    index[hole] = 0;
   }
 }
