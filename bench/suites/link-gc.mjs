@@ -13,14 +13,13 @@
  *
  * Needs `npm run build` (this build's dist/) and Linux /proc. Every process it starts is stopped at the end.
  */
-import { existsSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import { nodeClient, pollUntil } from "../lib/mesh-client.mjs";
 import { AGENT_ARGS } from "../lib/pair.mjs";
 import { ask, BIN, Processes } from "../lib/processes.mjs";
-import { cpuMeter, procAvailable } from "../lib/proc-stats.mjs";
+import { compareOptions, elapsedLog } from "../lib/compare-options.mjs";
+import { cpuMeter } from "../lib/proc-stats.mjs";
 import { machine, num, sp, table } from "../lib/report.mjs";
 import { spread } from "../lib/stats.mjs";
 import { PAYLOAD_TEXT } from "../lib/wire.mjs";
@@ -31,39 +30,9 @@ const MODES = {
   ring1: { label: "ring of 1 span", env: { AGENT_MESH_TRACE_RING_SIZE: "1" } },
 };
 
-const { values } = parseArgs({
-  options: {
-    "compare-bin": { type: "string" },
-    runs: { type: "string", default: "7" },
-    "run-ms": { type: "string", default: "2000" },
-    concurrency: { type: "string", default: "64" },
-    modes: { type: "string", default: "off,ring" },
-    json: { type: "string" },
-  },
-});
-const runs = Number(values.runs);
-const runMs = Number(values["run-ms"]);
-const concurrency = Number(values.concurrency);
-const modes = values.modes.split(",").map((m) => m.trim());
-const compareBin = values["compare-bin"] === undefined ? undefined : resolve(values["compare-bin"]);
-if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(runMs) || runMs < 100 || !Number.isInteger(concurrency) || concurrency < 1 || modes.some((m) => !(m in MODES))) {
-  process.stderr.write(`link-gc: --runs ≥ 1, --run-ms ≥ 100, --concurrency ≥ 1, --modes of ${Object.keys(MODES).join(", ")}\n`);
-  process.exit(2);
-}
-if (compareBin !== undefined && !existsSync(compareBin)) {
-  process.stderr.write(`link-gc: --compare-bin: no such file: ${compareBin}\n`);
-  process.exit(2);
-}
-if (!procAvailable()) {
-  process.stderr.write("link-gc: needs Linux /proc\n");
-  process.exit(1);
-}
-
-const started = performance.now();
-const log = (line) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+const { runs, runMs, concurrency, modes, compareBin, json } = compareOptions("link-gc", MODES, { runs: 7, runMs: 2000, modes: "off,ring" });
+const { log, atStart } = elapsedLog();
 const procs = new Processes();
-const atStart = machine();
-log(`machine: ${atStart.cpuModel}, ${atStart.cores} cores, Node ${atStart.node}, load average ${atStart.loadAverage.join(" ")}`);
 let exitCode = 0;
 try {
   const loadgen = await procs.startHelper("loadgen", "lib/loadgen.mjs");
@@ -113,8 +82,8 @@ try {
     table(["build", "tracing", "req/s [min–max]", "CPU µs/req", "+ µs/req", "promoted B/req", "A / B", "GC pause µs/req", "scavenges/s", "mark-compacts"], rows),
   ];
   process.stdout.write(`${out.join("\n")}\n`);
-  if (values.json !== undefined) {
-    writeFileSync(values.json, `${JSON.stringify({ command: `node bench/suites/link-gc.mjs ${process.argv.slice(2).join(" ")}`, machine: { ...atStart, loadAverageAtEnd: atEnd.loadAverage }, runs, runMs, concurrency, compareBin, results }, null, 2)}\n`);
+  if (json !== undefined) {
+    writeFileSync(json, `${JSON.stringify({ command: `node bench/suites/link-gc.mjs ${process.argv.slice(2).join(" ")}`, machine: { ...atStart, loadAverageAtEnd: atEnd.loadAverage }, runs, runMs, concurrency, compareBin, results }, null, 2)}\n`);
   }
 } catch (err) {
   log(`link-gc: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

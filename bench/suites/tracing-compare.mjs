@@ -15,12 +15,11 @@
  *
  * Needs `npm run build` (this build's dist/) and Linux /proc. Every process it starts is stopped at the end.
  */
-import { existsSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { writeFileSync } from "node:fs";
 import { startPair, submitLoad } from "../lib/pair.mjs";
 import { ask, BIN, Processes } from "../lib/processes.mjs";
-import { cpuMeter, procAvailable } from "../lib/proc-stats.mjs";
+import { compareOptions, elapsedLog } from "../lib/compare-options.mjs";
+import { cpuMeter } from "../lib/proc-stats.mjs";
 import { machine, num, sp, table } from "../lib/report.mjs";
 import { spread } from "../lib/stats.mjs";
 
@@ -32,39 +31,9 @@ const MODES = {
   "otlp-async": "ring + OTLP, AsyncLocalStorage context",
 };
 
-const { values } = parseArgs({
-  options: {
-    "compare-bin": { type: "string" },
-    runs: { type: "string", default: "5" },
-    "run-ms": { type: "string", default: "1000" },
-    modes: { type: "string", default: "off,ring,otlp" },
-    concurrency: { type: "string", default: "64" },
-    json: { type: "string" },
-  },
-});
-const runs = Number(values.runs);
-const runMs = Number(values["run-ms"]);
-const concurrency = Number(values.concurrency);
-const modes = values.modes.split(",").map((m) => m.trim());
-const compareBin = values["compare-bin"] === undefined ? undefined : resolve(values["compare-bin"]);
-if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(runMs) || runMs < 100 || !Number.isInteger(concurrency) || concurrency < 1 || modes.some((m) => !(m in MODES))) {
-  process.stderr.write(`tracing-compare: --runs ≥ 1, --run-ms ≥ 100, --concurrency ≥ 1, --modes of ${Object.keys(MODES).join(", ")}\n`);
-  process.exit(2);
-}
-if (compareBin !== undefined && !existsSync(compareBin)) {
-  process.stderr.write(`tracing-compare: --compare-bin: no such file: ${compareBin}\n`);
-  process.exit(2);
-}
-if (!procAvailable()) {
-  process.stderr.write("tracing-compare: needs Linux /proc\n");
-  process.exit(1);
-}
-
-const started = performance.now();
-const log = (line) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`);
+const { runs, runMs, concurrency, modes, compareBin, json } = compareOptions("tracing-compare", MODES, { runs: 5, runMs: 1000, modes: "off,ring,otlp" });
+const { log, atStart } = elapsedLog();
 const procs = new Processes();
-const atStart = machine();
-log(`machine: ${atStart.cpuModel}, ${atStart.cores} cores, Node ${atStart.node}, load average ${atStart.loadAverage.join(" ")}`);
 let exitCode = 0;
 try {
   const loadgen = await procs.startHelper("loadgen", "lib/loadgen.mjs");
@@ -115,8 +84,8 @@ try {
     ...(sinkCounts !== undefined ? [`spans received by the OTLP receiver: ${sinkCounts.spans} in ${sinkCounts.requests} requests (${num(sinkCounts.bytes / 1e6, 1)} MB)`] : []),
   ];
   process.stdout.write(`${out.join("\n")}\n`);
-  if (values.json !== undefined) {
-    writeFileSync(values.json, `${JSON.stringify({ command: `node bench/suites/tracing-compare.mjs ${process.argv.slice(2).join(" ")}`, machine: { ...atStart, loadAverageAtEnd: atEnd.loadAverage }, runs, runMs, concurrency, compareBin, results, sink: sinkCounts }, null, 2)}\n`);
+  if (json !== undefined) {
+    writeFileSync(json, `${JSON.stringify({ command: `node bench/suites/tracing-compare.mjs ${process.argv.slice(2).join(" ")}`, machine: { ...atStart, loadAverageAtEnd: atEnd.loadAverage }, runs, runMs, concurrency, compareBin, results, sink: sinkCounts }, null, 2)}\n`);
   }
 } catch (err) {
   log(`tracing-compare: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
