@@ -12,7 +12,7 @@ import type { Clock, TimerHandle } from "../protocol/clock.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
 import { encodeGrpcMessage, encodeGrpcMessageHeader } from "./grpc-frame.js";
-import { GrpcHeaders } from "./grpc-headers.js";
+import { GrpcHeaders, RESPOND_AND_END, RESPOND_WITH_TRAILERS } from "./grpc-headers.js";
 
 /** The signal's reason once a call has ended normally (one shared instance: no stack trace per call). */
 const CALL_ENDED = new MeshError(Code.Canceled, "the call has ended");
@@ -81,7 +81,8 @@ export class RawGrpcCall implements HandlerContext {
     stream.on("error", () => {
       // A stream error ends the stream; "close" follows and cancels the call.
     });
-    stream.once("close", () => {
+    // "close" and "wantTrailers" come once per stream: `on` spares the once-wrapper of each call.
+    stream.on("close", () => {
       if (!this.ended) this.cancel(new MeshError(Code.Canceled, "the client cancelled the call"));
     });
     if (timeoutMs !== undefined) {
@@ -138,9 +139,9 @@ export class RawGrpcCall implements HandlerContext {
     if (this.stream.destroyed || this.stream.closed) return false;
     const out: Record<string, string> = { ":status": "200", "content-type": this.contentType() };
     addMetadata(out, this.responseHeaders);
-    this.stream.respond(out, { waitForTrailers: true });
+    this.stream.respond(out, RESPOND_WITH_TRAILERS);
     this.headersSent = true;
-    this.stream.once("wantTrailers", () => {
+    this.stream.on("wantTrailers", () => {
       try {
         this.stream.sendTrailers(this.trailers ?? { "grpc-status": "0" });
       } catch {
@@ -198,7 +199,7 @@ export class RawGrpcCall implements HandlerContext {
         this.headersSent = true;
         const out: Record<string, string> = { ":status": "200", "content-type": this.contentType() };
         addMetadata(out, this.responseHeaders);
-        stream.respond(Object.assign(out, trailers), { endStream: true });
+        stream.respond(Object.assign(out, trailers), RESPOND_AND_END);
       }
       // The request may still be arriving (a refused or failed call): stop it once the status is out.
       if (!stream.readableEnded) stream.close(0 /* NGHTTP2_NO_ERROR, after the pending frames */);

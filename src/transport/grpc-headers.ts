@@ -6,6 +6,15 @@
  */
 import type * as http2 from "node:http2";
 
+
+/**
+ * respond() options of gRPC responses. `sendDate: false` (honoured by node:http2 though left out of its typings)
+ * drops HTTP's date header, which gRPC does not use: a clock read and a formatted date per response, and ICU's
+ * time-zone data in the process's memory. Were it ignored, the header would simply be sent.
+ */
+export const RESPOND_WITH_TRAILERS = Object.freeze({ waitForTrailers: true, sendDate: false }) as http2.ServerStreamResponseOptions;
+/** respond() options of a response that ends with its headers (status in them); see RESPOND_WITH_TRAILERS. */
+export const RESPOND_AND_END = Object.freeze({ endStream: true, sendDate: false }) as http2.ServerStreamResponseOptions;
 /** A `Headers` lookalike: every method of the fetch interface, no undici. */
 export class GrpcHeaders implements Headers {
   private readonly map = new Map<string, string>();

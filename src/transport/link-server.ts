@@ -11,6 +11,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { Channel } from "./async-iter.js";
 import type { TransportConfig } from "./config.js";
 import { grpcStatusTrailers, listsEncoding, parseGrpcTimeout } from "./grpc-frame.js";
+import { RESPOND_AND_END, RESPOND_WITH_TRAILERS } from "./grpc-headers.js";
 import type { InboundLink } from "./inbound-link.js";
 import { LinkFrameReader, writable, writeLinkFrames } from "./link-stream.js";
 
@@ -53,7 +54,7 @@ function serve(acceptor: LinkAcceptor, stream: http2.ServerHttp2Stream, headers:
   const gzipOut = listsEncoding(headers["grpc-accept-encoding"], "gzip");
   stream.respond(
     { ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "identity,gzip", ...(gzipOut ? { "grpc-encoding": "gzip" } : {}) },
-    { waitForTrailers: true },
+    RESPOND_WITH_TRAILERS,
   );
 
   const incoming = new Channel<Envelope[]>();
@@ -103,5 +104,5 @@ function serve(acceptor: LinkAcceptor, stream: http2.ServerHttp2Stream, headers:
 
 /** Ends a stream at once with `err` as its status (a trailers-only response). */
 function refuse(stream: http2.ServerHttp2Stream, err: MeshError): void {
-  stream.respond({ ":status": 200, "content-type": "application/grpc", ...grpcStatusTrailers(err.code, err.message) }, { endStream: true });
+  stream.respond({ ":status": 200, "content-type": "application/grpc", ...grpcStatusTrailers(err.code, err.message) }, RESPOND_AND_END);
 }

@@ -33,6 +33,7 @@ describe("the raw gRPC path with malformed requests", () => {
     const reply = await rawRequest(world.address, SUBMIT, encodeGrpcMessage(request("echo")));
     expect(reply.headers[":status"]).toBe(200);
     expect(reply.headers["content-type"]).toBe("application/grpc");
+    expect(reply.headers.date).toBeUndefined(); // gRPC does not use HTTP's date header
     expect(reply.trailers["grpc-status"]).toBe("0");
     const [message] = new GrpcMessageReader(MAX_BYTES).push(reply.body);
     expect(fromBinary(SubmitTaskResponseSchema, message).agentId).toBe("raw");
