@@ -47,9 +47,11 @@
  * it, with any of --turbofan, --no-turbofan, --opt, --no-opt, --sparkplug, --no-sparkplug, --always-sparkplug
  * or --jitless the compilers are.
  *
- * This module imports nothing but node:v8, so loading it before the CLI loads nothing else.
+ * This module imports nothing but node:v8 and ../protocol/env-vars.ts (which imports nothing), so loading it
+ * before the CLI loads nothing else.
  */
 import { setFlagsFromString } from "node:v8";
+import { envFlag, envInt, EnvVarError } from "../protocol/env-vars.js";
 
 /** The settings of lean idle. */
 export interface LeanIdleConfig {
@@ -85,22 +87,15 @@ export interface LeanIdleState {
   restoredBecause: "busy" | "stopped" | undefined;
 }
 
-/** The settings from the environment; throws an Error naming the variable when one is malformed. */
+/** The settings from the environment; throws an EnvVarError naming the variable when one is malformed. */
 export function leanIdleFromEnv(env: NodeJS.ProcessEnv = process.env): LeanIdleConfig {
   const config = { ...DEFAULT_LEAN_IDLE };
-  const enabled = (env.AGENT_MESH_LEAN_IDLE ?? "").trim().toLowerCase();
-  if (enabled === "false" || enabled === "0") config.enabled = false;
-  else if (enabled !== "" && enabled !== "true" && enabled !== "1") throw new Error(`AGENT_MESH_LEAN_IDLE: expected true or false, got "${env.AGENT_MESH_LEAN_IDLE}"`);
-  const checkMs = (env.AGENT_MESH_LEAN_IDLE_CHECK_MS ?? "").trim();
-  if (checkMs !== "") {
-    const n = /^\d+$/.test(checkMs) ? Number(checkMs) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < 10 || n > 600_000) throw new Error(`AGENT_MESH_LEAN_IDLE_CHECK_MS: expected an integer from 10 to 600000, got "${checkMs}"`);
-    config.checkMs = n;
-  }
+  config.enabled = envFlag(env, "AGENT_MESH_LEAN_IDLE") ?? config.enabled;
+  config.checkMs = envInt(env, "AGENT_MESH_LEAN_IDLE_CHECK_MS", 10, 600_000) ?? config.checkMs;
   const busy = (env.AGENT_MESH_LEAN_IDLE_BUSY ?? "").trim();
   if (busy !== "") {
     const f = /^(\d+(\.\d*)?|\.\d+)$/.test(busy) ? Number(busy) : Number.NaN;
-    if (!(f > 0 && f <= 64)) throw new Error(`AGENT_MESH_LEAN_IDLE_BUSY: expected a fraction of one core above 0 and at most 64, got "${busy}"`);
+    if (!(f > 0 && f <= 64)) throw new EnvVarError(`AGENT_MESH_LEAN_IDLE_BUSY: expected a fraction of one core above 0 and at most 64, got "${busy}"`);
     config.busyCpu = f;
   }
   return config;

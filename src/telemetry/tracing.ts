@@ -26,6 +26,7 @@
 import { context, diag, DiagLogLevel, propagation, trace, type Sampler, type TracerProvider } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
 import type { SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { envFlag, envInt, EnvVarError } from "../protocol/env-vars.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import { ATTR_AGENT_ID } from "../protocol/trace-context.js";
@@ -281,15 +282,9 @@ export function parseResourceAttributes(text: string): Record<string, string> {
   return out;
 }
 
-/** $AGENT_MESH_TRACE_RING_SIZE, else the default 4096. */
+/** $AGENT_MESH_TRACE_RING_SIZE (0 to 1000000), else the default 4096. */
 export function ringSizeFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const text = (env.AGENT_MESH_TRACE_RING_SIZE ?? "").trim();
-  if (text === "") return DEFAULT_SPAN_RING_SIZE;
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value > 1_000_000) {
-    throw new MeshError(Code.InvalidArgument, `AGENT_MESH_TRACE_RING_SIZE: expected an integer from 0 to 1000000, got "${text}"`);
-  }
-  return value;
+  return intFromEnv(env, "AGENT_MESH_TRACE_RING_SIZE", 0, 1_000_000) ?? DEFAULT_SPAN_RING_SIZE;
 }
 
 /** Smallest and largest AGENT_MESH_TRACE_RING_SPAN_BYTES. */
@@ -300,12 +295,9 @@ export function ringSpanBytesFromEnv(env: NodeJS.ProcessEnv = process.env): numb
   return intFromEnv(env, "AGENT_MESH_TRACE_RING_SPAN_BYTES", ...RING_SPAN_BYTES_RANGE) ?? DEFAULT_SPAN_RING_SPAN_BYTES;
 }
 
-/** A boolean environment variable: "true"/"1" or "false"/"0" (any case); unset or empty is false. */
+/** A boolean environment variable (envFlag); unset or empty is false; malformed, INVALID_ARGUMENT. */
 function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
-  const text = (env[name] ?? "").trim().toLowerCase();
-  if (text === "" || text === "false" || text === "0") return false;
-  if (text === "true" || text === "1") return true;
-  throw new MeshError(Code.InvalidArgument, `${name}: expected true or false, got "${env[name]}"`);
+  return invalidArgument(() => envFlag(env, name)) ?? false;
 }
 
 /**
@@ -328,15 +320,18 @@ function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exp
   return chosen;
 }
 
-/** An integer environment variable from `min` to `max`; undefined when unset or empty. */
+/** An integer environment variable from `min` to `max` (envInt); undefined when unset or empty; malformed, INVALID_ARGUMENT. */
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
-  const text = (env[name] ?? "").trim();
-  if (text === "") return undefined;
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new MeshError(Code.InvalidArgument, `${name}: expected an integer from ${min} to ${max}, got "${text}"`);
+  return invalidArgument(() => envInt(env, name, min, max));
+}
+
+/** What `read` returns; an EnvVarError it throws as a MeshError INVALID_ARGUMENT with the same message. */
+function invalidArgument<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw err instanceof EnvVarError ? new MeshError(Code.InvalidArgument, err.message) : err;
   }
-  return value;
 }
 
 /**
