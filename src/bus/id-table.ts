@@ -8,6 +8,8 @@
  * promoted by the young-generation GC.
  */
 
+import { staysPut } from "./slot-index.js";
+
 /** Units of an id hashed: the last ones (ids are UUIDs, random throughout; other keys still hash, just coarser). */
 const HASHED_UNITS = 12;
 
@@ -73,12 +75,10 @@ export class IdTable<V> {
     const i = this.find(key, hashOf(key));
     if (i < 0) return false;
     const { keys, vals, hashes, mask } = this;
-    // Backward shift: later entries of the probe run move into the hole unless their home slot is cyclically
-    // in (hole, j], where they would no longer be found.
+    // Backward shift: later entries of the probe run move into the hole unless they stay put (staysPut).
     let hole = i;
     for (let j = (i + 1) & mask; keys[j] !== undefined; j = (j + 1) & mask) {
-      const home = hashes[j] & mask;
-      if (hole <= j ? home > hole && home <= j : home > hole || home <= j) continue;
+      if (staysPut(hashes[j] & mask, hole, j)) continue;
       keys[hole] = keys[j];
       vals[hole] = vals[j];
       hashes[hole] = hashes[j];

@@ -5,6 +5,14 @@
  * with `start`, `slotAt` and `after`.
  */
 
+/**
+ * Backward-shift deletion's rule for linear probing: an entry at bucket `j` whose home bucket is `home` stays put
+ * when the hole left at `hole` is not on its probe path — its home lies cyclically in (hole, j].
+ */
+export function staysPut(home: number, hole: number, j: number): boolean {
+  return hole <= j ? home > hole && home <= j : home > hole || home <= j;
+}
+
 /** An open-addressing index of ring slots by hash; see the file comment. */
 export class SlotIndex {
   /** The hash of each slot's key (meaningful while the slot is indexed). */
@@ -52,8 +60,7 @@ export class SlotIndex {
     let hole = hashes[slot] & mask;
     while (buckets[hole] !== slot + 1) hole = (hole + 1) & mask;
     for (let j = (hole + 1) & mask; buckets[j] !== 0; j = (j + 1) & mask) {
-      const home = hashes[buckets[j] - 1] & mask;
-      if (hole <= j ? home > hole && home <= j : home > hole || home <= j) continue;
+      if (staysPut(hashes[buckets[j] - 1] & mask, hole, j)) continue;
       buckets[hole] = buckets[j];
       hole = j;
     }
