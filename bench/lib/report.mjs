@@ -195,6 +195,8 @@ export function goals(rr, cluster, opts) {
   ratioGoal("conc 64 throughput, client SubmitTask via A→B ÷ grpc-js unary ≥ 6×", r("routed@64"), r("grpc@64"), "rps", 6, false);
   ratioGoal("conc 1 p50, link request/response ÷ TCP echo ≤ 1.5×", r("link@1"), r("tcp@1"), "p50Us", 1.5, true);
   ratioGoal("conc 1 p50, client SubmitTask via A→B ÷ TCP echo ≤ 1.5×", r("routed@1"), r("tcp@1"), "p50Us", 1.5, true);
+  ratioGoal("tracing as shipped (span ring): routed conc 64 throughput ÷ tracing off ≥ 0.9×", r("routed@64"), r("routed-off@64"), "rps", 0.9, false);
+  ratioGoal("tracing on (ring + OTLP export, 100 %): routed conc 64 throughput ÷ tracing off ≥ 0.9×", r("routed-otlp@64"), r("routed-off@64"), "rps", 0.9, false);
   if (rr !== undefined || cluster !== undefined) {
     const idle = [rr?.idleRssMb?.A, rr?.idleRssMb?.B, cluster?.idleRssMaxMb].filter((x) => Number.isFinite(x));
     const max = Math.max(...idle);
