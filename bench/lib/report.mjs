@@ -197,8 +197,8 @@ export function goals(rr, cluster, opts) {
   ratioGoal("conc 1 p50, client SubmitTask via A→B ÷ TCP echo ≤ 1.5×", r("routed@1"), r("tcp@1"), "p50Us", 1.5, true);
   ratioGoal("tracing as shipped (span ring): routed conc 64 throughput ÷ tracing off ≥ 0.9×", r("routed@64"), r("routed-off@64"), "rps", 0.9, false);
   ratioGoal("tracing on (ring + OTLP export, 100 %): routed conc 64 throughput ÷ tracing off ≥ 0.9×", r("routed-otlp@64"), r("routed-off@64"), "rps", 0.9, false);
-  if (rr !== undefined || cluster !== undefined) {
-    const idle = [rr?.idleRssMb?.A, rr?.idleRssMb?.B, cluster?.idleRssMaxMb].filter((x) => Number.isFinite(x));
+  const idle = [rr?.idleRssMb?.A, rr?.idleRssMb?.B, cluster?.idleRssMaxMb].filter((x) => Number.isFinite(x));
+  if (idle.length > 0) {
     const max = Math.max(...idle);
     g.push({ goal: "idle RSS per node ≤ 60 MB", status: max <= 60 ? "PASS" : "FAIL", value: max, target: 60, detail: `max ${num(max, 1)} MB (${num((max / 60) * 100)} % of the limit)` });
   } else g.push({ goal: "idle RSS per node ≤ 60 MB", status: "SKIP" });
