@@ -70,6 +70,8 @@ export interface SpanBacklog {
   take(max: number): ExportBatch;
   /** Stops taking spans for export (those waiting stay). */
   close(): void;
+  /** Called last when the queue shuts down, after the final export: forgets what the backlog keeps besides. */
+  shutdown?(): Promise<void>;
 }
 
 /** A backlog of span objects: new spans are dropped while `maxQueueSize` wait. */
@@ -171,6 +173,7 @@ export class ExportQueue implements SpanSink {
     this.backlog.close();
     await this.forceFlush();
     await this.exporter.shutdown();
+    await this.backlog.shutdown?.();
   }
 
   /**

@@ -409,6 +409,7 @@ describe("tracing exporting from the ring's records", () => {
     expect(t.spans?.query({ correlationId: "c" }).map((s) => s.name)).toEqual(["s0", "s1", "s2", "s3", "s4"]);
     await t.shutdown();
     expect(exporter.batches).toEqual([["s0", "s1", "s2", "s3", "s4"]]);
+    expect(t.spans?.query({ correlationId: "c" })).toEqual([]); // as a ring of its own forgets on shutdown
     expect(exporter.shutdowns).toBe(1);
     expect(t.exportStats()).toMatchObject({ exported: 5, dropped: 0, queued: 0 });
   });
