@@ -199,7 +199,7 @@ function linkProto(link: Link, w: ProtoWriter): void {
 }
 
 /** Writes `attributes` as repeated KeyValue field `tag` (values left undefined are skipped). */
-export function attributesProto(tag: number, attributes: Attributes, w: ProtoWriter): void {
+function attributesProto(tag: number, attributes: Attributes, w: ProtoWriter): void {
   for (const key in attributes) {
     const value = attributes[key];
     if (value === undefined) continue;
