@@ -7,8 +7,9 @@
  * bytes, ASCII text is copied a char code at a time, names and attribute keys are numbers in bounded intern
  * tables (span-record-intern.ts). Non-ASCII text goes through Buffer's UTF-8 writer.
  *
- * Layout (integers are LEB128 varints, "signed" ones zigzag-encoded first; "text" is a varint byte count and
- * that many bytes of UTF-8; a "ref" is 2·(n+1) for entry n of an intern table, or 2·(bytes)+1 and inline text):
+ * Layout (integers are LEB128 varints, "signed" ones of magnitude below 2^52 and zigzag-encoded first; "text" is
+ * a varint byte count and that many bytes of UTF-8; a "ref" is 2·(n+1) for entry n of an intern table, or
+ * 2·(bytes)+1 and inline text):
  *
  *     flags      1 byte: wire SpanKind (bits 0–2), wire SpanStatusCode (bits 3–4), times as HrTimes (bit 5;
  *                else epoch and microseconds), agent id given (bit 6), status message given (bit 7)
@@ -26,11 +27,11 @@
  *     message    (if given) text
  *     agent id   (if given: an SDK span whose resource names another agent than the ring's) ref, names table
  *     attributes per attribute a ref into the keys table, a tag byte (ValueTag) and the value; then a 0 byte
- *     tail       (if given: a recorded span with a scope and events, links or dropped counts) dropped attributes; events:
- *                a count, each a name ref (names table), signed time (µs since the span's epoch), dropped
- *                attributes and attributes as above; dropped events; links: a count, each a LinkFlag byte,
- *                trace flags, trace id, span id (raw or text as above), trace state (empty: none), dropped
- *                attributes and attributes; dropped links
+ *     tail       (if given: a recorded span with a scope and events, links or dropped counts) dropped
+ *                attributes; events: a count, each a name ref (names table), signed time (µs since the span's
+ *                epoch), dropped attributes and attributes as above; dropped events; links: a count, each a
+ *                LinkFlag byte, trace flags, trace id, span id (raw or text as above), trace state (empty:
+ *                none), dropped attributes and attributes; dropped links
  *
  * A record fits in the space it is given exactly when its size is at most that space; one that does not fit
  * fails (the writer returns -1) and may have written up to `reach`. With `cut` > 0 every text is cut to at
@@ -176,7 +177,7 @@ export class SpanRecordWriter {
     this.signed(span.startedAt);
     this.signed(span.endedAt - span.startedAt);
     if (hasMessage) this.text(message, 1, 0);
-    this.attributes(span.attributes);
+    this.attributes(span.attributes); // the span's attributes are read here only
     if (tail) {
       this.unsigned(droppedAttributes);
       this.events(events);
