@@ -1,12 +1,14 @@
 /**
  * What tracing costs per span in isolation, in one process: a request's two spans (a CLIENT span whose context
  * is injected into an envelope's trace field, and the SERVER span extracted from it, five mesh attributes each)
- * recorded into the span ring only ("ring"), also queued for export to an exporter that only encodes OTLP
- * protobuf ("encode"), or exported over OTLP/HTTP to a receiver in this process ("http", receiver included).
- * Prints the median CPU time per request of 9 rounds. Compare with the routed benchmark's per-task figures to
- * see what the multi-process setting adds.
+ * recorded into the span ring only ("ring"), also queued for export as the ring's records and transcoded to
+ * OTLP protobuf for an exporter that discards the bytes ("encode": the export path of an OTLP/protobuf
+ * endpoint, without HTTP), queued as span objects for an exporter that encodes them with encodeSpansProto
+ * ("encode-objects": the path of a caller's exporter), or exported over OTLP/HTTP to a receiver in this
+ * process ("http", receiver included). Prints the median CPU time per request of 9 rounds. Compare with the
+ * routed benchmark's per-task figures to see what the multi-process setting adds.
  *
- *   npm run build && node bench/span-cost.mjs ring|encode|http [--requests N]
+ *   npm run build && node bench/span-cost.mjs ring|encode|encode-objects|http [--requests N]
  */
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
@@ -18,8 +20,8 @@ import { ATTR_CORRELATION_ID, ATTR_FROM, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TO, 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { requests: { type: "string", default: "20000" } } });
 const mode = positionals[0];
 const n = Number(values.requests);
-if (!["ring", "encode", "http"].includes(mode) || !Number.isInteger(n) || n < 1) {
-  process.stderr.write("Usage: node bench/span-cost.mjs ring|encode|http [--requests N]\n");
+if (!["ring", "encode", "encode-objects", "http"].includes(mode) || !Number.isInteger(n) || n < 1) {
+  process.stderr.write("Usage: node bench/span-cost.mjs ring|encode|encode-objects|http [--requests N]\n");
   process.exit(2);
 }
 let endpoint;
@@ -32,12 +34,13 @@ if (mode === "http") {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   endpoint = `http://127.0.0.1:${server.address().port}`;
 }
-const encodeOnly = { export: (spans, done) => (encodeSpansProto(spans), done({ code: 0 })), shutdown: async () => {}, forceFlush: async () => {} };
+const discard = { export: (batch, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
+const encodeObjects = { export: (spans, done) => (encodeSpansProto(spans), done({ code: 0 })), shutdown: async () => {}, forceFlush: async () => {} };
 const tracing = startTracing({
   agentId: "a",
   asyncContext: false,
   env: mode === "http" ? { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_on" } : {},
-  ...(mode === "encode" ? { exporter: encodeOnly } : {}),
+  ...(mode === "encode" ? { exporter: discard, encodedExport: true } : mode === "encode-objects" ? { exporter: encodeObjects } : {}),
 });
 const tracer = tracing.tracerProvider.getTracer("agent-mesh");
 const attributes = (span, i) => {

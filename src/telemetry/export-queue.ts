@@ -1,10 +1,16 @@
 /**
  * The export queue: a sink of the span recorder that batches sampled spans for an SDK SpanExporter, off the
- * path that ends them. Ending a span costs one array push; a full batch is exported on the next turn of the
- * event loop (setImmediate), a partial one after the schedule delay; a few exports may be in flight at once
- * (a collector's round trip then does not cap the rate). The queue is bounded: when the collector cannot keep
- * up, new spans are dropped and counted (a warning names how many). Limits and timers follow the SDK's
- * BatchSpanProcessor and its OTEL_BSP_* variables.
+ * path that ends them. A full batch is exported on the next turn of the event loop (setImmediate), a partial
+ * one after the schedule delay; a few exports may be in flight at once (a collector's round trip then does not
+ * cap the rate). Limits and timers follow the SDK's BatchSpanProcessor and its OTEL_BSP_* variables.
+ *
+ * Spans wait in a backlog, bounded by maxQueueSize: when the collector cannot keep up, spans are dropped and
+ * counted (a warning names how many). Two backlogs:
+ *
+ * - span objects (SpanObjects here, the default): ending a span costs one array push; when full, new spans are
+ *   dropped (as the SDK's processor does); a batch hands the spans themselves to the exporter.
+ * - the span ring's records (otlp-records.ts, for the OTLP/HTTP protobuf exporter): the span is written once,
+ *   as the ring's record, and dies young; a batch is transcoded from the records to the request's bytes.
  */
 import { diag, TraceFlags } from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
@@ -41,56 +47,121 @@ export interface ExportStats {
   readonly queued: number;
   /** Spans the exporter accepted. */
   readonly exported: number;
-  /** Spans dropped because the queue was full. */
+  /** Spans dropped because the queue was full, or (the ring's records) overwritten before their export. */
   readonly dropped: number;
   /** Spans whose export failed or timed out. */
   readonly failed: number;
 }
 
+/** One export's spans as the exporter is handed them: the spans, or something standing for them (its length: how many). */
+export type ExportBatch = { readonly length: number };
+
+/** Where an export queue's spans wait; see the file comment. */
+export interface SpanBacklog {
+  /** Spans waiting. */
+  readonly waiting: number;
+  /** Spans dropped so far because maxQueueSize were waiting. */
+  readonly droppedFull: number;
+  /** Spans dropped so far because their records were overwritten before export. */
+  readonly droppedOverwritten: number;
+  /** Takes a finished span (only sampled ones are exported); true when one more now waits. */
+  add(span: RecordedSpan): boolean;
+  /** Takes up to `max` waiting spans out, oldest first, as one batch (empty when none wait). */
+  take(max: number): ExportBatch;
+  /** Stops taking spans for export (those waiting stay). */
+  close(): void;
+  /** Called last when the queue shuts down, after the final export: forgets what the backlog keeps besides. */
+  shutdown?(): Promise<void>;
+}
+
+/** A backlog of span objects: new spans are dropped while `maxQueueSize` wait. */
+export class SpanObjects implements SpanBacklog {
+  /** Spans dropped so far because maxQueueSize were waiting. */
+  droppedFull = 0;
+  /** Always 0: objects are not overwritten. */
+  readonly droppedOverwritten = 0;
+  private queue: RecordedSpan[] = [];
+  private closed = false;
+
+  /** A backlog holding at most `maxQueueSize` spans. */
+  constructor(private readonly maxQueueSize: number) {}
+
+  /** Spans waiting. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Queues a sampled span; drops and counts it when full. */
+  add(span: RecordedSpan): boolean {
+    if (this.closed || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return false;
+    if (this.queue.length >= this.maxQueueSize) {
+      this.droppedFull++;
+      return false;
+    }
+    this.queue.push(span);
+    return true;
+  }
+
+  /** The oldest `max` spans. */
+  take(max: number): RecordedSpan[] {
+    if (this.queue.length <= max) {
+      const batch = this.queue;
+      this.queue = [];
+      return batch;
+    }
+    return this.queue.splice(0, max);
+  }
+
+  /** Takes no more spans. */
+  close(): void {
+    this.closed = true;
+  }
+}
+
 /** Batches sampled spans for `exporter`; see the file comment. */
 export class ExportQueue implements SpanSink {
   private readonly config: ExportQueueConfig;
-  private queue: RecordedSpan[] = [];
+  private readonly backlog: SpanBacklog;
   private readonly exporting = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private stopped = false;
   private exported = 0;
-  private dropped = 0;
   private failed = 0;
-  private droppedUnreported = 0;
+  private reportedFull = 0;
+  private reportedOverwritten = 0;
 
-  /** A queue in front of `exporter` with `config` (defaults: DEFAULT_EXPORT_QUEUE_CONFIG). */
+  /**
+   * A queue in front of `exporter` with `config` (defaults: DEFAULT_EXPORT_QUEUE_CONFIG), its spans waiting in
+   * `backlog` (default: span objects, maxQueueSize of them); a backlog given has its own bound, which should be
+   * config's maxQueueSize.
+   */
   constructor(
     private readonly exporter: SpanExporter,
     config: Partial<ExportQueueConfig> = {},
+    backlog?: SpanBacklog,
   ) {
     this.config = { ...DEFAULT_EXPORT_QUEUE_CONFIG, ...config };
     if (this.config.maxExportBatchSize > this.config.maxQueueSize) this.config.maxExportBatchSize = this.config.maxQueueSize;
+    this.backlog = backlog ?? new SpanObjects(this.config.maxQueueSize);
   }
 
   /** What the queue did so far. */
   stats(): ExportStats {
-    return { queued: this.queue.length, exported: this.exported, dropped: this.dropped, failed: this.failed };
+    const b = this.backlog;
+    return { queued: b.waiting, exported: this.exported, dropped: b.droppedFull + b.droppedOverwritten, failed: this.failed };
   }
 
-  /** Queues a sampled span (unsampled ones are not exported); drops and counts it when the queue is full. */
+  /** Hands a finished span to the backlog (which exports sampled ones only, and drops and counts what does not fit). */
   onEnd(span: RecordedSpan): void {
-    if (this.stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    if (this.queue.length >= this.config.maxQueueSize) {
-      this.dropped++;
-      this.droppedUnreported++;
-      return;
-    }
-    this.queue.push(span);
-    this.schedule();
+    if (this.backlog.add(span)) this.schedule();
   }
 
   /** Exports everything queued, in batches, and waits for the exports in flight. */
   async forceFlush(): Promise<void> {
     this.cancelTimers();
     for (;;) {
-      while (this.queue.length > 0 && this.exporting.size < this.config.maxConcurrentExports) this.exportBatch();
+      while (this.backlog.waiting > 0 && this.exporting.size < this.config.maxConcurrentExports) this.exportBatch();
       if (this.exporting.size === 0) return;
       await Promise.race(this.exporting);
     }
@@ -99,8 +170,10 @@ export class ExportQueue implements SpanSink {
   /** Stops queueing, exports what waits, shuts the exporter down. */
   async shutdown(): Promise<void> {
     this.stopped = true;
+    this.backlog.close();
     await this.forceFlush();
     await this.exporter.shutdown();
+    await this.backlog.shutdown?.();
   }
 
   /**
@@ -109,8 +182,9 @@ export class ExportQueue implements SpanSink {
    * that ends looks again).
    */
   private schedule(): void {
-    if (this.stopped || this.queue.length === 0 || this.exporting.size >= this.config.maxConcurrentExports) return;
-    if (this.queue.length >= this.config.maxExportBatchSize) {
+    const waiting = this.backlog.waiting;
+    if (this.stopped || waiting === 0 || this.exporting.size >= this.config.maxConcurrentExports) return;
+    if (waiting >= this.config.maxExportBatchSize) {
       if (this.immediate !== undefined) return;
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
@@ -135,17 +209,10 @@ export class ExportQueue implements SpanSink {
 
   /** Exports one batch (when spans wait and a slot is free); when it ends, schedules the next. */
   private exportBatch(): void {
-    if (this.queue.length === 0 || this.exporting.size >= this.config.maxConcurrentExports) return;
-    const size = this.config.maxExportBatchSize;
-    let batch: RecordedSpan[];
-    if (this.queue.length <= size) {
-      batch = this.queue;
-      this.queue = [];
-    } else batch = this.queue.splice(0, size);
-    if (this.droppedUnreported > 0) {
-      diag.warn(`Dropped ${this.droppedUnreported} spans because maxQueueSize (${this.config.maxQueueSize}) was reached`);
-      this.droppedUnreported = 0;
-    }
+    if (this.backlog.waiting === 0 || this.exporting.size >= this.config.maxConcurrentExports) return;
+    this.reportDrops();
+    const batch = this.backlog.take(this.config.maxExportBatchSize);
+    if (batch.length === 0) return;
     const exporting: Promise<void> = this.send(batch).then(() => {
       this.exporting.delete(exporting);
       this.schedule();
@@ -153,8 +220,21 @@ export class ExportQueue implements SpanSink {
     this.exporting.add(exporting);
   }
 
+  /** Warns of the spans dropped since the last warning. */
+  private reportDrops(): void {
+    const { droppedFull, droppedOverwritten } = this.backlog;
+    if (droppedFull > this.reportedFull) {
+      diag.warn(`Dropped ${droppedFull - this.reportedFull} spans because maxQueueSize (${this.config.maxQueueSize}) was reached`);
+      this.reportedFull = droppedFull;
+    }
+    if (droppedOverwritten > this.reportedOverwritten) {
+      diag.warn(`Dropped ${droppedOverwritten - this.reportedOverwritten} spans whose records in the span ring were overwritten before their export (a larger AGENT_MESH_TRACE_RING_SPAN_BYTES keeps them longer)`);
+      this.reportedOverwritten = droppedOverwritten;
+    }
+  }
+
   /** Hands `batch` to the exporter; resolves when it answers or the export timeout passes. Never rejects. */
-  private send(batch: RecordedSpan[]): Promise<void> {
+  private send(batch: ExportBatch): Promise<void> {
     return new Promise<void>((resolve) => {
       let done = false;
       const finish = (result: ExportResult | undefined) => {

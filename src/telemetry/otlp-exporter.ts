@@ -2,14 +2,16 @@
  * The OTLP/HTTP span exporter: the SDK's OTLP HTTP export delegate (@opentelemetry/otlp-exporter-base, as the
  * SDK's own OTLP/HTTP trace exporters build it) — its transport, retries, concurrency limit, headers, timeout
  * and compression as the OTEL_EXPORTER_OTLP_* variables configure them — with a serializer of the chosen
- * protocol (otlp-protocol.ts): OTLP/protobuf (application/x-protobuf, encoded by otlp-proto.ts; the default)
- * or OTLP/JSON (application/json, encoded by otlp-json.ts). Recorded spans are encoded by those modules;
+ * protocol (otlp-protocol.ts): OTLP/protobuf (application/x-protobuf; the default) or OTLP/JSON
+ * (application/json, encoded by otlp-json.ts). An EncodedSpans batch (the export queue over the span ring's
+ * records, otlp-records.ts) is sent as its bytes; recorded spans are encoded by otlp-proto.ts or otlp-json.ts;
  * a batch holding any other ReadableSpan goes through the SDK's serializer of the same protocol, as do the
  * collector's responses. The packages are loaded here, on first use (sdk.ts).
  */
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { encodeSpansJson } from "./otlp-json.js";
 import { encodeSpansProto } from "./otlp-proto.js";
+import { EncodedSpans } from "./otlp-records.js";
 import { DEFAULT_OTLP_PROTOCOL, OTLP_CONTENT_TYPES, type OtlpProtocol } from "./otlp-protocol.js";
 import { RecordedSpan } from "./recorded-span.js";
 import { sdkOtlpExporterBase, sdkOtlpNodeHttp, sdkOtlpTransformer } from "./sdk.js";
@@ -32,7 +34,10 @@ export function newOtlpExporter(url: string, protocol: OtlpProtocol = DEFAULT_OT
   const sdk: Serializer = json ? JsonTraceSerializer : ProtobufTraceSerializer;
   const encode = json ? encodeSpansJson : encodeSpansProto;
   const serializer: Serializer = {
-    serializeRequest: (spans) => (spans.every((s) => s instanceof RecordedSpan) ? encode(spans as RecordedSpan[]) : sdk.serializeRequest(spans)),
+    serializeRequest: (spans) => {
+      if ((spans as unknown) instanceof EncodedSpans) return json ? undefined : (spans as unknown as EncodedSpans).bytes;
+      return spans.every((s) => s instanceof RecordedSpan) ? encode(spans as RecordedSpan[]) : sdk.serializeRequest(spans);
+    },
     deserializeResponse: (data) => sdk.deserializeResponse(data),
   };
   // The SDK's exporters turn their options into the delegate's configuration (environment included) this way.

@@ -1,7 +1,7 @@
 /**
  * Reading the span ring's records (layout in span-record.ts): whether a record matches a query's trace id and
- * correlation id, compared as bytes without making strings, and the wire Span of a record that does. Runs
- * only when the ring is queried.
+ * correlation id, compared as bytes without making strings, and the wire Span of a record that does (the wire
+ * Span has no events or links: a record's tail is not read). Runs only when the ring is queried.
  */
 import { create } from "@bufbuild/protobuf";
 import { SpanSchema, type Span, type SpanKind, type SpanStatusCode } from "../../gen/agentmesh/v1/trace_pb.js";
@@ -48,7 +48,8 @@ export class SpanRecordReader {
     const buf = this.buf;
     const flags = buf[at];
     const ids = buf[at + 1];
-    this.pos = at + 2;
+    this.pos = at + 3;
+    this.unsigned(); // scope
     if (filter.traceText !== undefined) {
       if ((ids & IdFlag.TRACE_RAW) !== 0) {
         if (filter.traceRaw === undefined || !this.equals(this.pos, 16, filter.traceRaw)) return false;
@@ -61,9 +62,12 @@ export class SpanRecordReader {
     } else this.skipId((ids & IdFlag.TRACE_RAW) !== 0, 16);
     if (filter.correlation === undefined) return true;
     this.skipId((ids & IdFlag.SPAN_RAW) !== 0, 8);
+    if ((ids & IdFlag.TRACE_STATE) !== 0) this.skipText();
     if ((ids & IdFlag.PARENT) !== 0) this.skipId((ids & IdFlag.PARENT_RAW) !== 0, 8);
     this.skipRef();
-    for (let i = 0; i < 4; i++) this.unsigned();
+    this.pos += 12;
+    this.unsigned();
+    this.unsigned();
     if ((flags & RecordFlag.MESSAGE) !== 0) this.skipText();
     if ((flags & RecordFlag.AGENT) !== 0) this.skipRef();
     const interned = this.keys.find(ATTR_CORRELATION_ID);
@@ -92,13 +96,16 @@ export class SpanRecordReader {
     const buf = this.buf;
     const flags = buf[at];
     const ids = buf[at + 1];
-    this.pos = at + 2;
+    this.pos = at + 3;
+    this.unsigned(); // scope
     const traceId = this.id((ids & IdFlag.TRACE_RAW) !== 0, 16);
     const spanId = this.id((ids & IdFlag.SPAN_RAW) !== 0, 8);
+    if ((ids & IdFlag.TRACE_STATE) !== 0) this.skipText();
     const parentSpanId = (ids & IdFlag.PARENT) !== 0 ? this.id((ids & IdFlag.PARENT_RAW) !== 0, 8) : "";
     const name = this.ref(this.names);
-    const a = this.signed();
-    const b = this.signed();
+    const a = buf.readDoubleLE(this.pos);
+    const b = buf.readUInt32LE(this.pos + 8);
+    this.pos += 12;
     const c = this.signed();
     const d = this.signed();
     let startUnixNanos: bigint;
@@ -136,23 +143,41 @@ export class SpanRecordReader {
     });
   }
 
-  /** An attribute value of tag `tag` as the wire's text (as the OpenTelemetry value would print). */
+  /** An attribute value of tag `tag` as the wire's text (as the OpenTelemetry value would print; arrays as JSON). */
   private value(tag: number): string {
     switch (tag) {
       case ValueTag.STRING:
       case ValueTag.TEXT:
         return this.text(this.unsigned());
+      case ValueTag.ARRAY: {
+        const values: unknown[] = [];
+        for (let n = this.unsigned(); n > 0; n--) values.push(this.scalar(this.buf[this.pos++]));
+        return JSON.stringify(values);
+      }
+      default:
+        return String(this.scalar(tag));
+    }
+  }
+
+  /** A scalar value (or an array's hole: null) of tag `tag`. */
+  private scalar(tag: number): string | number | boolean | null {
+    switch (tag) {
+      case ValueTag.STRING:
+        return this.text(this.unsigned());
       case ValueTag.INT:
-        return String(this.signed());
-      case ValueTag.DOUBLE: {
+        return this.signed();
+      case ValueTag.DOUBLE:
+      case ValueTag.INT64: {
         const v = this.buf.readDoubleLE(this.pos);
         this.pos += 8;
-        return String(v);
+        return v;
       }
       case ValueTag.TRUE:
-        return "true";
+        return true;
       case ValueTag.FALSE:
-        return "false";
+        return false;
+      case ValueTag.NONE:
+        return null;
       default:
         throw new Error(`span record: unknown value tag ${tag}`);
     }
@@ -161,7 +186,8 @@ export class SpanRecordReader {
   private skipValue(tag: number): void {
     if (tag === ValueTag.STRING || tag === ValueTag.TEXT) this.skipText();
     else if (tag === ValueTag.INT) this.unsigned();
-    else if (tag === ValueTag.DOUBLE) this.pos += 8;
+    else if (tag === ValueTag.DOUBLE || tag === ValueTag.INT64) this.pos += 8;
+    else if (tag === ValueTag.ARRAY) for (let n = this.unsigned(); n > 0; n--) this.skipValue(this.buf[this.pos++]);
   }
 
   private id(raw: boolean, bytes: number): string {
@@ -210,7 +236,9 @@ export class SpanRecordReader {
   private signed(): number {
     const v = this.unsigned();
     if (v < 0x80000000) return (v >>> 1) ^ -(v & 1);
-    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+    // Beyond 31 bits as doubles (no `%`: on a double it is a slow call).
+    const half = Math.floor(v / 2);
+    return v === half * 2 ? half : -half - 1;
   }
 
   private unsigned(): number {

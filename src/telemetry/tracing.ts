@@ -9,10 +9,12 @@
  *   collector. On by default (AGENT_MESH_TRACE_RING_SIZE, default 4096; 0 turns it off), in an arena of
  *   AGENT_MESH_TRACE_RING_SPAN_BYTES (default 512) bytes per span.
  * - the export queue (export-queue.ts) in front of the OTLP/HTTP exporter (otlp-exporter.ts: the SDK's
- *   transport; protobuf encoded by otlp-proto.ts by default, JSON by otlp-json.ts with
- *   OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL=http/json, see otlp-protocol.ts), only when
- *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set (or OTEL_TRACES_EXPORTER=console).
- *   Its batching follows OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE and
+ *   transport; OTLP/protobuf by default, JSON by otlp-json.ts with OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL=http/json,
+ *   see otlp-protocol.ts), only when OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT is set
+ *   (or OTEL_TRACES_EXPORTER=console). For OTLP/protobuf the spans wait as the span ring's records and a batch
+ *   is transcoded from them (otlp-records.ts; with AGENT_MESH_TRACE_RING_SIZE=0 the ring keeps only what
+ *   waits); otherwise, and for an exporter given in the options, as span objects. Its batching follows
+ *   OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE and
  *   OTEL_BSP_EXPORT_TIMEOUT; headers, timeouts and compression OTEL_EXPORTER_OTLP_*.
  * - SDK span processors a caller adds (tests: an in-memory exporter); recorded spans are ReadableSpans.
  *
@@ -35,6 +37,7 @@ import { DEFAULT_EXPORT_QUEUE_CONFIG, ExportQueue, type ExportQueueConfig, type 
 import { installNodeTracing, type NodeTracing } from "./node-tracing.js";
 import { newOtlpExporter } from "./otlp-exporter.js";
 import { otlpTracesProtocol } from "./otlp-protocol.js";
+import { RecordBacklog } from "./otlp-records.js";
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from "./recorded-span.js";
 import { leanSampler, samplerSpecFromEnv, sdkSampler } from "./sampling.js";
 import { sdkResources, sdkTraceBase } from "./sdk.js";
@@ -57,6 +60,12 @@ export interface TracingOptions {
   ringSpanBytes?: number;
   /** Exporter behind the export queue, instead of the one the environment names (tests, benchmarks). */
   exporter?: SpanExporter;
+  /**
+   * Hand `exporter` each batch as an EncodedSpans (otlp-records.ts: an OTLP/protobuf request transcoded from
+   * the span ring's records) rather than as spans. Default false (the OTLP/protobuf exporter the environment
+   * names is always handed EncodedSpans).
+   */
+  encodedExport?: boolean;
   /** SDK span processors that also get every span (e.g. a SimpleSpanProcessor over an InMemorySpanExporter in tests). */
   spanProcessors?: SpanProcessor[];
   /** Sampler instead of the one OTEL_TRACES_SAMPLER names (any object with the API's shouldSample). */
@@ -113,11 +122,16 @@ export function startTracing(options: TracingOptions): Tracing {
   const exportUrl = options.exporter !== undefined || disabled ? undefined : otlpTracesUrl(env);
   const fromEnv = disabled || options.exporter !== undefined ? undefined : exporterFromEnv(env, exportUrl);
   const exporter = disabled ? undefined : (options.exporter ?? fromEnv?.exporter);
-  const ring = ringSize > 0 && !disabled ? new SpanRing(ringSize, options.agentId, ringSpanBytes) : undefined;
+  const encoded = exporter !== undefined && (options.exporter !== undefined ? options.encodedExport === true : fromEnv?.encoded === true);
   const processors = disabled ? [] : (options.spanProcessors ?? []);
-  const queue = exporter !== undefined ? new ExportQueue(exporter, { ...exportQueueConfigFromEnv(env), ...options.exportQueue }) : undefined;
+  const queueConfig = exporter === undefined ? undefined : { ...exportQueueConfigFromEnv(env), ...options.exportQueue };
+  // With EncodedSpans the ring's arena is the export queue and the queue writes each span into the ring
+  // (otlp-records.ts): the ring is then no sink of its own, and with no ring asked for it keeps only what waits.
+  const records = encoded ? new SpanRing(ringSize, options.agentId, ringSpanBytes, queueConfig!.maxQueueSize) : undefined;
+  const ring = encoded ? (ringSize > 0 ? records : undefined) : ringSize > 0 && !disabled ? new SpanRing(ringSize, options.agentId, ringSpanBytes) : undefined;
+  const queue = exporter === undefined ? undefined : new ExportQueue(exporter, queueConfig, records === undefined ? undefined : new RecordBacklog(records));
   const sinks: SpanSink[] = [...(processors as unknown as SpanSink[])];
-  if (ring !== undefined) sinks.push(ring);
+  if (ring !== undefined && !encoded) sinks.push(ring);
   if (queue !== undefined) sinks.push(queue);
   let resource: Resource | undefined;
   const resourceOf = () => (resource ??= tracingResource(options.agentId, env));
@@ -302,17 +316,21 @@ function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
 
 /**
  * The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint and speaks the protocol
- * otlpTracesProtocol reads; "console"; "none"; the last named wins), and whether it is the OTLP exporter.
+ * otlpTracesProtocol reads; "console"; "none"; the last named wins), whether it is the OTLP exporter, and
+ * whether it takes EncodedSpans (OTLP/protobuf).
  */
-function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exporter: SpanExporter | undefined; otlp: boolean } {
+function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exporter: SpanExporter | undefined; otlp: boolean; encoded: boolean } {
   const names = (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase();
-  let chosen: { exporter: SpanExporter | undefined; otlp: boolean } = { exporter: undefined, otlp: false };
+  let chosen: { exporter: SpanExporter | undefined; otlp: boolean; encoded: boolean } = { exporter: undefined, otlp: false, encoded: false };
   for (const name of names === "" ? ["otlp"] : names.split(",").map((n) => n.trim())) {
-    if (name === "none") return { exporter: undefined, otlp: false };
+    if (name === "none") return { exporter: undefined, otlp: false, encoded: false };
     if (name === "otlp") {
-      if (url !== undefined) chosen = { exporter: newOtlpExporter(url, otlpTracesProtocol(env)), otlp: true };
+      if (url !== undefined) {
+        const protocol = otlpTracesProtocol(env);
+        chosen = { exporter: newOtlpExporter(url, protocol), otlp: true, encoded: protocol === "http/protobuf" };
+      }
     } else if (name === "console") {
-      chosen = { exporter: new (sdkTraceBase().ConsoleSpanExporter)(), otlp: false };
+      chosen = { exporter: new (sdkTraceBase().ConsoleSpanExporter)(), otlp: false, encoded: false };
     } else {
       throw new MeshError(Code.InvalidArgument, `OTEL_TRACES_EXPORTER: "${name}" is not one of otlp, console, none`);
     }

@@ -219,6 +219,51 @@ describe("span record", () => {
     expect(c.reader.matches(0, c.reader.prepare(span.traceId, "c"))).toBe(true);
   });
 
+  it("reads back integers near and beyond 2^53, arrays with holes and null as the wire's text", () => {
+    const { tracer, last } = recorder();
+    const values = { a: -(2 ** 53 - 1), b: 2 ** 53 - 1, c: 2 ** 52, d: -(2 ** 52), e: 2 ** 60, f: -(2 ** 63), g: 2 ** 64, holes: ["x", null, "y"] as string[], mixed: [1, 2 ** 60, 0.5, -0] };
+    const span = tracer.startSpan("numbers", { attributes: values });
+    span.end();
+    // As String() and JSON print them (what the ring printed before integers beyond 2^52 were kept as doubles).
+    expect(roundTrip(last()).wire.attributes).toEqual({
+      a: "-9007199254740991",
+      b: "9007199254740991",
+      c: "4503599627370496",
+      d: "-4503599627370496",
+      e: String(2 ** 60),
+      f: String(-(2 ** 63)),
+      g: String(2 ** 64),
+      holes: '["x",null,"y"]',
+      mixed: JSON.stringify([1, 2 ** 60, 0.5, 0]),
+    });
+  });
+
+  it("writes the tail of a span queued for export, which reading skips; marks records exact only when OTLP can be read from them", () => {
+    const { tracer, last } = recorder();
+    const link = { context: { traceId: "11111111111111111111111111111111", spanId: "2222222222222222", traceFlags: 1 }, attributes: { why: "retry" } };
+    const span = tracer.startSpan("with tail", { attributes: { [CID]: "c-tail" }, links: [link] });
+    span.addEvent("reply", { from: "b", n: 2 });
+    span.end();
+    const c = codec();
+    const withoutScope = c.writer.writeRecorded(last(), 0, c.buf.length, 0);
+    expect(c.writer.exact).toBe(false); // no scope: no tail, not exported from its bytes
+    const withScope = c.writer.writeRecorded(last(), 0, c.buf.length, 0, 1);
+    expect(c.writer.exact).toBe(true);
+    expect(withScope).toBeGreaterThan(withoutScope + 20);
+    expect(c.reader.decode(0, "r")).toMatchObject(expectedWire(last(), "r"));
+    expect(c.reader.matches(0, c.reader.prepare(last().traceId, "c-tail"))).toBe(true);
+    c.writer.writeRecorded(last(), 0, 1024, 8, 1);
+    expect(c.writer.exact).toBe(false); // cut
+    const upper = trace.setSpanContext(ROOT_CONTEXT, { traceId: "0AF7651916CD43DD8448EB211C80319C", spanId: "B7AD6B7169203331", traceFlags: 1, isRemote: true });
+    tracer.startSpan("uppercase parent", {}, upper).end();
+    c.writer.writeRecorded(last(), 0, c.buf.length, 0, 1);
+    expect(c.writer.exact).toBe(false);
+    const sdk = sdkTracer("agent-s");
+    sdk.tracer.startSpan("sdk").end();
+    c.writer.writeReadable(sdk.last(), "r", 0, c.buf.length, 0);
+    expect(c.writer.exact).toBe(false);
+  });
+
   it("sizes varints", () => {
     const sizes = [0, 127, 128, 16_383, 16_384, 2 ** 21 - 1, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 35, 2 ** 53].map(varintSize);
     expect(sizes).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 6, 8]);
