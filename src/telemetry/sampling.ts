@@ -1,8 +1,8 @@
 /**
  * Sampling as OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name it: the variables read once into a
- * SamplerSpec, then either the SDK's samplers (when spans are exported: the SDK is loaded anyway) or lean
- * samplers over the API's Sampler interface that decide exactly as the SDK's do (same trace-id ratio
- * arithmetic, same parent rules), for a node that only keeps its ring and loads no SDK.
+ * SamplerSpec, then lean samplers over the API's Sampler interface that decide exactly as the SDK's do (same
+ * trace-id ratio arithmetic, same parent rules) without loading the SDK or allocating per span; the SDK's
+ * samplers for the same spec (sdkSampler, samplerFromEnv) are there for callers who want them.
  */
 import { isSpanContextValid, SamplingDecision, trace, TraceFlags, type Attributes, type Context, type Link, type Sampler, type SamplingResult, type SpanKind } from "@opentelemetry/api";
 import { Code, MeshError } from "../protocol/errors.js";

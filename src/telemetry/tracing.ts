@@ -18,10 +18,10 @@
  *   OTEL_BSP_EXPORT_TIMEOUT; headers, timeouts and compression OTEL_EXPORTER_OTLP_*.
  * - SDK span processors a caller adds (tests: an in-memory exporter); recorded spans are ReadableSpans.
  *
- * The sampler is OTEL_TRACES_SAMPLER's (and _ARG); span limits follow OTEL_SPAN_*_LIMIT. The OpenTelemetry
- * SDK packages (resources, sdk-trace-base, the exporter) are loaded only when spans leave the process (an
- * exporter or SDK processors): then the SDK's resource and samplers are used; a node that only keeps its ring
- * uses lean samplers deciding the same way, and loads none of them.
+ * The sampler is OTEL_TRACES_SAMPLER's (and _ARG), as lean samplers deciding exactly as the SDK's do
+ * (sampling.ts); span limits follow OTEL_SPAN_*_LIMIT. The OpenTelemetry SDK packages (resources, the OTLP
+ * exporter's) are loaded only when spans leave the process (an exporter or SDK processors); a node that only
+ * keeps its ring loads none of them.
  *
  * With nothing to record into (or OTEL_SDK_DISABLED=true) nothing is installed: the mesh's spans are the API's no-ops.
  */
@@ -150,10 +150,8 @@ export function startTracing(options: TracingOptions): Tracing {
       shutdown: () => Promise.resolve(),
     };
   }
-  // Spans leaving the process: the SDK is loaded for them anyway, and its sampler decides.
-  const leaving = exporter !== undefined || processors.length > 0;
-  const samplerSpec = samplerSpecFromEnv(env);
-  const sampler = options.sampler ?? (leaving ? sdkSampler(samplerSpec) : leanSampler(samplerSpec));
+  // The lean samplers decide as the SDK's do, without the SDK's per-span result objects and id checks.
+  const sampler = options.sampler ?? leanSampler(samplerSpecFromEnv(env));
   const limits = { ...spanLimitsFromEnv(env), ...options.spanLimits };
   const provider = new SpanRecorder({ sampler, limits, sinks, resource: resourceOf });
   installContextAndPropagation(options.asyncContext ?? asyncContextFromEnv(env));
