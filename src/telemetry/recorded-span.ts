@@ -1,11 +1,16 @@
 /**
  * A span as the node's span recorder (span-recorder.ts) records it: the OpenTelemetry API's Span, and at the
  * same time the SDK's ReadableSpan in shape, so finished spans go to the span ring, to the OTLP export queue
- * and to any SDK span processor a caller adds, as they are. It keeps what it is given — the attributes
- * object, events and links — with times as whole microseconds since its epoch (span-time.ts), and converts
- * (to HrTime, to nanoseconds) only when read. It is its own SpanContext (one object less per span, for the
- * garbage collector: the ring keeps thousands). Limits (attribute, event and link counts, value length)
- * follow the SDK's, and what they drop is counted.
+ * and to any SDK span processor a caller adds, as they are. It keeps what it is given — attributes, events
+ * and links — with times as whole microseconds since its epoch (span-time.ts), and converts (to HrTime, to
+ * nanoseconds) only when read. It is its own SpanContext (one object less per span, for the garbage
+ * collector: the ring keeps thousands). Limits (attribute, event and link counts, value length) follow the
+ * SDK's, and what they drop is counted.
+ *
+ * Attributes are kept in one flat array, key and value after key and value (`attributeList`): setting one
+ * appends two elements (or replaces a value in place), where an object grown key by key changes its hidden
+ * class at every new key and makes each store site see many shapes. The span ring writes from that array;
+ * ReadableSpan's `attributes` object is made from it when first read (SDK span processors, OTLP encoders).
  */
 import {
   diag,
@@ -87,6 +92,9 @@ export class RecordedEvent {
   }
 }
 
+/** Attributes as a flat array: a key (string) at each even index, its value at the next index. */
+export type AttributeList = (string | AttributeValue)[];
+
 const NO_LINKS: Link[] = [];
 const NO_EVENTS: RecordedEvent[] = [];
 const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
@@ -101,8 +109,11 @@ export class RecordedSpan implements Span, SpanContext {
   endedAt = 0;
   /** True once the span ended. */
   ended = false;
-  /** The span's attributes (its own object; values as set). */
-  readonly attributes: Attributes = {};
+  /**
+   * The span's attributes, flat: key, value, key, value, … in the order each key was first set; a key occurs
+   * once (set again, its value is replaced in place). Values are as kept (valid, strings cut to the limit).
+   */
+  readonly attributeList: AttributeList = [];
   /** The span's status. */
   status: SpanStatus = UNSET;
   /** The span's events, oldest first. */
@@ -115,7 +126,8 @@ export class RecordedSpan implements Span, SpanContext {
   droppedEventsCount = 0;
   /** Links over the limit, dropped (the oldest go). */
   droppedLinksCount = 0;
-  private attributeCount = 0;
+  /** `attributes` as last made (dropped when an attribute is set). */
+  private attributesMade: Attributes | undefined = undefined;
 
   /** A running span; `startedAt` is its start in microseconds since `epoch`. */
   constructor(
@@ -153,15 +165,16 @@ export class RecordedSpan implements Span, SpanContext {
     if (value === undefined || value === null || this.ended) return this;
     const kept = validValue(key, value, this.owner.limits.attributeValueLength);
     if (kept === undefined) return this;
-    const attributes = this.attributes as Record<string, AttributeValue>;
-    if (attributes[key] === undefined) {
-      if (this.attributeCount >= this.owner.limits.attributeCount) {
-        this.droppedAttributesCount++;
-        return this;
-      }
-      this.attributeCount++;
-    }
-    attributes[key] = kept;
+    const list = this.attributeList;
+    const length = list.length;
+    let i = 0;
+    while (i < length && list[i] !== key) i += 2;
+    if (i < length) list[i + 1] = kept;
+    else if (length >= 2 * this.owner.limits.attributeCount) {
+      this.droppedAttributesCount++;
+      return this;
+    } else list.push(key, kept);
+    this.attributesMade = undefined;
     return this;
   }
 
@@ -265,6 +278,18 @@ export class RecordedSpan implements Span, SpanContext {
   }
 
   // ---- the SDK's ReadableSpan -------------------------------------------------------------------
+
+  /** The span's attributes as an object (made from `attributeList` when read, then kept until one is set). */
+  get attributes(): Attributes {
+    let made = this.attributesMade;
+    if (made === undefined) {
+      made = {};
+      const list = this.attributeList;
+      for (let i = 0; i < list.length; i += 2) made[list[i] as string] = list[i + 1];
+      this.attributesMade = made;
+    }
+    return made;
+  }
 
   /** Start as [seconds, nanoseconds] since the Unix epoch. */
   get startTime(): HrTime {
