@@ -17,7 +17,7 @@
  * peer's copy its own child span. Retries are events on the request's span. Membership and gossip bodies
  * are not traced unless `traceMembership` is set. Attributes are computed only for recording spans.
  */
-import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
+import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import type { AbortHandle } from "../protocol/abort-handle.js";
 import { systemClock, type Clock, type TimerHandle } from "../protocol/clock.js";
@@ -28,13 +28,13 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import { envelopeToMessage, messageToBody, type Message, type MessageInit } from "../protocol/message.js";
 import {
-  envelopeAttributes,
   envelopeMessageType,
   extractTrace,
   failSpan,
   injectTrace,
   isMembershipTraffic,
   setEnvelopeAttributes,
+  SPAN_OPTIONS,
   spanIdOf,
   spanTrace,
   TRACER_NAME,
@@ -63,14 +63,6 @@ function spanName(verb: string, env: Envelope): string {
   if (name === undefined) byType.set(type, (name = `${verb} ${type}`));
   return name;
 }
-/** The options of a span of each kind, made once (tracers only read them). */
-const SPAN_OPTIONS: Readonly<Record<SpanKind, SpanOptions>> = Object.freeze({
-  [SpanKind.INTERNAL]: Object.freeze({ kind: SpanKind.INTERNAL }),
-  [SpanKind.SERVER]: Object.freeze({ kind: SpanKind.SERVER }),
-  [SpanKind.CLIENT]: Object.freeze({ kind: SpanKind.CLIENT }),
-  [SpanKind.PRODUCER]: Object.freeze({ kind: SpanKind.PRODUCER }),
-  [SpanKind.CONSUMER]: Object.freeze({ kind: SpanKind.CONSUMER }),
-});
 
 /** Span names made so far, by verb and type (few of each): one string per name, not one per span. */
 const spanNames = new Map<string, Map<string, string>>();
@@ -584,9 +576,12 @@ export class MeshMessageBus implements MessageBus {
       let out = env;
       let span: Span | undefined;
       if (spanEach) {
-        span = this.tracer.startSpan(spanName("send", env), { kind: SpanKind.PRODUCER }, ctx);
+        span = this.tracer.startSpan(spanName("send", env), SPAN_OPTIONS[SpanKind.PRODUCER], ctx);
         out = { ...env, trace: spanTrace(ctx, span) };
-        if (span.isRecording()) span.setAttributes({ ...envelopeAttributes(env), [ATTR_TO_PEER]: id });
+        if (span.isRecording()) {
+          setEnvelopeAttributes(span, env);
+          span.setAttribute(ATTR_TO_PEER, id);
+        }
       }
       try {
         this.linkFor(id).send(out);
