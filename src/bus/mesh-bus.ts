@@ -12,8 +12,8 @@
  *
  * Tracing (OpenTelemetry API only; no-ops without an SDK): a request is a CLIENT span "send TYPE" whose
  * context travels in the envelope's `trace` field; the receiver handles it in a SERVER span "handle TYPE",
- * a child of the sender's, and its reply carries the handler's context back (the caller adds a "reply" event
- * naming the answering span). One-way messages are PRODUCER/CONSUMER spans; a publish or broadcast gives each
+ * a child of the sender's, and its reply carries the handler's context back (the caller's span, which ends
+ * with the reply, names the answering agent, reply type and span in attributes). One-way messages are PRODUCER/CONSUMER spans; a publish or broadcast gives each
  * peer's copy its own child span. Retries are events on the request's span. Membership and gossip bodies
  * are not traced unless `traceMembership` is set. Attributes are computed only for recording spans.
  */
@@ -701,12 +701,18 @@ export class MeshMessageBus implements MessageBus {
     p.finish(err, reply);
   }
 
-  /** Ends a request's span: its error, or a "reply" event naming the answering agent and span. */
+  /**
+   * Ends a request's span: its error, or the reply's sender, type and span (when the reply carries one) as
+   * attributes — the span ends as the reply arrives, so an event would add only the same time.
+   */
   private endSpan(span: Span, err: MeshError | undefined, reply: Envelope | undefined): void {
     if (span.isRecording()) {
       if (err !== undefined) failSpan(span, err);
       else if (reply !== undefined) {
-        span.addEvent("reply", { [ATTR_REPLY_FROM]: reply.from, [ATTR_REPLY_TYPE]: envelopeMessageType(reply), [ATTR_REPLY_SPAN]: spanIdOf(reply.trace?.traceparent ?? "") });
+        span.setAttribute(ATTR_REPLY_FROM, reply.from);
+        span.setAttribute(ATTR_REPLY_TYPE, envelopeMessageType(reply));
+        const replySpan = reply.trace === undefined ? "" : spanIdOf(reply.trace.traceparent);
+        if (replySpan !== "") span.setAttribute(ATTR_REPLY_SPAN, replySpan);
         if (reply.body.case === "taskResult" && reply.body.value.outcome.case === "failure") {
           span.setStatus({ code: SpanStatusCode.ERROR, message: reply.body.value.outcome.value.message });
         }
