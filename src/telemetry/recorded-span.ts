@@ -95,14 +95,21 @@ export class RecordedEvent {
 /** Attributes as a flat array: a key (string) at each even index, its value at the next index. */
 export type AttributeList = (string | AttributeValue)[];
 
-const NO_LINKS: Link[] = [];
-const NO_EVENTS: RecordedEvent[] = [];
+const NO_LINKS: readonly Link[] = Object.freeze([]);
+const NO_EVENTS: readonly RecordedEvent[] = Object.freeze([]);
 const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
+
+/** What few spans have — events, links, counts of what the limits dropped — kept apart, made on first use. */
+class SpanExtras {
+  events: RecordedEvent[] = NO_EVENTS as RecordedEvent[];
+  links: Link[] = NO_LINKS as Link[];
+  droppedAttributes = 0;
+  droppedEvents = 0;
+  droppedLinks = 0;
+}
 
 /** A span of the node's recorder: see the file comment. */
 export class RecordedSpan implements Span, SpanContext {
-  /** The span's context is local (as a SpanContext). */
-  readonly isRemote = false;
   /** Start, in microseconds since `epoch`. */
   readonly startedAt: number;
   /** End, in microseconds since `epoch`; meaningful once `ended`. */
@@ -116,16 +123,8 @@ export class RecordedSpan implements Span, SpanContext {
   readonly attributeList: AttributeList = [];
   /** The span's status. */
   status: SpanStatus = UNSET;
-  /** The span's events, oldest first. */
-  events: RecordedEvent[] = NO_EVENTS;
-  /** The span's links. */
-  links: Link[] = NO_LINKS;
-  /** Attributes over the limit, dropped. */
-  droppedAttributesCount = 0;
-  /** Events over the limit, dropped (the oldest go). */
-  droppedEventsCount = 0;
-  /** Links over the limit, dropped (the oldest go). */
-  droppedLinksCount = 0;
+  /** Events, links and dropped counts, once the span has any (few spans do: one field less per span than five). */
+  private extras: SpanExtras | undefined = undefined;
   /** `attributes` as last made (dropped when an attribute is set). */
   private attributesMade: Attributes | undefined = undefined;
 
@@ -171,7 +170,7 @@ export class RecordedSpan implements Span, SpanContext {
     while (i < length && list[i] !== key) i += 2;
     if (i < length) list[i + 1] = kept;
     else if (length >= 2 * this.owner.limits.attributeCount) {
-      this.droppedAttributesCount++;
+      this.extra().droppedAttributes++;
       return this;
     } else list.push(key, kept);
     this.attributesMade = undefined;
@@ -192,17 +191,21 @@ export class RecordedSpan implements Span, SpanContext {
       if (!isTimeInput(time)) time = attributesOrTime;
     } else attributes = attributesOrTime;
     const limits = this.owner.limits;
+    const extras = this.extra();
     if (limits.eventCount === 0) {
-      this.droppedEventsCount++;
+      extras.droppedEvents++;
       return this;
     }
-    if (this.events === NO_EVENTS) this.events = [];
-    else if (this.events.length >= limits.eventCount) {
-      this.events.shift();
-      this.droppedEventsCount++;
-    }
     const [kept, dropped] = attributes === undefined ? [undefined, 0] : limitedCopy(attributes, limits.attributesPerEvent, limits.attributeValueLength);
-    this.events.push(new RecordedEvent(name, kept, time === undefined ? sinceEpoch(this.epoch, performance.now()) : microsSince(this.epoch, time), this.epoch, dropped));
+    const event = new RecordedEvent(name, kept, time === undefined ? sinceEpoch(this.epoch, performance.now()) : microsSince(this.epoch, time), this.epoch, dropped);
+    if (extras.events === NO_EVENTS) extras.events = [event];
+    else {
+      if (extras.events.length >= limits.eventCount) {
+        extras.events.shift();
+        extras.droppedEvents++;
+      }
+      extras.events.push(event);
+    }
     return this;
   }
 
@@ -210,19 +213,24 @@ export class RecordedSpan implements Span, SpanContext {
   addLink(link: Link): this {
     if (this.ended) return this;
     const limits = this.owner.limits;
+    const extras = this.extra();
     if (limits.linkCount === 0) {
-      this.droppedLinksCount++;
+      extras.droppedLinks++;
       return this;
     }
-    if (this.links === NO_LINKS) this.links = [];
-    else if (this.links.length >= limits.linkCount) {
-      this.links.shift();
-      this.droppedLinksCount++;
-    }
-    if (link.attributes === undefined) this.links.push({ context: link.context });
+    let kept: Link;
+    if (link.attributes === undefined) kept = { context: link.context };
     else {
       const [attributes, dropped] = limitedCopy(link.attributes, limits.attributesPerLink, limits.attributeValueLength);
-      this.links.push(dropped > 0 ? { context: link.context, attributes, droppedAttributesCount: dropped } : { context: link.context, attributes });
+      kept = dropped > 0 ? { context: link.context, attributes, droppedAttributesCount: dropped } : { context: link.context, attributes };
+    }
+    if (extras.links === NO_LINKS) extras.links = [kept];
+    else {
+      if (extras.links.length >= limits.linkCount) {
+        extras.links.shift();
+        extras.droppedLinks++;
+      }
+      extras.links.push(kept);
     }
     return this;
   }
@@ -277,7 +285,41 @@ export class RecordedSpan implements Span, SpanContext {
     else diag.warn(`Failed to record an exception ${String(exception)}`);
   }
 
+  private extra(): SpanExtras {
+    return (this.extras ??= new SpanExtras());
+  }
+
   // ---- the SDK's ReadableSpan -------------------------------------------------------------------
+
+  /** The span's context is local (as a SpanContext). */
+  get isRemote(): boolean {
+    return false;
+  }
+
+  /** The span's events, oldest first. */
+  get events(): RecordedEvent[] {
+    return this.extras === undefined ? (NO_EVENTS as RecordedEvent[]) : this.extras.events;
+  }
+
+  /** The span's links. */
+  get links(): Link[] {
+    return this.extras === undefined ? (NO_LINKS as Link[]) : this.extras.links;
+  }
+
+  /** Attributes over the limit, dropped. */
+  get droppedAttributesCount(): number {
+    return this.extras === undefined ? 0 : this.extras.droppedAttributes;
+  }
+
+  /** Events over the limit, dropped (the oldest go). */
+  get droppedEventsCount(): number {
+    return this.extras === undefined ? 0 : this.extras.droppedEvents;
+  }
+
+  /** Links over the limit, dropped (the oldest go). */
+  get droppedLinksCount(): number {
+    return this.extras === undefined ? 0 : this.extras.droppedLinks;
+  }
 
   /** The span's attributes as an object (made from `attributeList` when read, then kept until one is set). */
   get attributes(): Attributes {
