@@ -57,6 +57,7 @@ describe("SpanRecorder", () => {
     // Not recorded, but its context is valid and says "not sampled": the decision travels on.
     expect(unsampled.spanContext()).toMatchObject({ traceId: "0af7651916cd43dd8448eb211c80319c", traceFlags: TraceFlags.NONE });
     expect(unsampled.spanContext().spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(unsampled.spanContext().isRemote).toBe(false);
     expect(tracer.startSpan("child", {}, withSpan(ROOT_CONTEXT, unsampled)).isRecording()).toBe(false);
   });
 
