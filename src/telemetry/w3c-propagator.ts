@@ -32,13 +32,25 @@ export const BAGGAGE_MAX_LENGTH = 8192;
 
 const SUPPRESS_TRACING_KEY = createContextKey("OpenTelemetry SDK Context Key SUPPRESS_TRACING");
 
-/** The traceparent value of a span context: "00-TRACEID-SPANID-FLAGS". */
+/** The fields of a traceparent, joined by formatTraceparent (ids and flags set for each call, then cleared). */
+const traceparentFields = ["00", "", "", ""];
+
+/**
+ * The traceparent value of a span context: "00-TRACEID-SPANID-FLAGS", made by joining its fields into one flat
+ * string (a template literal would make a tree of string pieces that encoding the envelope must flatten).
+ */
 export function formatTraceparent(traceId: string, spanId: string, traceFlags: number): string {
   const flags = traceFlags & 0xff;
-  return `00-${traceId}-${spanId}-${flags === 1 ? "01" : flags === 0 ? "00" : flags.toString(16).padStart(2, "0")}`;
+  const fields = traceparentFields;
+  fields[1] = traceId;
+  fields[2] = spanId;
+  fields[3] = flags === 1 ? "01" : flags === 0 ? "00" : flags.toString(16).padStart(2, "0");
+  const value = fields.join("-");
+  fields[1] = fields[2] = "";
+  return value;
 }
 
-/** The parts of a valid traceparent value, or undefined (as core's parseTraceparent decides). */
+/** The parts of a valid traceparent value, or undefined (as core's parseTraceParent decides). */
 export function parseTraceparent(value: string): { traceId: string; spanId: string; traceFlags: number } | undefined {
   const at = traceparentAt(value);
   return at < 0 ? undefined : { traceId: value.slice(at + 3, at + 35), spanId: value.slice(at + 36, at + 52), traceFlags: hexRun(value, at + 53, at + 55) };
@@ -46,7 +58,7 @@ export function parseTraceparent(value: string): { traceId: string; spanId: stri
 
 /**
  * Where the traceparent in `value` starts — 0, or 1 after one white-space character — when `value` is a valid
- * one (as core's parseTraceparent decides); -1 when it is not. Nothing is allocated.
+ * one (as core's parseTraceParent decides); -1 when it is not. Nothing is allocated.
  */
 function traceparentAt(value: string): number {
   let at = 0;
