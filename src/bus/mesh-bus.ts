@@ -12,12 +12,12 @@
  *
  * Tracing (OpenTelemetry API only; no-ops without an SDK): a request is a CLIENT span "send TYPE" whose
  * context travels in the envelope's `trace` field; the receiver handles it in a SERVER span "handle TYPE",
- * a child of the sender's, and its reply carries the handler's context back (the caller adds a "reply" event
- * naming the answering span). One-way messages are PRODUCER/CONSUMER spans; a publish or broadcast gives each
+ * a child of the sender's, and its reply carries the handler's context back (the caller's span, which ends
+ * with the reply, names the answering agent, reply type and span in attributes). One-way messages are PRODUCER/CONSUMER spans; a publish or broadcast gives each
  * peer's copy its own child span. Retries are events on the request's span. Membership and gossip bodies
  * are not traced unless `traceMembership` is set. Attributes are computed only for recording spans.
  */
-import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
+import { context, INVALID_SPAN_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import type { AbortHandle } from "../protocol/abort-handle.js";
 import { systemClock, type Clock, type TimerHandle } from "../protocol/clock.js";
@@ -28,13 +28,13 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import { envelopeToMessage, messageToBody, type Message, type MessageInit } from "../protocol/message.js";
 import {
-  envelopeAttributes,
   envelopeMessageType,
   extractTrace,
   failSpan,
   injectTrace,
   isMembershipTraffic,
   setEnvelopeAttributes,
+  SPAN_OPTIONS,
   spanIdOf,
   spanTrace,
   TRACER_NAME,
@@ -63,14 +63,6 @@ function spanName(verb: string, env: Envelope): string {
   if (name === undefined) byType.set(type, (name = `${verb} ${type}`));
   return name;
 }
-/** The options of a span of each kind, made once (tracers only read them). */
-const SPAN_OPTIONS: Readonly<Record<SpanKind, SpanOptions>> = Object.freeze({
-  [SpanKind.INTERNAL]: Object.freeze({ kind: SpanKind.INTERNAL }),
-  [SpanKind.SERVER]: Object.freeze({ kind: SpanKind.SERVER }),
-  [SpanKind.CLIENT]: Object.freeze({ kind: SpanKind.CLIENT }),
-  [SpanKind.PRODUCER]: Object.freeze({ kind: SpanKind.PRODUCER }),
-  [SpanKind.CONSUMER]: Object.freeze({ kind: SpanKind.CONSUMER }),
-});
 
 /** Span names made so far, by verb and type (few of each): one string per name, not one per span. */
 const spanNames = new Map<string, Map<string, string>>();
@@ -584,9 +576,12 @@ export class MeshMessageBus implements MessageBus {
       let out = env;
       let span: Span | undefined;
       if (spanEach) {
-        span = this.tracer.startSpan(spanName("send", env), { kind: SpanKind.PRODUCER }, ctx);
+        span = this.tracer.startSpan(spanName("send", env), SPAN_OPTIONS[SpanKind.PRODUCER], ctx);
         out = { ...env, trace: spanTrace(ctx, span) };
-        if (span.isRecording()) span.setAttributes({ ...envelopeAttributes(env), [ATTR_TO_PEER]: id });
+        if (span.isRecording()) {
+          setEnvelopeAttributes(span, env);
+          span.setAttribute(ATTR_TO_PEER, id);
+        }
       }
       try {
         this.linkFor(id).send(out);
@@ -706,12 +701,18 @@ export class MeshMessageBus implements MessageBus {
     p.finish(err, reply);
   }
 
-  /** Ends a request's span: its error, or a "reply" event naming the answering agent and span. */
+  /**
+   * Ends a request's span: its error, or the reply's sender, type and span (when the reply carries one) as
+   * attributes — the span ends as the reply arrives, so an event would add only the same time.
+   */
   private endSpan(span: Span, err: MeshError | undefined, reply: Envelope | undefined): void {
     if (span.isRecording()) {
       if (err !== undefined) failSpan(span, err);
       else if (reply !== undefined) {
-        span.addEvent("reply", { [ATTR_REPLY_FROM]: reply.from, [ATTR_REPLY_TYPE]: envelopeMessageType(reply), [ATTR_REPLY_SPAN]: spanIdOf(reply.trace?.traceparent ?? "") });
+        span.setAttribute(ATTR_REPLY_FROM, reply.from);
+        span.setAttribute(ATTR_REPLY_TYPE, envelopeMessageType(reply));
+        const replySpan = reply.trace === undefined ? "" : spanIdOf(reply.trace.traceparent);
+        if (replySpan !== "") span.setAttribute(ATTR_REPLY_SPAN, replySpan);
         if (reply.body.case === "taskResult" && reply.body.value.outcome.case === "failure") {
           span.setStatus({ code: SpanStatusCode.ERROR, message: reply.body.value.outcome.value.message });
         }

@@ -36,7 +36,19 @@ import { newId } from "../protocol/ids.js";
 import { silentLogger, type Logger } from "../protocol/logger.js";
 import type { Message, MessageInit } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_CORRELATION_ID, envelopeAttributes, extractTrace, failSpan, isMembershipTraffic, messageTypeOf, spanTrace, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import {
+  ATTR_CORRELATION_ID,
+  extractTrace,
+  failSpan,
+  isMembershipTraffic,
+  messageTypeOf,
+  setEnvelopeAttributes,
+  SPAN_OPTIONS,
+  SpanNames,
+  spanTrace,
+  TRACER_NAME,
+  withSpan,
+} from "../protocol/trace-context.js";
 import { requireAgentId, requireCapability, requireIntInRange } from "../protocol/validate.js";
 import { withAsyncContext } from "../telemetry/context-manager.js";
 import { defaultNodeTracing, type NodeTracing } from "../telemetry/node-tracing.js";
@@ -49,6 +61,10 @@ import { createAgentService } from "./agent-service.js";
 import { defaultNodeConfig, type AgentNodeConfig } from "./config.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { TaskRunner, type TaskHandler } from "./task-runner.js";
+
+/** Names of the spans of traced membership traffic: "receive TYPE", "send TYPE". */
+const RECEIVE_NAMES = new SpanNames("receive");
+const SEND_NAMES = new SpanNames("send");
 
 /** State key prefix of each agent's load: agent/<id> → {load, capacity, queued, draining}. */
 export const LOAD_KEY_PREFIX = "agent/";
@@ -293,8 +309,8 @@ export class AgentNode {
   /** Handles a membership or gossip envelope inside a CONSUMER span, a child of the sender's (traceMembership only). */
   private traceMembershipReceive(env: Envelope, dispatch: () => void): void {
     const parent = extractTrace(env.trace);
-    const span = this.tracer.startSpan(`receive ${messageTypeOf(env.body.case)}`, { kind: SpanKind.CONSUMER }, parent);
-    if (span.isRecording()) span.setAttributes(envelopeAttributes(env));
+    const span = this.tracer.startSpan(RECEIVE_NAMES.of(messageTypeOf(env.body.case)), SPAN_OPTIONS[SpanKind.CONSUMER], parent);
+    if (span.isRecording()) setEnvelopeAttributes(span, env);
     try {
       otelContext.with(trace.setSpan(parent, span), dispatch);
     } finally {
@@ -305,8 +321,8 @@ export class AgentNode {
   /** Gives a gossip envelope a PRODUCER span of its own and carries its context (traceMembership only). */
   private traceMembershipSend(env: Envelope): void {
     const parent = otelContext.active();
-    const span = this.tracer.startSpan(`send ${messageTypeOf(env.body.case)}`, { kind: SpanKind.PRODUCER }, parent);
-    if (span.isRecording()) span.setAttributes(envelopeAttributes(env));
+    const span = this.tracer.startSpan(SEND_NAMES.of(messageTypeOf(env.body.case)), SPAN_OPTIONS[SpanKind.PRODUCER], parent);
+    if (span.isRecording()) setEnvelopeAttributes(span, env);
     span.end();
     env.trace = spanTrace(parent, span);
   }
@@ -623,7 +639,7 @@ export class AgentNode {
   /** Runs a collaboration pattern inside a span of its own, the parent of each request it makes: one round, one trace. */
   private inSpan<T>(name: string, correlationId: string, fn: () => Promise<T>): Promise<T> {
     const parent = otelContext.active();
-    const span = this.tracer.startSpan(name, { kind: SpanKind.INTERNAL }, parent);
+    const span = this.tracer.startSpan(name, SPAN_OPTIONS[SpanKind.INTERNAL], parent);
     if (span.isRecording()) span.setAttribute(ATTR_CORRELATION_ID, correlationId);
     return withAsyncContext(withSpan(parent, span), fn).then(
       (value) => {

@@ -18,7 +18,7 @@ import type { Clock } from "../protocol/clock.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, SPAN_OPTIONS, SpanNames, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { loggerInContext } from "../telemetry/context-manager.js";
 
 /** What a task handler receives besides the input. */
@@ -63,6 +63,9 @@ interface Job {
   queued?: boolean;
   resolve(result: TaskResult): void;
 }
+
+/** Names of the spans of task runs: "run CAPABILITY". */
+const RUN_NAMES = new SpanNames("run");
 
 /** Options of a TaskRunner. */
 export interface TaskRunnerOptions {
@@ -136,9 +139,12 @@ export class TaskRunner {
    */
   run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops?: number; parent?: Context }): Promise<TaskResult> {
     const parent = context.parent ?? otelContext.active();
-    const span = this.tracer.startSpan(`run ${task.capability}`, { kind: SpanKind.INTERNAL }, parent);
+    const span = this.tracer.startSpan(RUN_NAMES.of(task.capability), SPAN_OPTIONS[SpanKind.INTERNAL], parent);
     if (span.isRecording()) {
-      span.setAttributes({ [ATTR_CORRELATION_ID]: context.correlationId, [ATTR_CAPABILITY]: task.capability, [ATTR_TASK_ID]: task.taskId, [ATTR_ATTEMPT]: task.attempt });
+      span.setAttribute(ATTR_CORRELATION_ID, context.correlationId);
+      span.setAttribute(ATTR_CAPABILITY, task.capability);
+      span.setAttribute(ATTR_TASK_ID, task.taskId);
+      span.setAttribute(ATTR_ATTEMPT, task.attempt);
     }
     return new Promise<TaskResult>((resolve) => {
       const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: withSpan(parent, span), resolve };

@@ -23,8 +23,25 @@ import type { Clock } from "../protocol/clock.js";
 import type { Body } from "../protocol/envelope.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_FROM, ATTR_HOPS, ATTR_TASK_ID, ATTR_TO, failSpan, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import {
+  ATTR_ATTEMPT,
+  ATTR_CAPABILITY,
+  ATTR_CORRELATION_ID,
+  ATTR_FROM,
+  ATTR_HOPS,
+  ATTR_TASK_ID,
+  ATTR_TO,
+  failSpan,
+  SPAN_OPTIONS,
+  SpanNames,
+  TRACER_NAME,
+  withSpan,
+} from "../protocol/trace-context.js";
 import { leastLoaded, loadScore, type SelectStrategy } from "./select.js";
+
+/** Names of the spans of tasks routed from here ("route CAPABILITY") and forwarded by here ("forward CAPABILITY"). */
+const ROUTE_NAMES = new SpanNames("route");
+const FORWARD_NAMES = new SpanNames("forward");
 
 /** Runs tasks on the local agent. */
 export interface LocalExecutor {
@@ -116,22 +133,21 @@ export class TaskRouter {
    */
   async route(task: TaskRequest, context: RouteContext): Promise<RoutedResult> {
     const parent = context.parent ?? otelContext.active();
-    const span = this.tracer.startSpan(`${context.forwarded === true ? "forward" : "route"} ${task.capability}`, { kind: SpanKind.INTERNAL }, parent);
+    const span = this.tracer.startSpan((context.forwarded === true ? FORWARD_NAMES : ROUTE_NAMES).of(task.capability), SPAN_OPTIONS[SpanKind.INTERNAL], parent);
     if (span.isRecording()) {
-      span.setAttributes({
-        [ATTR_CORRELATION_ID]: context.correlationId,
-        [ATTR_CAPABILITY]: task.capability,
-        [ATTR_TASK_ID]: task.taskId,
-        [ATTR_HOPS]: context.hops,
-        [ATTR_ATTEMPT]: Math.max(1, task.attempt),
-        [ATTR_FROM]: this.options.selfId,
-      });
+      span.setAttribute(ATTR_CORRELATION_ID, context.correlationId);
+      span.setAttribute(ATTR_CAPABILITY, task.capability);
+      span.setAttribute(ATTR_TASK_ID, task.taskId);
+      span.setAttribute(ATTR_HOPS, context.hops);
+      span.setAttribute(ATTR_ATTEMPT, Math.max(1, task.attempt));
+      span.setAttribute(ATTR_FROM, this.options.selfId);
     }
     try {
       const ctx = withSpan(parent, span);
       const routed = await otelContext.with(ctx, () => this.routeIn(task, context, span, ctx));
       if (span.isRecording()) {
-        span.setAttributes({ [ATTR_TO]: routed.result.agentId, [ATTR_ATTEMPT]: routed.result.attempt || Math.max(1, task.attempt) });
+        span.setAttribute(ATTR_TO, routed.result.agentId);
+        span.setAttribute(ATTR_ATTEMPT, routed.result.attempt || Math.max(1, task.attempt));
         if (routed.result.outcome.case === "failure") span.setStatus({ code: SpanStatusCode.ERROR, message: routed.result.outcome.value.message });
       }
       return routed;

@@ -3,7 +3,8 @@
  * baggage travel inside each Envelope's `trace` field (one peer link carries many messages, so each message
  * carries its own context) and in the gRPC metadata of client calls. Without an SDK the API's propagator
  * and tracer are no-ops, so these helpers cost next to nothing; src/telemetry/tracing.ts installs the real
- * ones. Also the attribute names every span of the mesh uses.
+ * ones. Also the attribute names every span of the mesh uses, the options of a span of each kind and its
+ * names, made once (span sites allocate nothing of their own for a span).
  */
 import {
   context,
@@ -12,10 +13,11 @@ import {
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
+  SpanKind,
   SpanStatusCode,
-  type Attributes,
   type Context,
   type Span,
+  type SpanOptions,
   type TextMapGetter,
   type TextMapSetter,
 } from "@opentelemetry/api";
@@ -43,6 +45,36 @@ export const ATTR_AGENT_ID = "agentmesh.agent_id";
 /** The instrumentation scope name of the mesh's tracers. */
 export const TRACER_NAME = "agent-mesh";
 
+/** The options of a span of each kind, made once (tracers only read them). */
+export const SPAN_OPTIONS: Readonly<Record<SpanKind, SpanOptions>> = Object.freeze({
+  [SpanKind.INTERNAL]: Object.freeze({ kind: SpanKind.INTERNAL }),
+  [SpanKind.SERVER]: Object.freeze({ kind: SpanKind.SERVER }),
+  [SpanKind.CLIENT]: Object.freeze({ kind: SpanKind.CLIENT }),
+  [SpanKind.PRODUCER]: Object.freeze({ kind: SpanKind.PRODUCER }),
+  [SpanKind.CONSUMER]: Object.freeze({ kind: SpanKind.CONSUMER }),
+});
+
+/** Names a SpanNames keeps at most (beyond them, a name is made each time: subjects may come from peers). */
+export const MAX_SPAN_NAMES = 256;
+
+/** Span names "VERB SUBJECT" of one verb (e.g. "route echo"), one string per name rather than one per span. */
+export class SpanNames {
+  private readonly names = new Map<string, string>();
+
+  /** Names of verb `verb`. */
+  constructor(private readonly verb: string) {}
+
+  /** "VERB `subject`". */
+  of(subject: string): string {
+    let name = this.names.get(subject);
+    if (name === undefined) {
+      name = `${this.verb} ${subject}`;
+      if (this.names.size < MAX_SPAN_NAMES) this.names.set(subject, name);
+    }
+    return name;
+  }
+}
+
 /** A holder for the envelope field the setter fills; `trace` stays undefined while nothing is injected. */
 export interface TraceCarrier {
   /** The envelope's trace context, created on the first value set. */
@@ -62,10 +94,14 @@ export const envelopeTraceGetter: TextMapGetter<TraceContext | undefined> = {
 /** Writes traceparent, tracestate and baggage into a TraceCarrier (other keys are ignored). */
 export const envelopeTraceSetter: TextMapSetter<TraceCarrier> = {
   set: (carrier, key, value) => {
-    if (key !== "traceparent" && key !== "tracestate" && key !== "baggage") return;
+    const trace = carrier.trace;
     // A literal rather than create(): this runs for every traced message, and the fields are plain strings.
-    carrier.trace ??= { $typeName: "agentmesh.v1.TraceContext", traceparent: "", tracestate: "", baggage: "" };
-    carrier.trace[key] = value;
+    if (key === "traceparent") {
+      if (trace === undefined) carrier.trace = { $typeName: "agentmesh.v1.TraceContext", traceparent: value, tracestate: "", baggage: "" };
+      else trace.traceparent = value;
+    } else if (key === "tracestate" || key === "baggage") {
+      (carrier.trace ??= { $typeName: "agentmesh.v1.TraceContext", traceparent: "", tracestate: "", baggage: "" })[key] = value;
+    }
   },
 };
 
@@ -142,11 +178,20 @@ export function withSpan(parent: Context, span: Span): Context {
   return span.spanContext() === INVALID_SPAN_CONTEXT ? parent : overlay(parent, SPAN_KEY, span);
 }
 
+/** The carrier injectTrace lends the propagator (injecting is synchronous); taken while in use. */
+let spareCarrier: TraceCarrier | undefined = {};
+
 /** The trace context of `ctx` (default: the active one) for an envelope; undefined when there is none to carry. */
 export function injectTrace(ctx: Context = context.active()): TraceContext | undefined {
-  const carrier: TraceCarrier = {};
+  // A propagator that injected again from within its inject would find no spare and get a carrier of its own.
+  const carrier = spareCarrier ?? {};
+  spareCarrier = undefined;
+  carrier.trace = undefined;
   propagation.inject(ctx, carrier, envelopeTraceSetter);
-  return carrier.trace;
+  const trace = carrier.trace;
+  carrier.trace = undefined;
+  spareCarrier = carrier;
+  return trace;
 }
 
 /**
@@ -220,22 +265,11 @@ export function destinationText(to: Destination | undefined): string {
   }
 }
 
-/** Sets the attributes of a span about envelope `env` on `span` (as envelopeAttributes, with no object in between). */
+/** Sets the attributes of a span about envelope `env` on `span`: correlation id, message type, from, to, hops. */
 export function setEnvelopeAttributes(span: Span, env: Envelope): void {
   span.setAttribute(ATTR_CORRELATION_ID, env.correlationId);
   span.setAttribute(ATTR_MESSAGE_TYPE, envelopeMessageType(env));
   span.setAttribute(ATTR_FROM, env.from);
   span.setAttribute(ATTR_TO, destinationText(env.to));
   span.setAttribute(ATTR_HOPS, env.hops);
-}
-
-/** The attributes of a span about envelope `env` (correlation id, message type, from, to, hops). */
-export function envelopeAttributes(env: Envelope): Attributes {
-  return {
-    [ATTR_CORRELATION_ID]: env.correlationId,
-    [ATTR_MESSAGE_TYPE]: envelopeMessageType(env),
-    [ATTR_FROM]: env.from,
-    [ATTR_TO]: destinationText(env.to),
-    [ATTR_HOPS]: env.hops,
-  };
 }

@@ -1,11 +1,16 @@
 /**
  * A span as the node's span recorder (span-recorder.ts) records it: the OpenTelemetry API's Span, and at the
  * same time the SDK's ReadableSpan in shape, so finished spans go to the span ring, to the OTLP export queue
- * and to any SDK span processor a caller adds, as they are. It keeps what it is given — the attributes
- * object, events and links — with times as whole microseconds since its epoch (span-time.ts), and converts
- * (to HrTime, to nanoseconds) only when read. It is its own SpanContext (one object less per span, for the
- * garbage collector: the ring keeps thousands). Limits (attribute, event and link counts, value length)
- * follow the SDK's, and what they drop is counted.
+ * and to any SDK span processor a caller adds, as they are. It keeps what it is given — attributes, events
+ * and links — with times as whole microseconds since its epoch (span-time.ts), and converts (to HrTime, to
+ * nanoseconds) only when read. It is its own SpanContext (one object less per span, for the garbage
+ * collector: the ring keeps thousands). Limits (attribute, event and link counts, value length) follow the
+ * SDK's, and what they drop is counted.
+ *
+ * Attributes are kept in one flat array, key and value after key and value (`attributeList`): setting one
+ * appends two elements (or replaces a value in place), where an object grown key by key changes its hidden
+ * class at every new key and makes each store site see many shapes. The span ring writes from that array;
+ * ReadableSpan's `attributes` object is made from it when first read (SDK span processors, OTLP encoders).
  */
 import {
   diag,
@@ -87,35 +92,41 @@ export class RecordedEvent {
   }
 }
 
-const NO_LINKS: Link[] = [];
-const NO_EVENTS: RecordedEvent[] = [];
+/** Attributes as a flat array: a key (string) at each even index, its value at the next index. */
+export type AttributeList = (string | AttributeValue)[];
+
+const NO_LINKS: readonly Link[] = Object.freeze([]);
+const NO_EVENTS: readonly RecordedEvent[] = Object.freeze([]);
 const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
+
+/** What few spans have — events, links, counts of what the limits dropped — kept apart, made on first use. */
+class SpanExtras {
+  events: RecordedEvent[] = NO_EVENTS as RecordedEvent[];
+  links: Link[] = NO_LINKS as Link[];
+  droppedAttributes = 0;
+  droppedEvents = 0;
+  droppedLinks = 0;
+}
 
 /** A span of the node's recorder: see the file comment. */
 export class RecordedSpan implements Span, SpanContext {
-  /** The span's context is local (as a SpanContext). */
-  readonly isRemote = false;
   /** Start, in microseconds since `epoch`. */
   readonly startedAt: number;
   /** End, in microseconds since `epoch`; meaningful once `ended`. */
   endedAt = 0;
   /** True once the span ended. */
   ended = false;
-  /** The span's attributes (its own object; values as set). */
-  readonly attributes: Attributes = {};
+  /**
+   * The span's attributes, flat: key, value, key, value, … in the order each key was first set; a key occurs
+   * once (set again, its value is replaced in place). Values are as kept (valid, strings cut to the limit).
+   */
+  readonly attributeList: AttributeList = [];
   /** The span's status. */
   status: SpanStatus = UNSET;
-  /** The span's events, oldest first. */
-  events: RecordedEvent[] = NO_EVENTS;
-  /** The span's links. */
-  links: Link[] = NO_LINKS;
-  /** Attributes over the limit, dropped. */
-  droppedAttributesCount = 0;
-  /** Events over the limit, dropped (the oldest go). */
-  droppedEventsCount = 0;
-  /** Links over the limit, dropped (the oldest go). */
-  droppedLinksCount = 0;
-  private attributeCount = 0;
+  /** Events, links and dropped counts, once the span has any (few spans do: one field less per span than five). */
+  private extras: SpanExtras | undefined = undefined;
+  /** `attributes` as last made (dropped when an attribute is set). */
+  private attributesMade: Attributes | undefined = undefined;
 
   /** A running span; `startedAt` is its start in microseconds since `epoch`. */
   constructor(
@@ -153,15 +164,16 @@ export class RecordedSpan implements Span, SpanContext {
     if (value === undefined || value === null || this.ended) return this;
     const kept = validValue(key, value, this.owner.limits.attributeValueLength);
     if (kept === undefined) return this;
-    const attributes = this.attributes as Record<string, AttributeValue>;
-    if (attributes[key] === undefined) {
-      if (this.attributeCount >= this.owner.limits.attributeCount) {
-        this.droppedAttributesCount++;
-        return this;
-      }
-      this.attributeCount++;
-    }
-    attributes[key] = kept;
+    const list = this.attributeList;
+    const length = list.length;
+    let i = 0;
+    while (i < length && list[i] !== key) i += 2;
+    if (i < length) list[i + 1] = kept;
+    else if (length >= 2 * this.owner.limits.attributeCount) {
+      this.extra().droppedAttributes++;
+      return this;
+    } else list.push(key, kept);
+    this.attributesMade = undefined;
     return this;
   }
 
@@ -179,17 +191,21 @@ export class RecordedSpan implements Span, SpanContext {
       if (!isTimeInput(time)) time = attributesOrTime;
     } else attributes = attributesOrTime;
     const limits = this.owner.limits;
+    const extras = this.extra();
     if (limits.eventCount === 0) {
-      this.droppedEventsCount++;
+      extras.droppedEvents++;
       return this;
     }
-    if (this.events === NO_EVENTS) this.events = [];
-    else if (this.events.length >= limits.eventCount) {
-      this.events.shift();
-      this.droppedEventsCount++;
-    }
     const [kept, dropped] = attributes === undefined ? [undefined, 0] : limitedCopy(attributes, limits.attributesPerEvent, limits.attributeValueLength);
-    this.events.push(new RecordedEvent(name, kept, time === undefined ? sinceEpoch(this.epoch, performance.now()) : microsSince(this.epoch, time), this.epoch, dropped));
+    const event = new RecordedEvent(name, kept, time === undefined ? sinceEpoch(this.epoch, performance.now()) : microsSince(this.epoch, time), this.epoch, dropped);
+    if (extras.events === NO_EVENTS) extras.events = [event];
+    else {
+      if (extras.events.length >= limits.eventCount) {
+        extras.events.shift();
+        extras.droppedEvents++;
+      }
+      extras.events.push(event);
+    }
     return this;
   }
 
@@ -197,19 +213,24 @@ export class RecordedSpan implements Span, SpanContext {
   addLink(link: Link): this {
     if (this.ended) return this;
     const limits = this.owner.limits;
+    const extras = this.extra();
     if (limits.linkCount === 0) {
-      this.droppedLinksCount++;
+      extras.droppedLinks++;
       return this;
     }
-    if (this.links === NO_LINKS) this.links = [];
-    else if (this.links.length >= limits.linkCount) {
-      this.links.shift();
-      this.droppedLinksCount++;
-    }
-    if (link.attributes === undefined) this.links.push({ context: link.context });
+    let kept: Link;
+    if (link.attributes === undefined) kept = { context: link.context };
     else {
       const [attributes, dropped] = limitedCopy(link.attributes, limits.attributesPerLink, limits.attributeValueLength);
-      this.links.push(dropped > 0 ? { context: link.context, attributes, droppedAttributesCount: dropped } : { context: link.context, attributes });
+      kept = dropped > 0 ? { context: link.context, attributes, droppedAttributesCount: dropped } : { context: link.context, attributes };
+    }
+    if (extras.links === NO_LINKS) extras.links = [kept];
+    else {
+      if (extras.links.length >= limits.linkCount) {
+        extras.links.shift();
+        extras.droppedLinks++;
+      }
+      extras.links.push(kept);
     }
     return this;
   }
@@ -264,7 +285,53 @@ export class RecordedSpan implements Span, SpanContext {
     else diag.warn(`Failed to record an exception ${String(exception)}`);
   }
 
+  private extra(): SpanExtras {
+    return (this.extras ??= new SpanExtras());
+  }
+
   // ---- the SDK's ReadableSpan -------------------------------------------------------------------
+
+  /** The span's context is local (as a SpanContext). */
+  get isRemote(): boolean {
+    return false;
+  }
+
+  /** The span's events, oldest first. */
+  get events(): RecordedEvent[] {
+    return this.extras === undefined ? (NO_EVENTS as RecordedEvent[]) : this.extras.events;
+  }
+
+  /** The span's links. */
+  get links(): Link[] {
+    return this.extras === undefined ? (NO_LINKS as Link[]) : this.extras.links;
+  }
+
+  /** Attributes over the limit, dropped. */
+  get droppedAttributesCount(): number {
+    return this.extras === undefined ? 0 : this.extras.droppedAttributes;
+  }
+
+  /** Events over the limit, dropped (the oldest go). */
+  get droppedEventsCount(): number {
+    return this.extras === undefined ? 0 : this.extras.droppedEvents;
+  }
+
+  /** Links over the limit, dropped (the oldest go). */
+  get droppedLinksCount(): number {
+    return this.extras === undefined ? 0 : this.extras.droppedLinks;
+  }
+
+  /** The span's attributes as an object (made from `attributeList` when read, then kept until one is set). */
+  get attributes(): Attributes {
+    let made = this.attributesMade;
+    if (made === undefined) {
+      made = {};
+      const list = this.attributeList;
+      for (let i = 0; i < list.length; i += 2) made[list[i] as string] = list[i + 1];
+      this.attributesMade = made;
+    }
+    return made;
+  }
 
   /** Start as [seconds, nanoseconds] since the Unix epoch. */
   get startTime(): HrTime {

@@ -44,7 +44,7 @@ import { type Attributes, type HrTime, type Link } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { ATTR_AGENT_ID } from "../protocol/trace-context.js";
 import type { InternTable } from "./span-record-intern.js";
-import type { RecordedEvent, RecordedSpan } from "./recorded-span.js";
+import type { AttributeList, RecordedEvent, RecordedSpan } from "./recorded-span.js";
 
 /** Bits of a record's first byte. */
 export const enum RecordFlag {
@@ -177,7 +177,7 @@ export class SpanRecordWriter {
     this.signed(span.startedAt);
     this.signed(span.endedAt - span.startedAt);
     if (hasMessage) this.text(message, 1, 0);
-    this.attributes(span.attributes); // the span's attributes are read here only
+    this.attributeList(span.attributeList); // the span's attributes are read here only
     if (tail) {
       this.unsigned(droppedAttributes);
       this.events(events);
@@ -379,6 +379,24 @@ export class SpanRecordWriter {
       this.unsigned(link.droppedAttributesCount ?? 0);
       this.attributes(link.attributes);
     }
+  }
+
+  /** As attributes(), from a flat key/value array (RecordedSpan.attributeList: key at even indices, its value next). */
+  private attributeList(list: AttributeList): void {
+    if (this.failed) return;
+    const end = this.limit;
+    if (this.cut !== 0) this.limit = end - 1;
+    for (let i = 0; i < list.length; i += 2) {
+      const mark = this.pos;
+      this.attribute(list[i] as string, list[i + 1]);
+      if (this.cut !== 0 && this.failed) {
+        this.pos = mark;
+        this.failed = false;
+      }
+    }
+    this.limit = end;
+    if (this.pos + 1 > this.limit) return this.fail();
+    this.buf[this.pos++] = 0;
   }
 
   /** One attribute: key ref, tag, value. */

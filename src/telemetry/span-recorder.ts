@@ -156,7 +156,7 @@ class RecorderTracer implements Tracer, SpanOwner {
     const spanId = newSpanId();
     const traceFlags = result.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
     const traceState = result.traceState ?? parent?.traceState;
-    if (result.decision === SamplingDecision.NOT_RECORD) return new ContextOnlySpan({ traceId, spanId, traceFlags, traceState });
+    if (result.decision === SamplingDecision.NOT_RECORD) return new ContextOnlySpan(traceId, spanId, traceFlags, traceState, false);
     const now = performance.now();
     const epoch = epochAt(now);
     const start = options.startTime === undefined ? sinceEpoch(epoch, now) : microsSince(epoch, options.startTime);

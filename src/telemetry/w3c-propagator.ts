@@ -32,29 +32,51 @@ export const BAGGAGE_MAX_LENGTH = 8192;
 
 const SUPPRESS_TRACING_KEY = createContextKey("OpenTelemetry SDK Context Key SUPPRESS_TRACING");
 
-/** The traceparent value of a span context: "00-TRACEID-SPANID-FLAGS". */
+/** The fields of a traceparent, joined by formatTraceparent (ids and flags set for each call, then cleared). */
+const traceparentFields = ["00", "", "", ""];
+
+/**
+ * The traceparent value of a span context: "00-TRACEID-SPANID-FLAGS", made by joining its fields into one flat
+ * string (a template literal would make a tree of string pieces that encoding the envelope must flatten).
+ */
 export function formatTraceparent(traceId: string, spanId: string, traceFlags: number): string {
   const flags = traceFlags & 0xff;
-  return `00-${traceId}-${spanId}-${flags === 1 ? "01" : flags === 0 ? "00" : flags.toString(16).padStart(2, "0")}`;
+  const fields = traceparentFields;
+  fields[1] = traceId;
+  fields[2] = spanId;
+  fields[3] = flags === 1 ? "01" : flags === 0 ? "00" : flags.toString(16).padStart(2, "0");
+  const value = fields.join("-");
+  fields[1] = fields[2] = "";
+  return value;
 }
 
 /** The parts of a valid traceparent value, or undefined (as core's parseTraceParent decides). */
 export function parseTraceparent(value: string): { traceId: string; spanId: string; traceFlags: number } | undefined {
-  let s = value;
-  if (s.length !== 55) {
+  const at = traceparentAt(value);
+  return at < 0 ? undefined : { traceId: value.slice(at + 3, at + 35), spanId: value.slice(at + 36, at + 52), traceFlags: hexRun(value, at + 53, at + 55) };
+}
+
+/**
+ * Where the traceparent in `value` starts — 0, or 1 after one white-space character — when `value` is a valid
+ * one (as core's parseTraceParent decides); -1 when it is not. Nothing is allocated.
+ */
+function traceparentAt(value: string): number {
+  let at = 0;
+  let end = value.length;
+  if (end !== 55) {
     // Up to one white-space character each side, and (for versions after 00) more fields after the flags.
-    if (s.length > 0 && /\s/.test(s[0])) s = s.slice(1);
-    if (s.length > 0 && /\s/.test(s[s.length - 1])) s = s.slice(0, -1);
-    if (s.length < 55 || (s.length > 55 && (s[55] !== "-" || s.startsWith("00")))) return undefined;
+    if (end > 0 && /\s/.test(value[0])) at = 1;
+    if (end > at && /\s/.test(value[end - 1])) end--;
+    const length = end - at;
+    if (length < 55 || (length > 55 && (value.charCodeAt(at + 55) !== 45 || value.startsWith("00", at)))) return -1;
   }
-  if (s.charCodeAt(2) !== 45 || s.charCodeAt(35) !== 45 || s.charCodeAt(52) !== 45) return undefined;
-  const version = hexRun(s, 0, 2);
-  const trace = hexRun(s, 3, 35);
-  const span = hexRun(s, 36, 52);
-  const flags = hexRun(s, 53, 55);
+  if (value.charCodeAt(at + 2) !== 45 || value.charCodeAt(at + 35) !== 45 || value.charCodeAt(at + 52) !== 45) return -1;
+  const version = hexRun(value, at, at + 2);
+  const trace = hexRun(value, at + 3, at + 35);
+  const span = hexRun(value, at + 36, at + 52);
+  const flags = hexRun(value, at + 53, at + 55);
   // hexRun: -1 for a character that is not lowercase hex, 0 for all zeros; the version ff is invalid.
-  if (version < 0 || version === 0xff || trace <= 0 || span <= 0 || flags < 0) return undefined;
-  return { traceId: s.slice(3, 35), spanId: s.slice(36, 52), traceFlags: flags };
+  return version < 0 || version === 0xff || trace <= 0 || span <= 0 || flags < 0 ? -1 : at;
 }
 
 /** Values of the lowercase hex digits by character code (-1: not one). */
@@ -158,12 +180,13 @@ export class W3CPropagator implements TextMapPropagator {
     let out = ctx;
     const header = getter.get(carrier, "traceparent");
     const value = Array.isArray(header) ? header[0] : header;
-    const parsed = typeof value === "string" ? parseTraceparent(value) : undefined;
-    if (parsed !== undefined) {
+    const at = typeof value === "string" ? traceparentAt(value) : -1;
+    if (at >= 0) {
+      const s = value as string;
       const stateHeader = getter.get(carrier, "tracestate");
       const state = Array.isArray(stateHeader) ? stateHeader.join(",") : stateHeader;
-      const remote = { traceId: parsed.traceId, spanId: parsed.spanId, traceFlags: parsed.traceFlags, isRemote: true, traceState: state ? createTraceState(state) : undefined };
-      out = withSpan(out, new ContextOnlySpan(remote));
+      const remote = new ContextOnlySpan(s.slice(at + 3, at + 35), s.slice(at + 36, at + 52), hexRun(s, at + 53, at + 55), state ? createTraceState(state) : undefined, true);
+      out = withSpan(out, remote);
     }
     const baggageHeader = getter.get(carrier, "baggage");
     if (baggageHeader) {

@@ -57,6 +57,7 @@ describe("SpanRecorder", () => {
     // Not recorded, but its context is valid and says "not sampled": the decision travels on.
     expect(unsampled.spanContext()).toMatchObject({ traceId: "0af7651916cd43dd8448eb211c80319c", traceFlags: TraceFlags.NONE });
     expect(unsampled.spanContext().spanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(unsampled.spanContext().isRemote).toBe(false);
     expect(tracer.startSpan("child", {}, withSpan(ROOT_CONTEXT, unsampled)).isRecording()).toBe(false);
   });
 
@@ -115,6 +116,33 @@ describe("SpanRecorder", () => {
     expect(span.droppedEventsCount).toBe(1);
     expect(span.links).toHaveLength(1);
     expect(span.droppedLinksCount).toBe(1);
+  });
+
+  it("keeps attributes as a flat key/value list: a key once, replaced in place, limited, frozen at the end", () => {
+    const { tracer } = recorder({}, { attributeCount: 3, attributeValueLength: 4 });
+    const span = tracer.startSpan("flat", { attributes: { a: 1 } }) as RecordedSpan;
+    span.setAttribute("b", "long value");
+    span.setAttribute("a", 2); // replaced where it is, not appended
+    span.setAttribute("c", true);
+    span.setAttribute("d", 4); // over the limit of 3: dropped
+    span.setAttribute("b", "xy"); // an existing key is replaced even at the limit
+    span.setAttribute("e", undefined); // no value: ignored, not counted
+    span.setAttribute("f", { no: "object" } as never); // invalid: ignored, not counted
+    expect(span.attributeList).toEqual(["a", 2, "b", "xy", "c", true]);
+    expect(span.droppedAttributesCount).toBe(1);
+    const before = span.attributes;
+    expect(before).toEqual({ a: 2, b: "xy", c: true });
+    expect(span.attributes).toBe(before); // made once while nothing changes
+    span.setAttribute("c", false);
+    expect(span.attributes).toEqual({ a: 2, b: "xy", c: false });
+    span.end();
+    const after = span.attributes;
+    span.setAttribute("a", 3);
+    span.setAttribute("g", 1);
+    expect(span.attributeList).toEqual(["a", 2, "b", "xy", "c", false]);
+    expect(span.attributes).toBe(after);
+    expect(after).toEqual({ a: 2, b: "xy", c: false });
+    expect(span.droppedAttributesCount).toBe(1);
   });
 
   it("makes no recording spans after shutdown, and none where tracing is suppressed", async () => {

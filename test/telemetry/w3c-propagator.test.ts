@@ -7,7 +7,8 @@ import { defaultTextMapGetter, defaultTextMapSetter, INVALID_SPAN_CONTEXT, propa
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { describe, expect, it } from "vitest";
 import { withSpan } from "../../src/protocol/trace-context.js";
-import { W3CPropagator } from "../../src/telemetry/w3c-propagator.js";
+import { ContextOnlySpan } from "../../src/telemetry/context-only-span.js";
+import { formatTraceparent, parseTraceparent, W3CPropagator } from "../../src/telemetry/w3c-propagator.js";
 
 const core = new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] });
 const lean = new W3CPropagator();
@@ -30,6 +31,12 @@ describe("W3CPropagator", () => {
     `00-${TRACE}-${SPAN}-00`,
     `00-${TRACE}-${SPAN}-03`,
     ` 00-${TRACE}-${SPAN}-01 `,
+    `\t00-${TRACE}-${SPAN}-01`,
+    `00-${TRACE}-${SPAN}-01\n`,
+    ` 01-${TRACE}-${SPAN}-01-future-stuff `,
+    `  00-${TRACE}-${SPAN}-01`,
+    `00-${TRACE}-${SPAN}-01-`,
+    `01-${TRACE}-${SPAN}-01x`,
     `01-${TRACE}-${SPAN}-01-future-stuff`,
     `00-${TRACE}-${SPAN}-01-extra`,
     `ff-${TRACE}-${SPAN}-01`,
@@ -48,6 +55,24 @@ describe("W3CPropagator", () => {
   it.each(["tenant=acme", "a=1,b=2;prop=x", "k%20ey=v%2Cal , bad, =novalue, novalue=", "x=%E0%A4%A", `${"k".repeat(5000)}=v,ok=1`])("extracts baggage %j as core does", (baggage) => {
     const carrier = { baggage };
     expect(carried(lean.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter))).toEqual(carried(core.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter)));
+  });
+
+  it("extracts a remote parent that is its own span context", () => {
+    const ctx = lean.extract(ROOT_CONTEXT, { traceparent: ` 00-${TRACE}-${SPAN}-01`, tracestate: "vendor=1" }, defaultTextMapGetter);
+    const parent = trace.getSpan(ctx);
+    expect(parent).toBeInstanceOf(ContextOnlySpan);
+    expect(parent?.spanContext()).toBe(parent);
+    expect(parent?.spanContext()).toMatchObject({ traceId: TRACE, spanId: SPAN, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    expect(parent?.spanContext().traceState?.get("vendor")).toBe("1");
+    expect(parent?.isRecording()).toBe(false);
+  });
+
+  it("formats and parses traceparent values", () => {
+    expect([0, 1, 3, 0x1ff].map((flags) => formatTraceparent(TRACE, SPAN, flags))).toEqual([`00-${TRACE}-${SPAN}-00`, `00-${TRACE}-${SPAN}-01`, `00-${TRACE}-${SPAN}-03`, `00-${TRACE}-${SPAN}-ff`]);
+    expect(parseTraceparent(formatTraceparent(TRACE, SPAN, 3))).toEqual({ traceId: TRACE, spanId: SPAN, traceFlags: 3 });
+    expect(parseTraceparent(`\t01-${TRACE}-${SPAN}-01-more `)).toEqual({ traceId: TRACE, spanId: SPAN, traceFlags: 1 });
+    expect(parseTraceparent(`00-${TRACE}-${SPAN}-01-more`)).toBeUndefined();
+    expect(parseTraceparent(`00-${TRACE}-${SPAN}-0g`)).toBeUndefined();
   });
 
   it("injects what core injects, and nothing where tracing is suppressed", () => {
