@@ -94,10 +94,14 @@ export const envelopeTraceGetter: TextMapGetter<TraceContext | undefined> = {
 /** Writes traceparent, tracestate and baggage into a TraceCarrier (other keys are ignored). */
 export const envelopeTraceSetter: TextMapSetter<TraceCarrier> = {
   set: (carrier, key, value) => {
-    if (key !== "traceparent" && key !== "tracestate" && key !== "baggage") return;
+    const trace = carrier.trace;
     // A literal rather than create(): this runs for every traced message, and the fields are plain strings.
-    carrier.trace ??= { $typeName: "agentmesh.v1.TraceContext", traceparent: "", tracestate: "", baggage: "" };
-    carrier.trace[key] = value;
+    if (key === "traceparent") {
+      if (trace === undefined) carrier.trace = { $typeName: "agentmesh.v1.TraceContext", traceparent: value, tracestate: "", baggage: "" };
+      else trace.traceparent = value;
+    } else if (key === "tracestate" || key === "baggage") {
+      (carrier.trace ??= { $typeName: "agentmesh.v1.TraceContext", traceparent: "", tracestate: "", baggage: "" })[key] = value;
+    }
   },
 };
 
@@ -174,11 +178,20 @@ export function withSpan(parent: Context, span: Span): Context {
   return span.spanContext() === INVALID_SPAN_CONTEXT ? parent : overlay(parent, SPAN_KEY, span);
 }
 
+/** The carrier injectTrace lends the propagator (injecting is synchronous); taken while in use. */
+let spareCarrier: TraceCarrier | undefined = {};
+
 /** The trace context of `ctx` (default: the active one) for an envelope; undefined when there is none to carry. */
 export function injectTrace(ctx: Context = context.active()): TraceContext | undefined {
-  const carrier: TraceCarrier = {};
+  // A propagator that injected again from within its inject would find no spare and get a carrier of its own.
+  const carrier = spareCarrier ?? {};
+  spareCarrier = undefined;
+  carrier.trace = undefined;
   propagation.inject(ctx, carrier, envelopeTraceSetter);
-  return carrier.trace;
+  const trace = carrier.trace;
+  carrier.trace = undefined;
+  spareCarrier = carrier;
+  return trace;
 }
 
 /**

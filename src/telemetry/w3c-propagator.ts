@@ -38,7 +38,7 @@ export function formatTraceparent(traceId: string, spanId: string, traceFlags: n
   return `00-${traceId}-${spanId}-${flags === 1 ? "01" : flags === 0 ? "00" : flags.toString(16).padStart(2, "0")}`;
 }
 
-/** The parts of a valid traceparent value, or undefined (as core's parseTraceparent decides). */
+/** The parts of a valid traceparent value, or undefined (as core's parseTraceParent decides). */
 export function parseTraceparent(value: string): { traceId: string; spanId: string; traceFlags: number } | undefined {
   const at = traceparentAt(value);
   return at < 0 ? undefined : { traceId: value.slice(at + 3, at + 35), spanId: value.slice(at + 36, at + 52), traceFlags: hexRun(value, at + 53, at + 55) };
@@ -46,7 +46,7 @@ export function parseTraceparent(value: string): { traceId: string; spanId: stri
 
 /**
  * Where the traceparent in `value` starts — 0, or 1 after one white-space character — when `value` is a valid
- * one (as core's parseTraceparent decides); -1 when it is not. Nothing is allocated.
+ * one (as core's parseTraceParent decides); -1 when it is not. Nothing is allocated.
  */
 function traceparentAt(value: string): number {
   let at = 0;

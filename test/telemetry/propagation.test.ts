@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import { extractTrace, headersGetter, injectTrace, messageTypeOf, spanIdOf, spanTrace } from "../../src/protocol/trace-context.js";
 import { createJsonLogger } from "../../src/telemetry/logger.js";
 import { installContextAndPropagation } from "../../src/telemetry/tracing.js";
+import { W3CPropagator } from "../../src/telemetry/w3c-propagator.js";
+import type { TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
 
 const remote = { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: TraceFlags.SAMPLED, isRemote: true };
 
@@ -31,6 +33,35 @@ describe("with the W3C propagators", () => {
     expect(trace.getSpanContext(back)).toMatchObject({ traceId: remote.traceId, spanId: remote.spanId, isRemote: true });
     expect(propagation.getBaggage(back)?.getEntry("tenant")?.value).toBe("acme");
     expect(extractTrace(undefined)).toBe(ROOT_CONTEXT);
+  });
+
+  it("makes a trace field of its own for every inject, also when a propagator injects again from within its inject", () => {
+    installContextAndPropagation();
+    const outer = trace.setSpanContext(ROOT_CONTEXT, remote);
+    const inner = trace.setSpanContext(ROOT_CONTEXT, { ...remote, spanId: "00f067aa0ba902b7" });
+    const first = injectTrace(outer);
+    const second = injectTrace(outer);
+    expect(second).toEqual(first);
+    expect(second).not.toBe(first);
+    const w3c = new W3CPropagator();
+    let nested: TraceContext | undefined;
+    propagation.disable();
+    propagation.setGlobalPropagator({
+      inject: (ctx, carrier, setter) => {
+        if (ctx === outer) nested = injectTrace(inner);
+        w3c.inject(ctx, carrier, setter);
+      },
+      extract: (ctx, carrier, getter) => w3c.extract(ctx, carrier, getter),
+      fields: () => w3c.fields(),
+    });
+    try {
+      expect(spanIdOf(injectTrace(outer)!.traceparent)).toBe(remote.spanId);
+      expect(spanIdOf(nested!.traceparent)).toBe("00f067aa0ba902b7");
+      expect(injectTrace(ROOT_CONTEXT)).toBeUndefined();
+    } finally {
+      propagation.disable();
+      propagation.setGlobalPropagator(w3c);
+    }
   });
 
   it("reads W3C headers of a client call", () => {
