@@ -450,9 +450,12 @@ export class MeshMessageBus implements MessageBus {
       const failure = body.case === "failure" ? body.value : body.case === "taskResult" && body.value.outcome.case === "failure" ? body.value.outcome.value : undefined;
       if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
     }
+    // The result's way back continues from the handling span: its context is taken while it still records
+    // (a span that ended is, to the API, one whose ids must be checked again).
+    const trace = spanTrace(parent, span);
     span.end();
     const reply = replyTo(env, this.selfId, body);
-    reply.trace = spanTrace(parent, span); // the result's way back continues from the handling span
+    reply.trace = trace;
     let encoded: Uint8Array | undefined;
     try {
       encoded = encodeEnvelope(reply);

@@ -323,8 +323,8 @@ export class AgentNode {
     const parent = otelContext.active();
     const span = this.tracer.startSpan(SEND_NAMES.of(messageTypeOf(env.body.case)), SPAN_OPTIONS[SpanKind.PRODUCER], parent);
     if (span.isRecording()) setEnvelopeAttributes(span, env);
+    env.trace = spanTrace(parent, span); // while the span records (its ids need no checking then)
     span.end();
-    env.trace = spanTrace(parent, span);
   }
 
   /** Brings the node up: server, discovery, routing. */

@@ -8,7 +8,7 @@
 import { createPatternService } from "./pattern-service.js";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Tracer } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Span, type Tracer } from "@opentelemetry/api";
 import {
   AgentService,
   BroadcastResponseSchema,
@@ -30,7 +30,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { messageToBody, type Message } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, SPAN_OPTIONS, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
@@ -58,30 +58,23 @@ function validPayload(payload: Payload | undefined, field: string): unknown {
 
 /** Span names of the AgentService methods, made once each. */
 const rpcSpanNames = new Map<string, string>();
-/** The options of every AgentService span. */
-const SERVER_SPAN = { kind: SpanKind.SERVER };
-/** What `traced` hands its function when the span does not record: nothing to record into. */
-const NOT_RECORDED = { record: (): void => {} };
-
 /**
  * Runs `fn` inside a SERVER span for AgentService method `method`, a child of the context the client sent in
- * its request headers; `attributes` are computed only when the span records.
+ * its request headers. `fn` gets the span to set its attributes on (a span that does not record ignores them;
+ * what costs to compute is computed only when span.isRecording()).
  */
-async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, attributes: () => Attributes, fn: (span: { record(a: Attributes): void }) => Promise<T>): Promise<T> {
+async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, fn: (span: Span) => Promise<T>): Promise<T> {
   const parent = propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter);
   let name = rpcSpanNames.get(method);
   if (name === undefined) rpcSpanNames.set(method, (name = `agentmesh.v1.AgentService/${method}`));
-  const span = tracer.startSpan(name, SERVER_SPAN, parent);
-  const recording = span.isRecording();
-  if (recording) {
+  const span = tracer.startSpan(name, SPAN_OPTIONS[SpanKind.SERVER], parent);
+  if (span.isRecording()) {
     span.setAttribute("rpc.system", "grpc");
     span.setAttribute("rpc.service", "agentmesh.v1.AgentService");
     span.setAttribute("rpc.method", method);
-    span.setAttributes(attributes());
   }
   try {
-    const recorder = recording ? { record: (a: Attributes): void => void span.setAttributes(a) } : NOT_RECORDED;
-    return await context.with(withSpan(parent, span), () => fn(recorder));
+    return await context.with(withSpan(parent, span), () => fn(span));
   } catch (err) {
     failSpan(span, err);
     throw err;
@@ -99,9 +92,10 @@ function tracedMethods<M extends object>(tracer: Tracer, methods: M): M {
   for (const [name, method] of Object.entries(methods) as [string, (req: unknown, ctx: HandlerContext) => unknown][]) {
     const rpc = name.charAt(0).toUpperCase() + name.slice(1);
     out[name] = (req: { correlationId?: string }, ctx: HandlerContext) =>
-      traced(tracer, rpc, ctx, () => (req.correlationId ? { [ATTR_CORRELATION_ID]: req.correlationId } : {}), async (span) => {
+      traced(tracer, rpc, ctx, async (span) => {
+        if (req.correlationId) span.setAttribute(ATTR_CORRELATION_ID, req.correlationId);
         const res = (await method(req, ctx)) as { correlationId?: unknown } | undefined;
-        if (!req.correlationId && typeof res?.correlationId === "string") span.record({ [ATTR_CORRELATION_ID]: res.correlationId });
+        if (!req.correlationId && typeof res?.correlationId === "string") span.setAttribute(ATTR_CORRELATION_ID, res.correlationId);
         return res;
       });
   }
@@ -115,11 +109,18 @@ export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTr
     submitTask: (req, ctx) => {
       const correlationId = req.correlationId === "" ? newId() : req.correlationId;
       return guarded(() =>
-        traced(tracer, "SubmitTask", ctx, () => ({ [ATTR_CORRELATION_ID]: correlationId, [ATTR_CAPABILITY]: req.capability }), async (span) => {
+        traced(tracer, "SubmitTask", ctx, async (span) => {
+          span.setAttribute(ATTR_CORRELATION_ID, correlationId);
+          span.setAttribute(ATTR_CAPABILITY, req.capability);
           const capability = requireCapability(req.capability, "capability");
           validPayload(req.input, "input");
           const outcome = await node.submitPayload(capability, req.input ?? toPayload(null), { timeoutMs: req.timeoutMs, correlationId });
-          span.record({ [ATTR_TASK_ID]: outcome.taskId, [ATTR_TO]: outcome.agentId, [ATTR_HOPS]: outcome.hops, [ATTR_ATTEMPT]: outcome.attempt });
+          if (span.isRecording()) {
+            span.setAttribute(ATTR_TASK_ID, outcome.taskId);
+            span.setAttribute(ATTR_TO, outcome.agentId);
+            span.setAttribute(ATTR_HOPS, outcome.hops);
+            span.setAttribute(ATTR_ATTEMPT, outcome.attempt);
+          }
           return create(SubmitTaskResponseSchema, {
             taskId: outcome.taskId,
             correlationId: outcome.correlationId,
@@ -136,7 +137,12 @@ export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTr
     publish: (req, ctx) => {
       const correlationId = req.correlationId === "" ? newId() : req.correlationId;
       return guarded(() =>
-        traced(tracer, "Publish", ctx, () => ({ [ATTR_CORRELATION_ID]: correlationId, [ATTR_MESSAGE_TYPE]: req.type, [ATTR_TO]: `topic:${req.topic}` }), async () => {
+        traced(tracer, "Publish", ctx, async (span) => {
+          if (span.isRecording()) {
+            span.setAttribute(ATTR_CORRELATION_ID, correlationId);
+            span.setAttribute(ATTR_MESSAGE_TYPE, req.type);
+            span.setAttribute(ATTR_TO, `topic:${req.topic}`);
+          }
           const topic = requireNonEmpty(req.topic, "topic");
           const type = requireNonEmpty(req.type, "type");
           const payload = validPayload(req.payload, "payload");
@@ -150,7 +156,12 @@ export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTr
     broadcast: (req, ctx) => {
       const correlationId = req.correlationId === "" ? newId() : req.correlationId;
       return guarded(() =>
-        traced(tracer, "Broadcast", ctx, () => ({ [ATTR_CORRELATION_ID]: correlationId, [ATTR_MESSAGE_TYPE]: req.type, [ATTR_TO]: "*" }), async () => {
+        traced(tracer, "Broadcast", ctx, async (span) => {
+          if (span.isRecording()) {
+            span.setAttribute(ATTR_CORRELATION_ID, correlationId);
+            span.setAttribute(ATTR_MESSAGE_TYPE, req.type);
+            span.setAttribute(ATTR_TO, "*");
+          }
           const type = requireNonEmpty(req.type, "type");
           const payload = validPayload(req.payload, "payload");
           const id = newId();

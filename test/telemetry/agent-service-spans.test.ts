@@ -1,0 +1,62 @@
+/**
+ * The AgentService's SERVER spans: each continues the caller's trace from the request headers and carries the
+ * rpc.* attributes and the request's (and, for SubmitTask, the outcome's) mesh attributes.
+ */
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import { SpanKind } from "@opentelemetry/api";
+import { describe, expect, it } from "vitest";
+import { PublishRequestSchema, SubmitTaskRequestSchema } from "../../gen/agentmesh/v1/agent_service_pb.js";
+import { createAgentService } from "../../src/node/agent-service.js";
+import { toPayload } from "../../src/protocol/payload.js";
+import { TRACER_NAME } from "../../src/protocol/trace-context.js";
+import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
+import { only, spanWorld } from "./span-world.js";
+
+let mesh: MemoryMesh | undefined;
+const world = spanWorld(async () => {
+  await mesh?.stopAll();
+  mesh = undefined;
+});
+
+const TRACE = "0af7651916cd43dd8448eb211c80319c";
+const CALLER = "b7ad6b7169203331";
+/** A handler context whose request headers carry the caller's trace context. */
+const callerContext = () => ({ requestHeader: new Headers({ traceparent: `00-${TRACE}-${CALLER}-01` }), signal: new AbortController().signal }) as unknown as HandlerContext;
+
+describe("AgentService spans", () => {
+  it("SubmitTask and Publish continue the caller's trace with the rpc and mesh attributes", async () => {
+    const tracing = world.tracingFor("a");
+    mesh = await startMemoryMesh([{ id: "a", config: { tracing } }, { id: "b", config: { tracing: world.tracingFor("b") }, handlers: { echo: (x: unknown) => x } }]);
+    const service = createAgentService(mesh.node("a"), tracing.tracerProvider.getTracer(TRACER_NAME));
+    const res = await service.submitTask(create(SubmitTaskRequestSchema, { capability: "echo", input: toPayload("hi"), correlationId: "corr-rpc" }), callerContext());
+    await service.publish(create(PublishRequestSchema, { topic: "news", type: "note", payload: toPayload(1), correlationId: "corr-pub" }), callerContext());
+
+    const spans = world.exporter.getFinishedSpans();
+    const submit = only(spans, "a", "agentmesh.v1.AgentService/SubmitTask");
+    expect(submit.kind).toBe(SpanKind.SERVER);
+    expect(submit.spanContext().traceId).toBe(TRACE);
+    expect(submit.parentSpanContext?.spanId).toBe(CALLER);
+    expect(submit.attributes).toEqual({
+      "rpc.system": "grpc",
+      "rpc.service": "agentmesh.v1.AgentService",
+      "rpc.method": "SubmitTask",
+      "agentmesh.correlation_id": "corr-rpc",
+      "agentmesh.capability": "echo",
+      "agentmesh.task_id": res.taskId,
+      "agentmesh.to": "b",
+      "agentmesh.hops": res.hops,
+      "agentmesh.attempt": res.attempt,
+    });
+    const publish = only(spans, "a", "agentmesh.v1.AgentService/Publish");
+    expect(publish.parentSpanContext?.spanId).toBe(CALLER);
+    expect(publish.attributes).toEqual({
+      "rpc.system": "grpc",
+      "rpc.service": "agentmesh.v1.AgentService",
+      "rpc.method": "Publish",
+      "agentmesh.correlation_id": "corr-pub",
+      "agentmesh.message_type": "note",
+      "agentmesh.to": "topic:news",
+    });
+  });
+});
