@@ -123,7 +123,7 @@ export class RecordedSpan implements Span, SpanContext {
   readonly attributeList: AttributeList = [];
   /** The span's status. */
   status: SpanStatus = UNSET;
-  /** Events, links and dropped counts, once the span has any (few spans do: one field less per span than five). */
+  /** Events, links and dropped counts, once the span has any (few spans do): one field per span, not five. */
   private extras: SpanExtras | undefined = undefined;
   /** `attributes` as last made (dropped when an attribute is set). */
   private attributesMade: Attributes | undefined = undefined;

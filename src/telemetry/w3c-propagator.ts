@@ -32,22 +32,10 @@ export const BAGGAGE_MAX_LENGTH = 8192;
 
 const SUPPRESS_TRACING_KEY = createContextKey("OpenTelemetry SDK Context Key SUPPRESS_TRACING");
 
-/** The fields of a traceparent, joined by formatTraceparent (ids and flags set for each call, then cleared). */
-const traceparentFields = ["00", "", "", ""];
-
-/**
- * The traceparent value of a span context: "00-TRACEID-SPANID-FLAGS", made by joining its fields into one flat
- * string (a template literal would make a tree of string pieces that encoding the envelope must flatten).
- */
+/** The traceparent value of a span context: "00-TRACEID-SPANID-FLAGS". */
 export function formatTraceparent(traceId: string, spanId: string, traceFlags: number): string {
   const flags = traceFlags & 0xff;
-  const fields = traceparentFields;
-  fields[1] = traceId;
-  fields[2] = spanId;
-  fields[3] = flags === 1 ? "01" : flags === 0 ? "00" : flags.toString(16).padStart(2, "0");
-  const value = fields.join("-");
-  fields[1] = fields[2] = "";
-  return value;
+  return `00-${traceId}-${spanId}-${flags === 1 ? "01" : flags === 0 ? "00" : flags.toString(16).padStart(2, "0")}`;
 }
 
 /** The parts of a valid traceparent value, or undefined (as core's parseTraceParent decides). */
