@@ -31,7 +31,7 @@ import type { SpanBacklog } from "./export-queue.js";
 import { SpanGroups, type SpanScope } from "./otlp-groups.js";
 import { begin, encodeGroups, end, fixed32, fixed64Nanos, spanProto, Tag } from "./otlp-proto.js";
 import type { RecordedSpan } from "./recorded-span.js";
-import { IdFlag, LinkFlag, RecordFlag, ValueTag, varintSize } from "./span-record.js";
+import { IdFlag, LinkFlag, putVarint, RecordFlag, ValueTag, varintSize } from "./span-record.js";
 import type { RecordTables, SpanRing } from "./span-ring.js";
 
 /** One export's spans, already encoded: an OTLP/protobuf ExportTraceServiceRequest and how many spans it holds. */
@@ -615,20 +615,6 @@ export class RecordTranscoder {
   }
 }
 
-/** Writes `value` (a non-negative safe integer) as a varint into `buf` at `pos`; returns the position after it. */
-function putVarint(buf: Uint8Array, pos: number, value: number): number {
-  while (value >= 0x80000000) {
-    const next = Math.floor(value / 128);
-    buf[pos++] = (value - next * 128) | 0x80;
-    value = next;
-  }
-  while (value > 0x7f) {
-    buf[pos++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  buf[pos++] = value;
-  return pos;
-}
 
 /** Bytes made once and written as 32-bit words (the last one padded with zeros). */
 class Encoded {

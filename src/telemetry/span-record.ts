@@ -484,20 +484,7 @@ export class SpanRecordWriter {
       return;
     }
     if (this.pos + 8 > this.limit && this.pos + varintSize(value) > this.limit) return this.fail();
-    const buf = this.buf;
-    let pos = this.pos;
-    while (value >= 0x80000000) {
-      // No `%`: on a double it is a slow call.
-      const next = Math.floor(value / 128);
-      buf[pos++] = (value - next * 128) | 0x80;
-      value = next;
-    }
-    while (value > 0x7f) {
-      buf[pos++] = (value & 0x7f) | 0x80;
-      value >>>= 7;
-    }
-    buf[pos++] = value;
-    this.pos = pos;
+    this.pos = putVarint(this.buf, this.pos, value);
   }
 
   /**
@@ -544,6 +531,22 @@ export class SpanRecordWriter {
     }
     buf[at + size - 1] = value;
   }
+}
+
+/** Writes `value` (a non-negative safe integer) as a varint into `buf` at `pos`; returns the position after it. */
+export function putVarint(buf: Uint8Array, pos: number, value: number): number {
+  while (value >= 0x80000000) {
+    // No `%`: on a double it is a slow call.
+    const next = Math.floor(value / 128);
+    buf[pos++] = (value - next * 128) | 0x80;
+    value = next;
+  }
+  while (value > 0x7f) {
+    buf[pos++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buf[pos++] = value;
+  return pos;
 }
 
 /** Bytes of `value` (a non-negative safe integer) as a varint. */
