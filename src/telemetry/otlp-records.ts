@@ -31,7 +31,7 @@ import type { SpanBacklog } from "./export-queue.js";
 import { SpanGroups, type SpanScope } from "./otlp-groups.js";
 import { begin, encodeGroups, end, fixed32, fixed64Nanos, spanProto, Tag } from "./otlp-proto.js";
 import type { RecordedSpan } from "./recorded-span.js";
-import { IdFlag, LinkFlag, putVarint, RecordFlag, ValueTag, varintSize } from "./span-record.js";
+import { IdFlag, LinkFlag, putVarint, RecordFlag, unzigzag, ValueTag, varintSize } from "./span-record.js";
 import type { RecordTables, SpanRing } from "./span-ring.js";
 
 /** One export's spans, already encoded: an OTLP/protobuf ExportTraceServiceRequest and how many spans it holds. */
@@ -593,11 +593,7 @@ export class RecordTranscoder {
   }
 
   private signed(): number {
-    const v = this.varint();
-    if (v < 0x80000000) return (v >>> 1) ^ -(v & 1);
-    // Beyond 31 bits as doubles (no `%`: on a double it is a slow call).
-    const half = Math.floor(v / 2);
-    return v === half * 2 ? half : -half - 1;
+    return unzigzag(this.varint());
   }
 
   private varint(): number {

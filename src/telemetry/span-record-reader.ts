@@ -7,7 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { SpanSchema, type Span, type SpanKind, type SpanStatusCode } from "../../gen/agentmesh/v1/trace_pb.js";
 import { ATTR_CORRELATION_ID } from "../protocol/trace-context.js";
 import type { InternTable } from "./span-record-intern.js";
-import { IdFlag, RecordFlag, ValueTag } from "./span-record.js";
+import { IdFlag, RecordFlag, unzigzag, ValueTag } from "./span-record.js";
 import { toUnixNanos } from "./span-time.js";
 
 /** A query's filters as the bytes records hold; made by SpanRecordReader.prepare. */
@@ -234,11 +234,7 @@ export class SpanRecordReader {
   }
 
   private signed(): number {
-    const v = this.unsigned();
-    if (v < 0x80000000) return (v >>> 1) ^ -(v & 1);
-    // Beyond 31 bits as doubles (no `%`: on a double it is a slow call).
-    const half = Math.floor(v / 2);
-    return v === half * 2 ? half : -half - 1;
+    return unzigzag(this.unsigned());
   }
 
   private unsigned(): number {

@@ -549,6 +549,14 @@ export function putVarint(buf: Uint8Array, pos: number, value: number): number {
   return pos;
 }
 
+/** The signed integer a zigzag-encoded varint `v` (a non-negative safe integer) holds. */
+export function unzigzag(v: number): number {
+  if (v < 0x80000000) return (v >>> 1) ^ -(v & 1);
+  // Beyond 31 bits as doubles (no `%`: on a double it is a slow call).
+  const half = Math.floor(v / 2);
+  return v === half * 2 ? half : -half - 1;
+}
+
 /** Bytes of `value` (a non-negative safe integer) as a varint. */
 export function varintSize(value: number): number {
   if (value < 0x80) return 1;
