@@ -35,6 +35,7 @@ import {
   isMembershipTraffic,
   setEnvelopeAttributes,
   SPAN_OPTIONS,
+  SpanNames,
   spanIdOf,
   spanTrace,
   TRACER_NAME,
@@ -56,16 +57,13 @@ const ATTR_REPLY_SPAN = "agentmesh.reply.span_id";
 
 /** A span name of low cardinality: "VERB TYPE" for the mesh's own bodies, "VERB message" for user messages. */
 function spanName(verb: string, env: Envelope): string {
-  const type = env.body.case === "user" ? "message" : envelopeMessageType(env);
-  let byType = spanNames.get(verb);
-  if (byType === undefined) spanNames.set(verb, (byType = new Map()));
-  let name = byType.get(type);
-  if (name === undefined) byType.set(type, (name = `${verb} ${type}`));
-  return name;
+  let names = spanNames.get(verb);
+  if (names === undefined) spanNames.set(verb, (names = new SpanNames(`${verb} `)));
+  return names.of(env.body.case === "user" ? "message" : envelopeMessageType(env));
 }
 
-/** Span names made so far, by verb and type (few of each): one string per name, not one per span. */
-const spanNames = new Map<string, Map<string, string>>();
+/** Span names made so far, by verb (a few verbs, a few types each). */
+const spanNames = new Map<string, SpanNames>();
 
 /** Where agents are: what the bus needs from the registry. */
 export interface AgentDirectory {

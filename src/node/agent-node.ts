@@ -63,8 +63,8 @@ import { HealthState, ServingStatus } from "./health.js";
 import { TaskRunner, type TaskHandler } from "./task-runner.js";
 
 /** Names of the spans of traced membership traffic: "receive TYPE", "send TYPE". */
-const RECEIVE_NAMES = new SpanNames("receive");
-const SEND_NAMES = new SpanNames("send");
+const RECEIVE_NAMES = new SpanNames("receive ");
+const SEND_NAMES = new SpanNames("send ");
 
 /** State key prefix of each agent's load: agent/<id> → {load, capacity, queued, draining}. */
 export const LOAD_KEY_PREFIX = "agent/";

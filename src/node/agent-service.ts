@@ -30,7 +30,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { messageToBody, type Message } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, SPAN_OPTIONS, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, SPAN_OPTIONS, SpanNames, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
@@ -57,7 +57,7 @@ function validPayload(payload: Payload | undefined, field: string): unknown {
 }
 
 /** Span names of the AgentService methods, made once each. */
-const rpcSpanNames = new Map<string, string>();
+const RPC_SPAN_NAMES = new SpanNames("agentmesh.v1.AgentService/");
 /**
  * Runs `fn` inside a SERVER span for AgentService method `method`, a child of the context the client sent in
  * its request headers. `fn` gets the span to set its attributes on (a span that does not record ignores them;
@@ -65,9 +65,7 @@ const rpcSpanNames = new Map<string, string>();
  */
 async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, fn: (span: Span) => Promise<T>): Promise<T> {
   const parent = propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter);
-  let name = rpcSpanNames.get(method);
-  if (name === undefined) rpcSpanNames.set(method, (name = `agentmesh.v1.AgentService/${method}`));
-  const span = tracer.startSpan(name, SPAN_OPTIONS[SpanKind.SERVER], parent);
+  const span = tracer.startSpan(RPC_SPAN_NAMES.of(method), SPAN_OPTIONS[SpanKind.SERVER], parent);
   if (span.isRecording()) {
     span.setAttribute("rpc.system", "grpc");
     span.setAttribute("rpc.service", "agentmesh.v1.AgentService");

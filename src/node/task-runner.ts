@@ -65,7 +65,7 @@ interface Job {
 }
 
 /** Names of the spans of task runs: "run CAPABILITY". */
-const RUN_NAMES = new SpanNames("run");
+const RUN_NAMES = new SpanNames("run ");
 
 /** Options of a TaskRunner. */
 export interface TaskRunnerOptions {

@@ -40,8 +40,8 @@ import {
 import { leastLoaded, loadScore, type SelectStrategy } from "./select.js";
 
 /** Names of the spans of tasks routed from here ("route CAPABILITY") and forwarded by here ("forward CAPABILITY"). */
-const ROUTE_NAMES = new SpanNames("route");
-const FORWARD_NAMES = new SpanNames("forward");
+const ROUTE_NAMES = new SpanNames("route ");
+const FORWARD_NAMES = new SpanNames("forward ");
 
 /** Runs tasks on the local agent. */
 export interface LocalExecutor {

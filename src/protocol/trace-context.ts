@@ -57,18 +57,18 @@ export const SPAN_OPTIONS: Readonly<Record<SpanKind, SpanOptions>> = Object.free
 /** Names a SpanNames keeps at most (beyond them, a name is made each time: subjects may come from peers). */
 export const MAX_SPAN_NAMES = 256;
 
-/** Span names "VERB SUBJECT" of one verb (e.g. "route echo"), one string per name rather than one per span. */
+/** Span names `prefix` + subject (e.g. "route " + "echo"), one string per name rather than one per span. */
 export class SpanNames {
   private readonly names = new Map<string, string>();
 
-  /** Names of verb `verb`. */
-  constructor(private readonly verb: string) {}
+  /** Names starting with `prefix` (a verb and its space, a service's path). */
+  constructor(private readonly prefix: string) {}
 
-  /** "VERB `subject`". */
+  /** `prefix` + `subject`. */
   of(subject: string): string {
     let name = this.names.get(subject);
     if (name === undefined) {
-      name = `${this.verb} ${subject}`;
+      name = this.prefix + subject;
       if (this.names.size < MAX_SPAN_NAMES) this.names.set(subject, name);
     }
     return name;
