@@ -101,8 +101,8 @@ const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
 
 /** What few spans have — events, links, counts of what the limits dropped — kept apart, made on first use. */
 class SpanExtras {
-  events: RecordedEvent[] = NO_EVENTS as RecordedEvent[];
-  links: Link[] = NO_LINKS as Link[];
+  events: RecordedEvent[] = [];
+  links: Link[] = [];
   droppedAttributes = 0;
   droppedEvents = 0;
   droppedLinks = 0;
@@ -198,14 +198,7 @@ export class RecordedSpan implements Span, SpanContext {
     }
     const [kept, dropped] = attributes === undefined ? [undefined, 0] : limitedCopy(attributes, limits.attributesPerEvent, limits.attributeValueLength);
     const event = new RecordedEvent(name, kept, time === undefined ? sinceEpoch(this.epoch, performance.now()) : microsSince(this.epoch, time), this.epoch, dropped);
-    if (extras.events === NO_EVENTS) extras.events = [event];
-    else {
-      if (extras.events.length >= limits.eventCount) {
-        extras.events.shift();
-        extras.droppedEvents++;
-      }
-      extras.events.push(event);
-    }
+    if (pushBounded(extras.events, event, limits.eventCount)) extras.droppedEvents++;
     return this;
   }
 
@@ -224,14 +217,7 @@ export class RecordedSpan implements Span, SpanContext {
       const [attributes, dropped] = limitedCopy(link.attributes, limits.attributesPerLink, limits.attributeValueLength);
       kept = dropped > 0 ? { context: link.context, attributes, droppedAttributesCount: dropped } : { context: link.context, attributes };
     }
-    if (extras.links === NO_LINKS) extras.links = [kept];
-    else {
-      if (extras.links.length >= limits.linkCount) {
-        extras.links.shift();
-        extras.droppedLinks++;
-      }
-      extras.links.push(kept);
-    }
+    if (pushBounded(extras.links, kept, limits.linkCount)) extras.droppedLinks++;
     return this;
   }
 
@@ -359,6 +345,14 @@ export class RecordedSpan implements Span, SpanContext {
   get instrumentationScope(): SpanOwner["instrumentationScope"] {
     return this.owner.instrumentationScope;
   }
+}
+
+/** Appends `item` to `list`, first dropping its oldest when it holds `limit` (≥ 1) items; true when one was dropped. */
+function pushBounded<T>(list: T[], item: T, limit: number): boolean {
+  const full = list.length >= limit;
+  if (full) list.shift();
+  list.push(item);
+  return full;
 }
 
 /** True when `value` is a TimeInput (a number, Date or HrTime) rather than attributes. */
