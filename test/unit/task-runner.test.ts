@@ -57,6 +57,36 @@ describe("TaskRunner", () => {
     expect(seen).toEqual({ capability: "greet", agentId: "w1", correlationId: "c1", taskId: "t1" });
   });
 
+  it("gives a context whose members still work when destructured, and whose delegate passes the task's lineage", async () => {
+    const clock = new ManualClock();
+    const delegated: unknown[] = [];
+    const runner = new TaskRunner({
+      agentId: "w1",
+      capacity: 1,
+      maxQueued: 10,
+      clock,
+      logger: silentLogger,
+      onLoadChange: () => {},
+      delegate: async (capability, input, parent) => {
+        delegated.push({ capability, input, correlationId: parent.correlationId, hops: parent.hops, deadlineMs: parent.deadlineMs });
+        return "sub-result";
+      },
+    });
+    runner.register("outer", async (_input, { signal, delegate, hops, taskId }) => ({ sub: await delegate("inner", 7), aborted: signal.aborted, hops, taskId }));
+    const deadlineMs = clock.now() + 5_000;
+    const r = await runner.run(create(TaskRequestSchema, { taskId: "t9", capability: "outer", input: toPayload(null), attempt: 1 }), { correlationId: "c9", deadlineMs, hops: 2 });
+    expect(output(r)).toEqual({ sub: "sub-result", aborted: false, hops: 2, taskId: "t9" });
+    expect(delegated).toEqual([{ capability: "inner", input: 7, correlationId: "c9", hops: 2, deadlineMs }]);
+  });
+
+  it("fails a delegation with UNIMPLEMENTED when the runner has no way to delegate", async () => {
+    const { runner, run } = setup(1);
+    runner.register("outer", (_input, ctx) => ctx.delegate("inner", 1));
+    const f = failure(await run("outer", null));
+    expect(f.code).toBe(Code.Unimplemented);
+    expect(f.message).toContain("cannot delegate");
+  });
+
   it("never runs more than `capacity` handlers at once under 50 concurrent tasks, and runs them all", async () => {
     const { runner, run, loads } = setup(4);
     let active = 0;
