@@ -1,5 +1,5 @@
 /**
- * CPU profile of the mesh's hot path: starts node B (echo) and node A (routes to B) under `node --cpu-prof`,
+ * CPU profile of the mesh's hot path: starts node B (echo) and node A (routes to B) under `node --cpu-prof` (a sample every 100 µs),
  * drives SubmitTask load on A at concurrency 64 (or --concurrency N; or the in-node link load) for a few seconds, stops
  * both nodes gracefully (so V8 writes the profiles) and prints each node's top self-time functions and
  * packages. Run `npm run build` first.
@@ -48,7 +48,7 @@ try {
   const sink = v.tracing === "otlp" ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
   const env = v.tracing === "off" ? { OTEL_SDK_DISABLED: "true" } : sink !== undefined ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" } : {};
   const agent = ["--agent", benchPath("agents/bench-agent.mjs"), "--capacity", "256"];
-  const prof = (name) => ["--cpu-prof", "--cpu-prof-dir", join(out, name)];
+  const prof = (name) => ["--cpu-prof", "--cpu-prof-interval", "100", "--cpu-prof-dir", join(out, name)];
   const b = await procs.startNode("b", [...agent, "--capabilities", "echo"], { nodeArgs: prof("B"), env });
   const a = await procs.startNode("a", [...agent, "--capabilities", "bench_link", "--seeds", b.address], { nodeArgs: prof("A"), env });
   const client = nodeClient(a.address);

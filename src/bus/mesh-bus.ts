@@ -12,8 +12,9 @@
  *
  * Tracing (OpenTelemetry API only; no-ops without an SDK): a request is a CLIENT span "send TYPE" whose
  * context travels in the envelope's `trace` field; the receiver handles it in a SERVER span "handle TYPE",
- * a child of the sender's, and its reply carries the handler's context back (the caller's span, which ends
- * with the reply, names the answering agent, reply type and span in attributes). One-way messages are PRODUCER/CONSUMER spans; a publish or broadcast gives each
+ * a child of the sender's (the task runner renames the one of a task it runs "run CAPABILITY"), and its reply
+ * carries the handler's context back (the caller's span, which ends with the reply, names the reply's type,
+ * and its sender when that is not the agent asked, in attributes). One-way messages are PRODUCER/CONSUMER spans; a publish or broadcast gives each
  * peer's copy its own child span. Retries are events on the request's span. Membership and gossip bodies
  * are not traced unless `traceMembership` is set. Attributes are computed only for recording spans.
  */
@@ -36,7 +37,6 @@ import {
   setEnvelopeAttributes,
   SPAN_OPTIONS,
   SpanNames,
-  spanIdOf,
   spanTrace,
   TRACER_NAME,
   withSpan,
@@ -53,7 +53,6 @@ import { checkHops, HandlerTable, isThenable, replyInit } from "./message-utils.
 const ATTR_TO_PEER = "agentmesh.peer";
 const ATTR_REPLY_FROM = "agentmesh.reply.from";
 const ATTR_REPLY_TYPE = "agentmesh.reply.message_type";
-const ATTR_REPLY_SPAN = "agentmesh.reply.span_id";
 
 /** A span name of low cardinality: "VERB TYPE" for the mesh's own bodies, "VERB message" for user messages. */
 function spanName(verb: string, env: Envelope): string {
@@ -698,22 +697,21 @@ export class MeshMessageBus implements MessageBus {
     if (p.offAbort !== undefined) p.offAbort();
     p.offAbort = undefined;
     this.untrack(p);
-    if (p.span !== undefined) this.endSpan(p.span, err, reply);
+    if (p.span !== undefined) this.endSpan(p.span, p.agentId, err, reply);
     p.finish(err, reply);
   }
 
   /**
-   * Ends a request's span: its error, or the reply's sender, type and span (when the reply carries one) as
-   * attributes — the span ends as the reply arrives, so an event would add only the same time.
+   * Ends the span of a request to agent `to`: its error, or the reply's type (and its sender, when not `to`) as
+   * attributes — the span ends as the reply arrives, so an event would add only the same time. The span that
+   * answered is the child of this one, in the trace.
    */
-  private endSpan(span: Span, err: MeshError | undefined, reply: Envelope | undefined): void {
+  private endSpan(span: Span, to: string, err: MeshError | undefined, reply: Envelope | undefined): void {
     if (span.isRecording()) {
       if (err !== undefined) failSpan(span, err);
       else if (reply !== undefined) {
-        span.setAttribute(ATTR_REPLY_FROM, reply.from);
+        if (reply.from !== to) span.setAttribute(ATTR_REPLY_FROM, reply.from);
         span.setAttribute(ATTR_REPLY_TYPE, envelopeMessageType(reply));
-        const replySpan = reply.trace === undefined ? "" : spanIdOf(reply.trace.traceparent);
-        if (replySpan !== "") span.setAttribute(ATTR_REPLY_SPAN, replySpan);
         if (reply.body.case === "taskResult" && reply.body.value.outcome.case === "failure") {
           span.setStatus({ code: SpanStatusCode.ERROR, message: reply.body.value.outcome.value.message });
         }

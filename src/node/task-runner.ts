@@ -4,7 +4,9 @@
  * a dead node; a task past its deadline is aborted through its signal.
  *
  * Each task is a span "run CAPABILITY", a child of the context it was submitted in, from acceptance (queue
- * time included; "started" marks the slot) to its result; the handler runs inside it, so its log lines carry
+ * time included; "started" marks the slot) to its result — or, for a task a peer sent (`inParentSpan`), the
+ * span that handles the peer's request, renamed "run CAPABILITY" and ended by its owner: one span for the
+ * remote handling and the run, not two. The handler runs inside it, so its log lines carry
  * its trace and span ids (ctx.log always, other loggers as the context allows) and the sub-tasks it submits are its children — across its awaits with the
  * AsyncLocalStorage context manager, up to its first await with the synchronous one (telemetry/
  * context-manager.ts); sub-tasks of TaskContext.delegate are its children either way.
@@ -59,6 +61,8 @@ interface Job {
   /** The task's span and the context that makes it active. */
   span: Span;
   ctx: Context;
+  /** True when the runner started `span` (and ends it); false when it is the caller's (inParentSpan). */
+  ownSpan: boolean;
   /** True when it waited for a slot. */
   queued?: boolean;
   resolve(result: TaskResult): void;
@@ -135,26 +139,30 @@ export class TaskRunner {
 
   /**
    * Runs `task` now or when a slot frees; resolves with its result (a failure result when it fails). Its span
-   * is a child of `context.parent`, default the active context.
+   * is a child of `context.parent`, default the active context; with `inParentSpan`, it is the recording span
+   * of `context.parent` itself (renamed "run CAPABILITY"; its owner ends it after the result), when it has one.
    */
-  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops?: number; parent?: Context }): Promise<TaskResult> {
+  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops?: number; parent?: Context; inParentSpan?: boolean }): Promise<TaskResult> {
     const parent = context.parent ?? otelContext.active();
-    const span = this.tracer.startSpan(RUN_NAMES.of(task.capability), SPAN_OPTIONS[SpanKind.INTERNAL], parent);
+    const adopted = context.inParentSpan === true ? trace.getSpan(parent) : undefined;
+    const ownSpan = adopted === undefined || !adopted.isRecording();
+    const span = ownSpan ? this.tracer.startSpan(RUN_NAMES.of(task.capability), SPAN_OPTIONS[SpanKind.INTERNAL], parent) : adopted;
     if (span.isRecording()) {
-      span.setAttribute(ATTR_CORRELATION_ID, context.correlationId);
+      if (!ownSpan) span.updateName(RUN_NAMES.of(task.capability));
+      else span.setAttribute(ATTR_CORRELATION_ID, context.correlationId);
       span.setAttribute(ATTR_CAPABILITY, task.capability);
       span.setAttribute(ATTR_TASK_ID, task.taskId);
       span.setAttribute(ATTR_ATTEMPT, task.attempt);
     }
     return new Promise<TaskResult>((resolve) => {
-      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: withSpan(parent, span), resolve };
+      const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: ownSpan ? withSpan(parent, span) : parent, ownSpan, resolve };
       if (this.running < this.options.capacity) {
         void this.start(job);
         return;
       }
       if (this.queue.length >= this.options.maxQueued) {
         const err = new MeshError(Code.ResourceExhausted, `agent ${this.options.agentId}: task queue full (${this.options.maxQueued} waiting)`, { retryable: true });
-        endTaskSpan(span, err.message);
+        if (ownSpan) endTaskSpan(span, err.message);
         resolve(this.failure(task, 0, err));
         return;
       }
@@ -229,7 +237,7 @@ export class TaskRunner {
     result.workerCapacity = this.options.capacity;
     this.options.onLoadChange(this.running);
     if (ran) this.options.onRunFinished?.(task.capability, result.outcome.case === "output", result.durationMs);
-    endTaskSpan(job.span, result.outcome.case === "failure" ? result.outcome.value.message : undefined);
+    if (job.ownSpan) endTaskSpan(job.span, result.outcome.case === "failure" ? result.outcome.value.message : undefined);
     job.resolve(result);
     if (this.running === 0 && this.queue.length === 0) {
       const waiters = this.idleWaiters;

@@ -49,8 +49,11 @@ export interface LocalExecutor {
   canRun(capability: string): boolean;
   /** True when a task run now would start at once (running + queued below capacity). */
   hasSpareCapacity(): boolean;
-  /** Runs (or queues) the task locally, its span a child of `context.parent` (default: the active context); failures come back inside the result. */
-  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number; parent?: Context }): Promise<TaskResult>;
+  /**
+   * Runs (or queues) the task locally, its span a child of `context.parent` (default: the active context), or
+   * with `inParentSpan` that context's span itself (a peer's request being handled); failures come back inside the result.
+   */
+  run(task: TaskRequest, context: { correlationId: string; deadlineMs: number; hops: number; parent?: Context; inParentSpan?: boolean }): Promise<TaskResult>;
 }
 
 /** Where a task is routed from: its correlation id, deadline, hops so far and (optionally) the parent span's context. */
@@ -197,7 +200,8 @@ export class TaskRouter {
           timeoutMs: remainingMs,
           abort,
           parent: ctx,
-          attributes: span.isRecording() ? { [ATTR_TASK_ID]: task.taskId, [ATTR_CAPABILITY]: task.capability, [ATTR_ATTEMPT]: attempt } : undefined,
+          // The task's id and capability are on this routing span, the send span's parent; the send names its attempt.
+          attributes: span.isRecording() ? { [ATTR_ATTEMPT]: attempt } : undefined,
         });
         if (reply.body.case !== "taskResult") throw new MeshError(Code.Internal, `agent ${target.id} answered a task with ${reply.body.case}`);
         const result = reply.body.value;
@@ -296,7 +300,8 @@ export class TaskRouter {
     // The handling span's context, taken now (synchronously inside it) and passed on explicitly.
     const context: RouteContext = { correlationId: env.correlationId, deadlineMs, hops: env.hops, forwarded: true, parent: otelContext.active() };
     if (this.options.local.canRun(task.capability)) {
-      if (this.options.local.hasSpareCapacity()) return { case: "taskResult", value: await this.options.local.run(task, context) };
+      // Run in the handling span: the peer's request and its run are one span here.
+      if (this.options.local.hasSpareCapacity()) return { case: "taskResult", value: await this.options.local.run(task, { ...context, inParentSpan: true }) };
       // Overloaded: delegate to a capable agent with spare capacity (one more hop), or queue here when none has.
       const { result } = await this.route(task, context);
       return { case: "taskResult", value: result };

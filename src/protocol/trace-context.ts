@@ -212,13 +212,6 @@ export function extractTrace(trace: TraceContext | undefined, base: Context = RO
   return propagation.extract(base, trace, envelopeTraceGetter);
 }
 
-/** The span id in a W3C traceparent value ("" when it is not one). */
-export function spanIdOf(traceparent: string): string {
-  if (traceparent.length >= 55 && traceparent.charCodeAt(2) === 45 && traceparent.charCodeAt(35) === 45 && traceparent.charCodeAt(52) === 45) return traceparent.slice(36, 52);
-  const parts = traceparent.split("-");
-  return parts.length >= 4 && parts[2].length === 16 ? parts[2] : "";
-}
-
 /** The snake_case message type of an envelope body case (taskRequest → task_request). */
 export function messageTypeOf(bodyCase: string | undefined): string {
   if (bodyCase === undefined) return "empty";

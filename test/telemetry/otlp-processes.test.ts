@@ -86,7 +86,7 @@ describe("traces across three node processes", () => {
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
     expect(new Set(spans.map((s) => s.serviceInstanceId))).toEqual(new Set(["trace-a", "trace-b", "trace-c"]));
     expect(new Set(spans.map((s) => s.serviceName))).toEqual(new Set(["agent-mesh"]));
-    // Parent/child across processes: C's handling is a child of B's request, B's of A's.
+    // Parent/child across processes: C's run is a child of B's request, B's of A's.
     const find = (agent: string, name: string) => {
       const found = spans.filter((s) => s.serviceInstanceId === agent && s.name === name);
       expect(found, `${agent} ${name}`).toHaveLength(1);
@@ -94,15 +94,14 @@ describe("traces across three node processes", () => {
     };
     const server = find("trace-a", "agentmesh.v1.AgentService/SubmitTask");
     const sendAB = find("trace-a", "send task_request");
-    const handleB = find("trace-b", "handle task_request");
+    // A node that runs a peer's task handles the request in its "run" span (no separate "handle" span).
     const runRelay = find("trace-b", "run relay");
     const sendBC = find("trace-b", "send task_request");
-    const handleC = find("trace-c", "handle task_request");
     expect(server.parentSpanId).toBe("");
-    expect(handleB.parentSpanId).toBe(sendAB.spanId);
+    expect(runRelay.parentSpanId).toBe(sendAB.spanId);
     expect(find("trace-b", "route uppercase").parentSpanId).toBe(runRelay.spanId);
-    expect(handleC.parentSpanId).toBe(sendBC.spanId);
-    expect(find("trace-c", "run uppercase").parentSpanId).toBe(handleC.spanId);
+    expect(find("trace-c", "run uppercase").parentSpanId).toBe(sendBC.spanId);
+    expect(spans.filter((s) => s.name === "handle task_request")).toEqual([]);
     // Every span of the trace, whatever the node, carries the correlation id.
     await waitFor(() => receiver.spans.filter((s) => s.traceId === server.traceId).every(mine), { what: "every span of the trace to carry the correlation id" });
   });

@@ -5,11 +5,14 @@
 import { context, propagation, ROOT_CONTEXT, trace, TraceFlags } from "@opentelemetry/api";
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
-import { extractTrace, headersGetter, injectTrace, messageTypeOf, spanIdOf, spanTrace } from "../../src/protocol/trace-context.js";
+import { extractTrace, headersGetter, injectTrace, messageTypeOf, spanTrace } from "../../src/protocol/trace-context.js";
 import { createJsonLogger } from "../../src/telemetry/logger.js";
 import { installContextAndPropagation } from "../../src/telemetry/tracing.js";
 import { W3CPropagator } from "../../src/telemetry/w3c-propagator.js";
 import type { TraceContext } from "../../gen/agentmesh/v1/envelope_pb.js";
+
+/** The span id of a W3C traceparent (version-traceid-spanid-flags). */
+const spanIdOf = (traceparent: string): string => traceparent.split("-")[2];
 
 const remote = { traceId: "0af7651916cd43dd8448eb211c80319c", spanId: "b7ad6b7169203331", traceFlags: TraceFlags.SAMPLED, isRemote: true };
 
