@@ -81,7 +81,7 @@ function serve(route: Route, stream: http2.ServerHttp2Stream, headers: http2.Inc
   if (timeoutError !== undefined) return call.fail(timeoutError);
   const reader = new GrpcMessageReader(maxBytes);
   let request: Uint8Array | undefined;
-  stream.on("data", (chunk: Buffer) => {
+  call.listen("data", (chunk: Buffer) => {
     if (call.ended) return;
     try {
       for (const message of reader.push(chunk)) {
@@ -92,7 +92,7 @@ function serve(route: Route, stream: http2.ServerHttp2Stream, headers: http2.Inc
       call.fail(err);
     }
   });
-  stream.once("end", () => {
+  call.listen("end", () => {
     if (call.ended) return;
     if (reader.pendingBytes > 0) return call.fail(new MeshError(Code.InvalidArgument, "the request ended inside a message"));
     if (request === undefined) return call.fail(new MeshError(Code.InvalidArgument, `${route.method.name} takes one request message; received none`));

@@ -82,6 +82,18 @@ describe("the raw gRPC path with a grpc-js client", () => {
     expect(world.fallbackLoads()).toBe(0);
   });
 
+  it("takes its listeners off the stream once the stream closes (a closed stream keeps no call alive)", async () => {
+    const { done } = submit("echo");
+    expect((await done).err).toBeUndefined();
+    // White-box: the call's stream, to see what is still attached to it after it closed.
+    const stream = (world.calls.at(-1)!.ctx as unknown as { stream: import("node:http2").ServerHttp2Stream }).stream;
+    await waitFor(() => stream.closed && stream.listenerCount("data") === 0, { what: "the stream to close and the call to detach" });
+    const counts = Object.fromEntries(["data", "close", "error", "wantTrailers", "drain"].map((e) => [e, stream.listenerCount(e)]));
+    expect(counts).toEqual({ data: 0, close: 0, error: 0, wantTrailers: 0, drain: 0 });
+    // node:http2's own "end" listener (the stream's kMaybeDestroy) stays; the call's is gone.
+    expect(stream.listeners("end").map((l) => l.name)).toEqual(["[kMaybeDestroy]"]);
+  });
+
   it("accepts a plain init object from the implementation", async () => {
     const { res } = await submit("init").done;
     expect(res?.taskId).toBe("t-init");
