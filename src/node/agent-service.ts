@@ -30,7 +30,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { messageToBody, type Message } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TASK_ID, ATTR_TO, failSpan, headersGetter, SPAN_OPTIONS, SpanNames, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import { ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TO, failSpan, headersGetter, SPAN_OPTIONS, SpanNames, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
@@ -113,11 +113,10 @@ export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTr
           const capability = requireCapability(req.capability, "capability");
           validPayload(req.input, "input");
           const outcome = await node.submitPayload(capability, req.input ?? toPayload(null), { timeoutMs: req.timeoutMs, correlationId });
+          // Where the task ran and how far it went; its id and attempt are on the route span, this span's child.
           if (span.isRecording()) {
-            span.setAttribute(ATTR_TASK_ID, outcome.taskId);
             span.setAttribute(ATTR_TO, outcome.agentId);
             span.setAttribute(ATTR_HOPS, outcome.hops);
-            span.setAttribute(ATTR_ATTEMPT, outcome.attempt);
           }
           return create(SubmitTaskResponseSchema, {
             taskId: outcome.taskId,

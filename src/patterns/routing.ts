@@ -27,7 +27,6 @@ import {
   ATTR_ATTEMPT,
   ATTR_CAPABILITY,
   ATTR_CORRELATION_ID,
-  ATTR_FROM,
   ATTR_HOPS,
   ATTR_TASK_ID,
   ATTR_TO,
@@ -143,7 +142,7 @@ export class TaskRouter {
       span.setAttribute(ATTR_TASK_ID, task.taskId);
       span.setAttribute(ATTR_HOPS, context.hops);
       span.setAttribute(ATTR_ATTEMPT, Math.max(1, task.attempt));
-      span.setAttribute(ATTR_FROM, this.options.selfId);
+      // The routing agent is the span's own (its resource names it); the chosen one is set below (agentmesh.to).
     }
     try {
       const ctx = withSpan(parent, span);

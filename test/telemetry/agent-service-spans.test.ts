@@ -43,11 +43,13 @@ describe("AgentService spans", () => {
       "rpc.method": "SubmitTask",
       "agentmesh.correlation_id": "corr-rpc",
       "agentmesh.capability": "echo",
-      "agentmesh.task_id": res.taskId,
       "agentmesh.to": "b",
       "agentmesh.hops": res.hops,
-      "agentmesh.attempt": res.attempt,
     });
+    // The task's id and attempt are on its route span, the SubmitTask span's child.
+    const route = only(spans, "a", "route echo");
+    expect(route.parentSpanContext?.spanId).toBe(submit.spanContext().spanId);
+    expect(route.attributes).toMatchObject({ "agentmesh.task_id": res.taskId, "agentmesh.attempt": res.attempt, "agentmesh.to": "b" });
     const publish = only(spans, "a", "agentmesh.v1.AgentService/Publish");
     expect(publish.parentSpanContext?.spanId).toBe(CALLER);
     expect(publish.attributes).toEqual({
