@@ -1,7 +1,7 @@
 /**
  * OTLP/protobuf encoding: an ExportTraceServiceRequest (opentelemetry-proto's collector/trace/v1, as the
- * OTLP/HTTP exporter sends it with `application/x-protobuf`) written straight from recorded spans into one
- * reused ProtoWriter (protocol/proto-writer.ts), in one pass: hex ids decoded into bytes in place, times
+ * OTLP/HTTP exporter sends it with `application/x-protobuf`) written straight from recorded spans into a
+ * ProtoWriter of the request's own (protocol/proto-writer.ts; the request is a view of its slab), in one pass: hex ids decoded into bytes in place, times
  * converted from the span's epoch (span-time.ts) to fixed64 nanoseconds exactly without BigInt, fields in
  * number order, default values left out, attribute keys encoded once (cached) and copied. A nested message
  * reserves room for the varint of its length that its usual size needs (a span: two bytes) and moves its
@@ -80,15 +80,11 @@ export const enum Tag {
 const SPAN_LENGTH_BYTES = 2;
 /** Bytes reserved for the length of a batch's ResourceSpans and ScopeSpans (up to 2 MiB). */
 const GROUP_LENGTH_BYTES = 3;
-/** A writer whose buffer grew past this is not kept for the next request. */
-const MAX_KEPT_BYTES = 4 * 1024 * 1024;
 /** Bytes a span takes in OTLP/protobuf, about: the first guess of a writer's size. */
 const SPAN_BYTES_GUESS = 400;
 
 const INT64_LIMIT = 2 ** 63;
 const TWO_POW_32 = 2 ** 32;
-
-let writer = new ProtoWriter(64 * 1024);
 
 /** `spans` as one OTLP/protobuf ExportTraceServiceRequest, grouped by resource and instrumentation scope. */
 export function encodeSpansProto(spans: readonly RecordedSpan[]): Uint8Array {
@@ -100,9 +96,9 @@ export function encodeSpansProto(spans: readonly RecordedSpan[]): Uint8Array {
  * writes each item as a trace/v1 Span (its tag already written), e.g. spanProto for a recorded span.
  */
 export function encodeGroups<T>(groups: Groups<T>, count: number, span: (item: T, w: ProtoWriter) => void): Uint8Array {
-  const w = writer;
-  w.reset();
-  w.ensure(1024 + count * SPAN_BYTES_GUESS);
+  // A writer of its own per request, its slab sized for the batch: the request's bytes are a view of that slab
+  // (no copy of the batch), which lives as long as the request does.
+  const w = new ProtoWriter(1024 + count * SPAN_BYTES_GUESS);
   for (const [resource, byScope] of groups) {
     w.rawVarint32(Tag.LEN1); // ExportTraceServiceRequest.resource_spans
     const resourceSpans = begin(w, GROUP_LENGTH_BYTES);
@@ -128,12 +124,7 @@ export function encodeGroups<T>(groups: Groups<T>, count: number, span: (item: T
     stringField(Tag.LEN3, resource.schemaUrl, w);
     end(w, resourceSpans, GROUP_LENGTH_BYTES);
   }
-  // A copy of its own for the request: a Uint8Array and set(), for a batch's 100 KB and more several times
-  // faster than Buffer.allocUnsafe and copy() on Node 20.
-  const bytes = new Uint8Array(w.pos);
-  bytes.set(w.buf.subarray(0, w.pos));
-  if (w.buf.length > MAX_KEPT_BYTES) writer = new ProtoWriter(64 * 1024);
-  return bytes;
+  return w.finish();
 }
 
 /** Writes one recorded span (a length-delimited trace/v1 Span, its tag already written). */

@@ -110,8 +110,25 @@ describe("encodeSpansProto", () => {
     while (spans.length < 3000) spans.push(...recordedSpans(rv));
     const ours = decode(encodeSpansProto(spans));
     expect(normal(ours)).toEqual(normal(decode(ProtobufTraceSerializer.serializeRequest(spans))));
-    // The writer is reused: a small request after a large one is whole.
+    // A small request after a large one is whole.
     const one = spans.slice(0, 1);
     expect(normal(decode(encodeSpansProto(one)))).toEqual(normal(decode(ProtobufTraceSerializer.serializeRequest(one))));
+  });
+
+  it("gives each request bytes of its own: encoding later batches leaves an earlier request's bytes as they were", () => {
+    const rv = new RandomValues(seededRandom(4));
+    const batches: RecordedSpan[][] = [];
+    for (let i = 0; i < 6; i++) {
+      const spans: RecordedSpan[] = [];
+      while (spans.length < 20 + 200 * i) spans.push(...recordedSpans(rv));
+      batches.push(spans);
+    }
+    const requests = batches.map((b) => encodeSpansProto(b));
+    const copies = requests.map((r) => Uint8Array.from(r));
+    for (let i = 0; i < 6; i++) encodeSpansProto(batches[i]); // more requests, as the exporter keeps sending
+    for (let i = 0; i < requests.length; i++) {
+      expect(Buffer.from(requests[i]).equals(Buffer.from(copies[i])), `request ${i}`).toBe(true);
+      expect(normal(decode(requests[i]))).toEqual(normal(decode(ProtobufTraceSerializer.serializeRequest(batches[i]))));
+    }
   });
 });
