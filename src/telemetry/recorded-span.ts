@@ -108,6 +108,16 @@ class SpanExtras {
   droppedLinks = 0;
 }
 
+/** Which ids of a span its IdWords fields hold (bits of RecordedSpan.idWords). */
+export const enum IdWords {
+  /** traceW0..traceW3 hold the trace id. */
+  TRACE = 1,
+  /** spanW0, spanW1 hold the span id. */
+  SPAN = 2,
+  /** parentW0, parentW1 hold the parent span id. */
+  PARENT = 4,
+}
+
 /** A span of the node's recorder: see the file comment. */
 export class RecordedSpan implements Span, SpanContext {
   /** Start, in microseconds since `epoch`. */
@@ -127,6 +137,22 @@ export class RecordedSpan implements Span, SpanContext {
   private extras: SpanExtras | undefined = undefined;
   /** `attributes` as last made (dropped when an attribute is set). */
   private attributesMade: Attributes | undefined = undefined;
+  /**
+   * Which ids the words below hold (IdWords bits; 0: none, the hex strings only). The recorder fills them from
+   * the ids it makes and from a parent of its own, so the span ring writes those ids without parsing hex.
+   */
+  idWords = 0;
+  /** The trace id as big-endian 32-bit words (IdWords.TRACE). */
+  traceW0 = 0;
+  traceW1 = 0;
+  traceW2 = 0;
+  traceW3 = 0;
+  /** The span id as big-endian 32-bit words (IdWords.SPAN). */
+  spanW0 = 0;
+  spanW1 = 0;
+  /** The parent span id as big-endian 32-bit words (IdWords.PARENT). */
+  parentW0 = 0;
+  parentW1 = 0;
 
   /** A running span; `startedAt` is its start in microseconds since `epoch`. */
   constructor(

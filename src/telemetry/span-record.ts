@@ -44,7 +44,7 @@ import { type Attributes, type HrTime, type Link } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { ATTR_AGENT_ID } from "../protocol/trace-context.js";
 import type { InternTable } from "./span-record-intern.js";
-import type { AttributeList, RecordedEvent, RecordedSpan } from "./recorded-span.js";
+import { IdWords, type AttributeList, type RecordedEvent, type RecordedSpan } from "./recorded-span.js";
 
 /** Bits of a record's first byte. */
 export const enum RecordFlag {
@@ -170,7 +170,7 @@ export class SpanRecordWriter {
     const tail = scope > 0 && cut === 0 && (events.length > 0 || links.length > 0 || droppedAttributes > 0 || droppedEvents > 0 || droppedLinks > 0);
     if (scope === 0 || status.code < 0 || status.code > 2 || span.kind < 0 || span.kind > 4 || parent?.spanId === "") this.exact = false;
     this.flags(span.kind, status.code, false, false, hasMessage);
-    this.ids(sc.traceId, sc.spanId, sc.traceFlags, scope, traceState, parent === undefined ? "" : parent.spanId, parent?.isRemote === true, tail);
+    this.ids(sc.traceId, sc.spanId, sc.traceFlags, scope, traceState, parent === undefined ? "" : parent.spanId, parent?.isRemote === true, tail, span);
     this.ref(this.names, span.name);
     const epoch = span.epoch;
     this.time(epoch.sec, epoch.nanos);
@@ -258,18 +258,20 @@ export class SpanRecordWriter {
 
   /**
    * The id flags byte, trace flags, scope ref, then the trace id, span id, trace state (if not empty) and parent
-   * span id (if not empty); ids raw when lowercase hex, else text.
+   * span id (if not empty); ids raw when lowercase hex, else text. The ids a recorded span holds as words
+   * (`words`: RecordedSpan.idWords) are written from them, the same bytes without parsing hex.
    */
-  private ids(traceId: string, spanId: string, traceFlags: number, scope: number, traceState: string, parentId: string, parentRemote: boolean, tail: boolean): void {
+  private ids(traceId: string, spanId: string, traceFlags: number, scope: number, traceState: string, parentId: string, parentRemote: boolean, tail: boolean, words?: RecordedSpan): void {
     if (this.pos + 3 > this.limit) return this.fail();
     const flagsAt = this.pos;
     this.buf[flagsAt + 1] = traceFlags & 0xff;
     this.pos += 2;
     this.unsigned(scope);
+    const known = words === undefined ? 0 : words.idWords;
     let flags = tail ? IdFlag.TAIL : 0;
-    if (this.hex(traceId, 16)) flags |= IdFlag.TRACE_RAW;
+    if ((known & IdWords.TRACE) !== 0 ? this.words(words!.traceW0, words!.traceW1, words!.traceW2, words!.traceW3, 16) : this.hex(traceId, 16)) flags |= IdFlag.TRACE_RAW;
     else this.inexactText(traceId);
-    if (this.hex(spanId, 8)) flags |= IdFlag.SPAN_RAW;
+    if ((known & IdWords.SPAN) !== 0 ? this.words(words!.spanW0, words!.spanW1, 0, 0, 8) : this.hex(spanId, 8)) flags |= IdFlag.SPAN_RAW;
     else this.inexactText(spanId);
     if (traceState !== "") {
       flags |= IdFlag.TRACE_STATE;
@@ -278,10 +280,25 @@ export class SpanRecordWriter {
     if (parentId !== "") {
       flags |= IdFlag.PARENT;
       if (parentRemote) flags |= IdFlag.PARENT_REMOTE;
-      if (this.hex(parentId, 8)) flags |= IdFlag.PARENT_RAW;
+      if ((known & IdWords.PARENT) !== 0 ? this.words(words!.parentW0, words!.parentW1, 0, 0, 8) : this.hex(parentId, 8)) flags |= IdFlag.PARENT_RAW;
       else this.inexactText(parentId);
     }
     this.buf[flagsAt] = flags;
+  }
+
+  /** Writes an id of `bytes` bytes (8 or 16) from its big-endian 32-bit words; false when it does not fit. */
+  private words(w0: number, w1: number, w2: number, w3: number, bytes: number): boolean {
+    const at = this.pos;
+    if (at + bytes > this.limit) return false;
+    const view = this.view;
+    view.setInt32(at, w0);
+    view.setInt32(at + 4, w1);
+    if (bytes === 16) {
+      view.setInt32(at + 8, w2);
+      view.setInt32(at + 12, w3);
+    }
+    this.pos = at + bytes;
+    return true;
   }
 
   /** An id that is not lowercase hex, as text (OTLP has its bytes: not exact). */

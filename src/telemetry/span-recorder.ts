@@ -27,8 +27,8 @@ import {
 } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
 import { ContextOnlySpan } from "./context-only-span.js";
-import { DEFAULT_SPAN_LIMITS, RecordedSpan, type SpanLimits, type SpanOwner } from "./recorded-span.js";
-import { newSpanId, newTraceId } from "./span-ids.js";
+import { DEFAULT_SPAN_LIMITS, IdWords, RecordedSpan, type SpanLimits, type SpanOwner } from "./recorded-span.js";
+import { lastIdWords, newSpanId, newTraceId } from "./span-ids.js";
 import { epochAt, microsSince, sinceEpoch } from "./span-time.js";
 
 /** The context key with which the SDK marks work that must not be traced (e.g. an exporter's own requests). */
@@ -38,6 +38,9 @@ const SUPPRESS_TRACING_KEY = createContextKey("OpenTelemetry SDK Context Key SUP
 export function knownValid(span: Span | undefined): boolean {
   return span instanceof RecordedSpan || span instanceof ContextOnlySpan;
 }
+
+/** The parent of a span whose parent is not a span of this process: its ids have no words (IdWords 0). */
+const NO_WORDS = { traceW0: 0, traceW1: 0, traceW2: 0, traceW3: 0, spanW0: 0, spanW1: 0, idWords: 0 };
 
 /** What the sampler is given for a span started without links or attributes (shared: nothing is allocated). */
 const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
@@ -149,6 +152,12 @@ class RecorderTracer implements Tracer, SpanOwner {
     let parent: SpanContext | undefined = parentSpan?.spanContext();
     if (parent !== undefined && !knownValid(parentSpan) && !isSpanContextValid(parent)) parent = undefined;
     const traceId = parent !== undefined ? parent.traceId : newTraceId();
+    // The trace id's words: made here (a root) or the parent's own (a span of this process).
+    const traceFrom = parent === undefined ? undefined : parentSpan instanceof RecordedSpan ? parentSpan : NO_WORDS;
+    const t0 = traceFrom === undefined ? lastIdWords[0] : traceFrom.traceW0;
+    const t1 = traceFrom === undefined ? lastIdWords[1] : traceFrom.traceW1;
+    const t2 = traceFrom === undefined ? lastIdWords[2] : traceFrom.traceW2;
+    const t3 = traceFrom === undefined ? lastIdWords[3] : traceFrom.traceW3;
     const kind = options.kind ?? SpanKind.INTERNAL;
     const links = options.links ?? NO_LINKS;
     const attributes = options.attributes ?? NO_ATTRIBUTES;
@@ -161,6 +170,19 @@ class RecorderTracer implements Tracer, SpanOwner {
     const epoch = epochAt(now);
     const start = options.startTime === undefined ? sinceEpoch(epoch, now) : microsSince(epoch, options.startTime);
     const span = new RecordedSpan(this, traceId, spanId, traceFlags, traceState, parent, name, kind, epoch, start);
+    span.traceW0 = t0;
+    span.traceW1 = t1;
+    span.traceW2 = t2;
+    span.traceW3 = t3;
+    span.spanW0 = lastIdWords[0];
+    span.spanW1 = lastIdWords[1];
+    if (traceFrom === undefined) span.idWords = IdWords.TRACE | IdWords.SPAN;
+    else if (traceFrom === NO_WORDS) span.idWords = IdWords.SPAN;
+    else {
+      span.parentW0 = traceFrom.spanW0;
+      span.parentW1 = traceFrom.spanW1;
+      span.idWords = IdWords.SPAN | (traceFrom.idWords & IdWords.TRACE) | ((traceFrom.idWords & IdWords.SPAN) !== 0 ? IdWords.PARENT : 0);
+    }
     if (options.attributes !== undefined) span.setAttributes(options.attributes);
     if (result.attributes !== undefined) span.setAttributes(result.attributes);
     if (links.length > 0) span.addLinks(links);

@@ -65,6 +65,33 @@ describe("span record", () => {
     expect(wire.statusMessage).toBe("agent b unreachable ✗");
   });
 
+  it("writes the ids a recorded span holds as words to the same bytes as from their hex, for roots, children and remote parents", () => {
+    const { tracer, ended } = recorder();
+    const root = tracer.startSpan("root");
+    const child = tracer.startSpan("child", {}, trace.setSpan(ROOT_CONTEXT, root));
+    const grandchild = tracer.startSpan("grandchild", {}, trace.setSpan(ROOT_CONTEXT, child));
+    const remote = trace.wrapSpanContext({ traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", traceFlags: 1, isRemote: true });
+    const fromRemote = tracer.startSpan("from remote", { kind: SpanKind.SERVER }, trace.setSpan(ROOT_CONTEXT, remote));
+    const underRemote = tracer.startSpan("under remote", {}, trace.setSpan(ROOT_CONTEXT, fromRemote));
+    for (const s of [underRemote, fromRemote, grandchild, child, root]) s.end();
+    const [under, server, grand, mid, top] = ended;
+    // Which ids each span holds as words: its own always; the trace's from a root of this process; the parent's from a parent of this process.
+    expect([top, mid, grand, server, under].map((s) => s.idWords)).toEqual([3, 7, 7, 2, 6]);
+    for (const span of ended) {
+      const withWords = codec();
+      const withHex = codec();
+      const end = withWords.writer.writeRecorded(span, 0, withWords.buf.length, 0, 1);
+      const known = span.idWords;
+      span.idWords = 0; // the same span, its ids parsed from hex
+      const endHex = withHex.writer.writeRecorded(span, 0, withHex.buf.length, 0, 1);
+      span.idWords = known;
+      expect(end, span.name).toBe(endHex);
+      expect(withWords.buf.subarray(0, end).equals(withHex.buf.subarray(0, endHex)), span.name).toBe(true);
+      const wire = withWords.reader.decode(0, "ring-agent");
+      expect([wire.traceId, wire.spanId, wire.parentSpanId], span.name).toEqual([span.traceId, span.spanId, span.parentSpanContext?.spanId ?? ""]);
+    }
+  });
+
   it("keeps a recorded span's times exactly (epoch and microsecond offsets), also far from the epoch", () => {
     const { tracer, last } = recorder();
     for (const [start, end] of [
