@@ -2,11 +2,13 @@
  * The AgentService's SERVER spans: each continues the caller's trace from the request headers and carries the
  * rpc.* attributes and the request's (and, for SubmitTask, the outcome's) mesh attributes.
  */
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
 import { SpanKind } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
-import { PublishRequestSchema, SubmitTaskRequestSchema } from "../../gen/agentmesh/v1/agent_service_pb.js";
+import { PublishRequestSchema, SubmitTaskRequestSchema, SubmitTaskResponseSchema } from "../../gen/agentmesh/v1/agent_service_pb.js";
+import { AgentNode } from "../../src/node/agent-node.js";
 import { createAgentService } from "../../src/node/agent-service.js";
 import { toPayload } from "../../src/protocol/payload.js";
 import { TRACER_NAME } from "../../src/protocol/trace-context.js";
@@ -14,9 +16,12 @@ import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
 import { only, spanWorld } from "./span-world.js";
 
 let mesh: MemoryMesh | undefined;
+let node: AgentNode | undefined;
 const world = spanWorld(async () => {
   await mesh?.stopAll();
   mesh = undefined;
+  await node?.stop();
+  node = undefined;
 });
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
@@ -60,5 +65,26 @@ describe("AgentService spans", () => {
       "agentmesh.message_type": "note",
       "agentmesh.to": "topic:news",
     });
+  });
+
+  it("SubmitTask over plain gRPC continues the trace of the caller's traceparent metadata", async () => {
+    node = await AgentNode.start({ id: "a", host: "127.0.0.1", port: 0, tracing: world.tracingFor("a") });
+    node.announceCapability("echo", (x: unknown) => x);
+    const client = new grpc.Client(node.address, grpc.credentials.createInsecure());
+    try {
+      const metadata = new grpc.Metadata();
+      metadata.set("traceparent", `00-${TRACE}-${CALLER}-01`);
+      const request = Buffer.from(toBinary(SubmitTaskRequestSchema, create(SubmitTaskRequestSchema, { capability: "echo", input: toPayload("hi"), correlationId: "corr-grpc" })));
+      const res = await new Promise((resolve, reject) =>
+        client.makeUnaryRequest("/agentmesh.v1.AgentService/SubmitTask", (b: Buffer) => b, (b: Buffer) => fromBinary(SubmitTaskResponseSchema, b), request, metadata, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+      expect(res).toMatchObject({ correlationId: "corr-grpc", agentId: "a" });
+    } finally {
+      client.close();
+    }
+    const submit = only(world.exporter.getFinishedSpans(), "a", "agentmesh.v1.AgentService/SubmitTask");
+    expect(submit.spanContext().traceId).toBe(TRACE);
+    expect(submit.parentSpanContext).toMatchObject({ spanId: CALLER, isRemote: true });
+    expect(submit.attributes["agentmesh.correlation_id"]).toBe("corr-grpc");
   });
 });
