@@ -11,9 +11,6 @@ export type OtlpProtocol = "http/protobuf" | "http/json";
 /** The protocol when neither variable is set. */
 export const DEFAULT_OTLP_PROTOCOL: OtlpProtocol = "http/protobuf";
 
-/** The OpenTelemetry component type of an OTLP/HTTP span exporter (names the SDK's exporter metrics, when any). */
-export const OTLP_COMPONENT_TYPE = "otlp_http_span_exporter";
-
 /** The request body's content type of each protocol. */
 export const OTLP_CONTENT_TYPES: Readonly<Record<OtlpProtocol, string>> = {
   "http/protobuf": "application/x-protobuf",

@@ -77,11 +77,6 @@ export interface TracingOptions {
   /** Trace membership and gossip traffic. Default $AGENT_MESH_TRACE_MEMBERSHIP ("true"/"1"), else false. */
   traceMembership?: boolean;
   /**
-   * Send the OTLP exporter's requests from a worker thread of their own (otlp-thread.ts), off the event loop
-   * that serves tasks. Default $AGENT_MESH_TRACE_EXPORT_THREAD ("false"/"0" turns it off), else true.
-   */
-  exportThread?: boolean;
-  /**
    * Let the active span follow async work (AsyncLocalStorage) rather than only synchronous calls; see
    * context-manager.ts for what each keeps and costs. Default: asyncContextFromEnv. The first tracing started
    * in a process decides for all of it.
@@ -125,8 +120,7 @@ export function startTracing(options: TracingOptions): Tracing {
   const traceMembership = options.traceMembership ?? flagFromEnv(env, "AGENT_MESH_TRACE_MEMBERSHIP");
   const disabled = flagFromEnv(env, "OTEL_SDK_DISABLED");
   const exportUrl = options.exporter !== undefined || disabled ? undefined : otlpTracesUrl(env);
-  const exportThread = options.exportThread ?? invalidArgument(() => envFlag(env, "AGENT_MESH_TRACE_EXPORT_THREAD")) ?? true;
-  const fromEnv = disabled || options.exporter !== undefined ? undefined : exporterFromEnv(env, exportUrl, exportThread);
+  const fromEnv = disabled || options.exporter !== undefined ? undefined : exporterFromEnv(env, exportUrl);
   const exporter = disabled ? undefined : (options.exporter ?? fromEnv?.exporter);
   const encoded = exporter !== undefined && (options.exporter !== undefined ? options.encodedExport === true : fromEnv?.encoded === true);
   const processors = disabled ? [] : (options.spanProcessors ?? []);
@@ -320,10 +314,10 @@ function flagFromEnv(env: NodeJS.ProcessEnv, name: string): boolean {
 
 /**
  * The exporter OTEL_TRACES_EXPORTER names ("otlp", the default, needs an endpoint and speaks the protocol
- * otlpTracesProtocol reads, from a thread of its own with `thread`; "console"; "none"; the last named wins),
- * whether it is the OTLP exporter, and whether it takes EncodedSpans (OTLP/protobuf).
+ * otlpTracesProtocol reads; "console"; "none"; the last named wins), whether it is the OTLP exporter, and
+ * whether it takes EncodedSpans (OTLP/protobuf).
  */
-function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined, thread: boolean): { exporter: SpanExporter | undefined; otlp: boolean; encoded: boolean } {
+function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined): { exporter: SpanExporter | undefined; otlp: boolean; encoded: boolean } {
   const names = (env.OTEL_TRACES_EXPORTER ?? "").trim().toLowerCase();
   let chosen: { exporter: SpanExporter | undefined; otlp: boolean; encoded: boolean } = { exporter: undefined, otlp: false, encoded: false };
   for (const name of names === "" ? ["otlp"] : names.split(",").map((n) => n.trim())) {
@@ -331,7 +325,7 @@ function exporterFromEnv(env: NodeJS.ProcessEnv, url: string | undefined, thread
     if (name === "otlp") {
       if (url !== undefined) {
         const protocol = otlpTracesProtocol(env);
-        chosen = { exporter: newOtlpExporter(url, protocol, thread), otlp: true, encoded: protocol === "http/protobuf" };
+        chosen = { exporter: newOtlpExporter(url, protocol), otlp: true, encoded: protocol === "http/protobuf" };
       }
     } else if (name === "console") {
       chosen = { exporter: new (sdkTraceBase().ConsoleSpanExporter)(), otlp: false, encoded: false };

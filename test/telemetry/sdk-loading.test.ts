@@ -1,8 +1,7 @@
 /**
  * A node that keeps its spans in its ring and exports nothing loads no OpenTelemetry SDK package — only the
- * API — and still records its task's spans; one with an OTLP endpoint loads the SDK's resource, and its OTLP
- * transport in the export thread (or, with the thread off, on the main thread). Each case runs in a fresh
- * process on the built package (run `npm run build` first).
+ * API — and still records its task's spans; one with an OTLP endpoint loads the SDK's resource and OTLP
+ * exporter. Each case runs in a fresh process on the built package (run `npm run build` first).
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -39,15 +38,8 @@ describe("loading the OpenTelemetry SDK", () => {
     expect(spans).toEqual(["run echo", "route echo"]);
   });
 
-  it("a node exporting over OTLP loads the SDK's resources on its main thread, and its OTLP transport in the export thread only", () => {
+  it("a node exporting over OTLP loads the SDK's resources and exporter, not its span machinery or samplers", () => {
     const { packages, spans } = run({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" });
-    expect(packages).toEqual(expect.arrayContaining(["api", "resources"]));
-    for (const notHere of ["sdk-trace-base", "exporter-trace-otlp-http", "otlp-exporter-base", "otlp-transformer"]) expect(packages).not.toContain(notHere);
-    expect(spans).toEqual(["run echo", "route echo"]);
-  });
-
-  it("a node exporting from its main thread (AGENT_MESH_TRACE_EXPORT_THREAD=false) loads the SDK's OTLP transport there, not its span machinery or samplers", () => {
-    const { packages, spans } = run({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1", AGENT_MESH_TRACE_EXPORT_THREAD: "false" });
     expect(packages).toEqual(expect.arrayContaining(["api", "resources", "otlp-exporter-base", "otlp-transformer"]));
     expect(packages).not.toContain("sdk-trace-base");
     expect(packages).not.toContain("exporter-trace-otlp-http");

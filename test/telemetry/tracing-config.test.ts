@@ -137,7 +137,6 @@ describe("startTracing", () => {
   it("refuses a bad switch value, naming it", () => {
     invalid(() => startTracing({ agentId: "a", env: { AGENT_MESH_TRACE_MEMBERSHIP: "maybe" } }), "AGENT_MESH_TRACE_MEMBERSHIP");
     invalid(() => startTracing({ agentId: "a", env: { OTEL_TRACES_EXPORTER: "zipkin" } }), "OTEL_TRACES_EXPORTER");
-    invalid(() => startTracing({ agentId: "a", env: { AGENT_MESH_TRACE_EXPORT_THREAD: "sometimes" } }), "AGENT_MESH_TRACE_EXPORT_THREAD");
   });
 });
 
