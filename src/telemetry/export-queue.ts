@@ -20,9 +20,9 @@ import type { SpanSink } from "./span-recorder.js";
 
 /** Limits and timers of an export queue. */
 export interface ExportQueueConfig {
-  /** Spans waiting at most; more are dropped and counted. Default 2048 ($OTEL_BSP_MAX_QUEUE_SIZE). */
+  /** Spans waiting at most; more are dropped and counted. Default 4096 ($OTEL_BSP_MAX_QUEUE_SIZE). */
   maxQueueSize: number;
-  /** Spans per export at most. Default 512 ($OTEL_BSP_MAX_EXPORT_BATCH_SIZE). */
+  /** Spans per export at most. Default 1024 ($OTEL_BSP_MAX_EXPORT_BATCH_SIZE). */
   maxExportBatchSize: number;
   /** How long a partial batch waits before it is exported, ms. Default 5000 ($OTEL_BSP_SCHEDULE_DELAY). */
   scheduledDelayMs: number;
@@ -32,10 +32,15 @@ export interface ExportQueueConfig {
   maxConcurrentExports: number;
 }
 
-/** The SDK BatchSpanProcessor's defaults. */
+/**
+ * The SDK BatchSpanProcessor's defaults, but for twice its batch and queue (its 512 and 2048 spans): an
+ * OTLP/HTTP request costs a node ~0.3 ms of CPU whatever its size (measured: node:http's request and response,
+ * the SDK's transport, the socket write), so 1024 spans a request halve that share of every span's cost, and
+ * the queue keeps room for two batches in flight and more waiting. Each OTEL_BSP_* variable still sets its own.
+ */
 export const DEFAULT_EXPORT_QUEUE_CONFIG: Readonly<ExportQueueConfig> = {
-  maxQueueSize: 2048,
-  maxExportBatchSize: 512,
+  maxQueueSize: 4096,
+  maxExportBatchSize: 1024,
   scheduledDelayMs: 5000,
   exportTimeoutMs: 30_000,
   maxConcurrentExports: 2,

@@ -372,7 +372,7 @@ export function spanLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): SpanLim
 /**
  * The export queue's limits and timers from OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
  * OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT and AGENT_MESH_TRACE_EXPORT_CONCURRENCY; the defaults
- * (DEFAULT_EXPORT_QUEUE_CONFIG: the SDK's, and 2 exports in flight) for those unset.
+ * (DEFAULT_EXPORT_QUEUE_CONFIG: the SDK's timers, twice its batch and queue, 2 exports in flight) for those unset.
  */
 export function exportQueueConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ExportQueueConfig {
   const d = DEFAULT_EXPORT_QUEUE_CONFIG;

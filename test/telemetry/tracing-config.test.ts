@@ -149,7 +149,7 @@ describe("limits, the export queue and the context manager from the environment"
   });
 
   it("reads the export queue's OTEL_BSP_* limits and timers, the SDK's defaults otherwise", () => {
-    expect(exportQueueConfigFromEnv({})).toEqual({ maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMs: 5000, exportTimeoutMs: 30_000, maxConcurrentExports: 2 });
+    expect(exportQueueConfigFromEnv({})).toEqual({ maxQueueSize: 4096, maxExportBatchSize: 1024, scheduledDelayMs: 5000, exportTimeoutMs: 30_000, maxConcurrentExports: 2 });
     expect(exportQueueConfigFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: "100", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "10", OTEL_BSP_SCHEDULE_DELAY: "50", OTEL_BSP_EXPORT_TIMEOUT: "1000", AGENT_MESH_TRACE_EXPORT_CONCURRENCY: "4" })).toEqual({
       maxQueueSize: 100,
       maxExportBatchSize: 10,
