@@ -8,7 +8,7 @@
 import { createPatternService } from "./pattern-service.js";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Span, type TextMapGetter, type Tracer } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Span, type Tracer } from "@opentelemetry/api";
 import {
   AgentService,
   BroadcastResponseSchema,
@@ -25,7 +25,6 @@ import {
 import type { Payload } from "../../gen/agentmesh/v1/payload_pb.js";
 import type { AgentInfo } from "../../gen/agentmesh/v1/membership_pb.js";
 import { Channel } from "../transport/async-iter.js";
-import { RawGrpcCall } from "../transport/grpc-call.js";
 import { newEnvelope, toTopic } from "../protocol/envelope.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
@@ -57,12 +56,6 @@ function validPayload(payload: Payload | undefined, field: string): unknown {
   return fromPayload(payload, field);
 }
 
-/** Reads a plain-gRPC call's trace headers straight from its HTTP/2 headers (no Headers object per call). */
-const rawCallGetter: TextMapGetter<RawGrpcCall> = {
-  keys: (call) => call.requestHeaderNames(),
-  get: (call, key) => call.requestHeaderValue(key),
-};
-
 /** Span names of the AgentService methods, made once each. */
 const RPC_SPAN_NAMES = new SpanNames("agentmesh.v1.AgentService/");
 /**
@@ -71,7 +64,7 @@ const RPC_SPAN_NAMES = new SpanNames("agentmesh.v1.AgentService/");
  * what costs to compute is computed only when span.isRecording()).
  */
 async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, fn: (span: Span) => Promise<T>): Promise<T> {
-  const parent = ctx instanceof RawGrpcCall ? propagation.extract(ROOT_CONTEXT, ctx, rawCallGetter) : propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter);
+  const parent = propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter);
   const span = tracer.startSpan(RPC_SPAN_NAMES.of(method), SPAN_OPTIONS[SpanKind.SERVER], parent);
   if (span.isRecording()) {
     span.setAttribute("rpc.system", "grpc");

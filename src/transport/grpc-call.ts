@@ -134,19 +134,6 @@ export class RawGrpcCall implements HandlerContext {
     return (this.requestHeaders ??= GrpcHeaders.fromHttp2(this.headers));
   }
 
-  /** One request header's value as requestHeader.get gives it, read straight from the HTTP/2 headers (no Headers object made). */
-  requestHeaderValue(name: string): string | undefined {
-    const key = name.toLowerCase();
-    if (key.charCodeAt(0) === 58 /* ":" */) return undefined;
-    const value = this.headers[key];
-    return Array.isArray(value) ? value.join(", ") : value;
-  }
-
-  /** The request metadata's names (pseudo-headers left out), as requestHeader.keys() gives them. */
-  requestHeaderNames(): string[] {
-    return Object.keys(this.headers).filter((name) => name.charCodeAt(0) !== 58 && this.headers[name] !== undefined);
-  }
-
   /** Metadata sent with the response headers (set before the first message of a stream). */
   get responseHeader(): Headers {
     return (this.responseHeaders ??= new GrpcHeaders());

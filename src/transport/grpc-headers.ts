@@ -2,7 +2,9 @@
  * A small implementation of the fetch `Headers` interface over a plain record, for the raw gRPC paths. Node 20
  * loads its bundled undici (several MB of memory) the first time the global `Headers` is touched; the raw
  * paths hand handlers request and response metadata without touching it. Names are case-insensitive (stored
- * lower-case); several values of one name are joined with ", " as `Headers.get` does.
+ * lower-case); several values of one name are joined with ", " as `Headers.get` does. Request metadata
+ * (fromHttp2) reads node:http2's header record for `get` and `has` (a call's span reads its trace headers
+ * so), and copies it into a map of its own only when another method needs one.
  */
 import type * as http2 from "node:http2";
 
@@ -17,7 +19,10 @@ export const RESPOND_WITH_TRAILERS = Object.freeze({ waitForTrailers: true, send
 export const RESPOND_AND_END = Object.freeze({ endStream: true, sendDate: false }) as http2.ServerStreamResponseOptions;
 /** A `Headers` lookalike: every method of the fetch interface, no undici. */
 export class GrpcHeaders implements Headers {
-  private readonly map = new Map<string, string>();
+  /** The headers by lower-case name, once made (from `raw` when the headers came from HTTP/2). */
+  private made: Map<string, string> | undefined;
+  /** The HTTP/2 header record these headers still read from (fromHttp2), until the map is made. */
+  private raw: http2.IncomingHttpHeaders | undefined;
 
   /** Creates headers from name/value pairs (names are lower-cased). */
   constructor(init?: Iterable<readonly [string, string]> | Record<string, string>) {
@@ -29,13 +34,23 @@ export class GrpcHeaders implements Headers {
   /** The metadata of an HTTP/2 request: every header but the pseudo-headers (":path", ":method", ...). */
   static fromHttp2(headers: http2.IncomingHttpHeaders): GrpcHeaders {
     const out = new GrpcHeaders();
-    for (const name in headers) {
-      if (name.charCodeAt(0) === 58 /* ":" */) continue;
-      const value = headers[name];
-      if (value === undefined) continue;
-      out.map.set(name, Array.isArray(value) ? value.join(", ") : value);
-    }
+    out.raw = headers;
     return out;
+  }
+
+  /** The map of the headers, made on first use (copied from the HTTP/2 record, if any). */
+  private get map(): Map<string, string> {
+    if (this.made !== undefined) return this.made;
+    const map = new Map<string, string>();
+    const raw = this.raw;
+    this.raw = undefined;
+    if (raw !== undefined) {
+      for (const name in raw) {
+        const value = rawValue(raw, name);
+        if (value !== undefined) map.set(name, value);
+      }
+    }
+    return (this.made = map);
   }
 
   /** Adds a value to `name` (after any it has). */
@@ -52,7 +67,8 @@ export class GrpcHeaders implements Headers {
 
   /** The value(s) of `name`, or null. */
   get(name: string): string | null {
-    return this.map.get(name.toLowerCase()) ?? null;
+    const key = name.toLowerCase();
+    return (this.raw !== undefined ? rawValue(this.raw, key) : this.map.get(key)) ?? null;
   }
 
   /** The values of set-cookie, one per element (gRPC metadata has none: at most the one joined value). */
@@ -63,7 +79,8 @@ export class GrpcHeaders implements Headers {
 
   /** True when `name` is present. */
   has(name: string): boolean {
-    return this.map.has(name.toLowerCase());
+    const key = name.toLowerCase();
+    return this.raw !== undefined ? rawValue(this.raw, key) !== undefined : this.map.has(key);
   }
 
   /** Replaces the value(s) of `name`. */
@@ -105,4 +122,11 @@ export class GrpcHeaders implements Headers {
   toRecord(): Record<string, string> {
     return Object.fromEntries(this.map);
   }
+}
+
+/** Header `name` (lower-case) of an HTTP/2 record as metadata: undefined for pseudo-headers and absent ones, several values joined. */
+function rawValue(headers: http2.IncomingHttpHeaders, name: string): string | undefined {
+  if (name.charCodeAt(0) === 58 /* ":" */) return undefined;
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
 }

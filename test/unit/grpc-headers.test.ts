@@ -27,4 +27,16 @@ describe("GrpcHeaders", () => {
     expect([...h.keys()]).toEqual(["content-type", "x-many"]);
     expect(h.get("x-many")).toBe("1, 2");
   });
+
+  it("answers get and has from the HTTP/2 record before its map is made, and the same after", () => {
+    const record = { ":path": "/a.B/C", "content-type": "application/grpc", "x-many": ["1", "2"], traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" };
+    const h = GrpcHeaders.fromHttp2(record);
+    const ask = () => [h.get("X-Many"), h.get("traceparent"), h.get(":path"), h.get("x-absent"), h.has("Content-Type"), h.has(":path"), h.has("x-absent")];
+    const before = ask();
+    expect(before).toEqual(["1, 2", record.traceparent, null, null, true, false, false]);
+    h.set("x-new", "1"); // makes the map: the record's headers and the new one
+    expect(ask()).toEqual(before);
+    expect(h.toRecord()).toEqual({ "content-type": "application/grpc", "x-many": "1, 2", traceparent: record.traceparent, "x-new": "1" });
+    expect(Object.keys(record)).toEqual([":path", "content-type", "x-many", "traceparent"]); // the record itself is left as it was
+  });
 });
