@@ -6,11 +6,15 @@
  * (application/json, encoded by otlp-json.ts). An EncodedSpans batch (the export queue over the span ring's
  * records, otlp-records.ts) is sent as its bytes; recorded spans are encoded by otlp-proto.ts or otlp-json.ts;
  * a batch holding any other ReadableSpan goes through the SDK's serializer of the same protocol, as do the
- * collector's responses. The packages are loaded here, on first use (sdk.ts).
+ * collector's responses. To an `http:` endpoint without compression (the default) the requests go through
+ * this project's OTLP/HTTP transport (otlp-http-transport.ts: a fifth of the SDK transport's CPU per request),
+ * under the SDK's export delegate all the same (its concurrency limit, timeout and response handling); `https:`
+ * and gzip use the SDK's transport. The packages are loaded here, on first use (sdk.ts).
  */
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { encodeSpansJson } from "./otlp-json.js";
 import { encodeSpansProto } from "./otlp-proto.js";
+import { OtlpHttpTransport } from "./otlp-http-transport.js";
 import { EncodedSpans } from "./otlp-records.js";
 import { DEFAULT_OTLP_PROTOCOL, OTLP_CONTENT_TYPES, type OtlpProtocol } from "./otlp-protocol.js";
 import { RecordedSpan } from "./recorded-span.js";
@@ -27,8 +31,8 @@ interface Serializer {
 
 /** A new OTLP/HTTP exporter to `url` sending `protocol` (default http/protobuf); loads the SDK's OTLP packages. */
 export function newOtlpExporter(url: string, protocol: OtlpProtocol = DEFAULT_OTLP_PROTOCOL): SpanExporter {
-  const { OTLPExporterBase } = sdkOtlpExporterBase();
-  const { convertLegacyHttpOptions, createOtlpHttpExportDelegate } = sdkOtlpNodeHttp();
+  const { OTLPExporterBase, createOtlpNetworkExportDelegate } = sdkOtlpExporterBase();
+  const { convertLegacyHttpOptions, createOtlpHttpExportDelegate, createOtlpHttpExporterMetrics } = sdkOtlpNodeHttp();
   const { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } = sdkOtlpTransformer();
   const json = protocol === "http/json";
   const sdk: Serializer = json ? JsonTraceSerializer : ProtobufTraceSerializer;
@@ -42,6 +46,14 @@ export function newOtlpExporter(url: string, protocol: OtlpProtocol = DEFAULT_OT
   };
   // The SDK's exporters turn their options into the delegate's configuration (environment included) this way.
   const options = convertLegacyHttpOptions({ url }, "TRACES", "v1/traces", { "Content-Type": OTLP_CONTENT_TYPES[protocol] });
-  const delegate = createOtlpHttpExportDelegate(options, serializer, COMPONENT_TYPE, TraceExporterMetricsHelper, undefined);
+  const delegate =
+    new URL(options.url).protocol === "http:" && options.compression === "none"
+      ? createOtlpNetworkExportDelegate(
+          options,
+          serializer,
+          createOtlpHttpExporterMetrics(COMPONENT_TYPE, TraceExporterMetricsHelper, options.url, undefined),
+          new OtlpHttpTransport({ url: options.url, headers: options.headers, userAgent: options.userAgent }),
+        )
+      : createOtlpHttpExportDelegate(options, serializer, COMPONENT_TYPE, TraceExporterMetricsHelper, undefined);
   return new OTLPExporterBase(delegate);
 }
