@@ -36,3 +36,14 @@ export function slope(xs, ys) {
   }
   return den === 0 ? 0 : num / den;
 }
+
+/**
+ * The order in which round `round` runs `configs`: rotated by `step`·round, and reversed every other round, so
+ * that drift spreads over all of them and no configuration always runs right after the same one (what a
+ * configuration leaves behind — an exporter's last batch, a collector still reading — would then always fall
+ * on the same neighbour).
+ */
+export function roundOrder(configs, round, step = 1) {
+  const rotated = configs.map((_, i) => configs[(i + round * step) % configs.length]);
+  return round % 2 === 1 ? rotated.reverse() : rotated;
+}

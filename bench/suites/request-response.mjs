@@ -2,8 +2,8 @@
  * Request/response benchmarks, the tracing comparison and the soak, all on one set of processes started
  * side by side: the TCP echo floor, the raw grpc-js echo, a load generator, and pairs of node processes
  * (A routes to B over their peer link; B has `echo`, A has `bench_link`). Every configuration runs once
- * to warm up, then `runs` times, interleaved (the order rotates each round), so slow drift of a shared
- * machine spreads over all of them.
+ * to warm up, then `runs` times, interleaved (the order rotates each round and reverses every other round:
+ * lib/stats.mjs roundOrder), so slow drift of a shared machine spreads over all of them.
  *
  * Configurations (concurrency 1 and 64; 64-byte payload each way):
  *   tcp     the floor: length-prefixed TCP echo, one connection, pipelined
@@ -23,7 +23,7 @@
 import { startPair, submitLoad } from "../lib/pair.mjs";
 import { ask } from "../lib/processes.mjs";
 import { cpuMeter, cpuSeconds, rssMb } from "../lib/proc-stats.mjs";
-import { slope, spread } from "../lib/stats.mjs";
+import { roundOrder, slope, spread } from "../lib/stats.mjs";
 import { PAYLOAD_TEXT } from "../lib/wire.mjs";
 
 /** Runs the request/response, tracing and soak benchmarks selected in `ctx.only`; resolves with their results. */
@@ -105,8 +105,7 @@ export async function requestResponseSuite(ctx) {
   const samples = new Map(configs.map((cfg) => [key(cfg), []]));
   for (const cfg of configs) await measure(cfg, ctx.warmupMs); // warm-up, not recorded
   for (let r = 0; r < ctx.runs; r++) {
-    const order = configs.map((_, i) => configs[(i + r * 3) % configs.length]);
-    for (const cfg of order) samples.get(key(cfg)).push(await measure(cfg, ctx.runMs));
+    for (const cfg of roundOrder(configs, r, 3)) samples.get(key(cfg)).push(await measure(cfg, ctx.runMs));
     log(`request/response: round ${r + 1}/${ctx.runs} done`);
   }
   const results = Object.fromEntries(configs.map((cfg) => [key(cfg), summarise(cfg, samples.get(key(cfg)))]));

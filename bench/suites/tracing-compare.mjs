@@ -5,7 +5,8 @@
  * to a local receiver (always_on, batch export); with --modes, also ring-async and otlp-async (the same with
  * AGENT_MESH_TRACE_ASYNC_CONTEXT=true: the AsyncLocalStorage context manager, not the default before Node 24).
  * Every configuration runs once to warm up, then --runs times,
- * interleaved (the order rotates each round), so the drift of a shared machine spreads over all of them.
+ * interleaved (the order rotates each round and reverses every other round: lib/stats.mjs roundOrder), so
+ * the drift of a shared machine spreads over all of them and no configuration always follows the same one.
  * Besides the ratios to "off", the table gives the tracing cost in CPU microseconds per request (all
  * processes of the configuration, the receiver included when exporting, minus the same build's "off"), and
  * each process's CPU per request.
@@ -21,7 +22,7 @@ import { ask, BIN, Processes } from "../lib/processes.mjs";
 import { compareOptions, elapsedLog } from "../lib/compare-options.mjs";
 import { cpuMeter } from "../lib/proc-stats.mjs";
 import { machine, num, sp, table } from "../lib/report.mjs";
-import { spread } from "../lib/stats.mjs";
+import { roundOrder, spread } from "../lib/stats.mjs";
 
 const MODES = {
   off: "tracing off (OTEL_SDK_DISABLED=true)",
@@ -53,10 +54,7 @@ try {
   const samples = new Map(configs.map((c) => [c, []]));
   for (const cfg of configs) await measure(cfg, Math.max(1000, runMs));
   for (let r = 0; r < runs; r++) {
-    for (let i = 0; i < configs.length; i++) {
-      const cfg = configs[(i + r) % configs.length];
-      samples.get(cfg).push(await measure(cfg, runMs));
-    }
+    for (const cfg of roundOrder(configs, r)) samples.get(cfg).push(await measure(cfg, runMs));
     log(`round ${r + 1}/${runs} done`);
   }
   const sinkCounts = sink !== undefined ? await ask(sink, { op: "counts" }, 5000) : undefined;
