@@ -34,9 +34,10 @@ export interface ExportQueueConfig {
 
 /**
  * The SDK BatchSpanProcessor's defaults, but for twice its batch and queue (its 512 and 2048 spans): an
- * OTLP/HTTP request costs a node ~0.3 ms of CPU whatever its size (measured: node:http's request and response,
- * the SDK's transport, the socket write), so 1024 spans a request halve that share of every span's cost, and
- * the queue keeps room for two batches in flight and more waiting. Each OTEL_BSP_* variable still sets its own.
+ * OTLP/HTTP request has a cost of its own whatever its size (~0.3 ms of a node's CPU through the SDK's
+ * transport, ~0.16 ms through the node's own: bench/otlp-transport-cost.mjs), so 1024 spans a request halve
+ * that share of every span's cost, and the queue keeps room for two batches in flight and more waiting. Each
+ * OTEL_BSP_* variable still sets its own.
  */
 export const DEFAULT_EXPORT_QUEUE_CONFIG: Readonly<ExportQueueConfig> = {
   maxQueueSize: 4096,

@@ -7,7 +7,7 @@
  * records, otlp-records.ts) is sent as its bytes; recorded spans are encoded by otlp-proto.ts or otlp-json.ts;
  * a batch holding any other ReadableSpan goes through the SDK's serializer of the same protocol, as do the
  * collector's responses. To an `http:` endpoint without compression (the default) the requests go through
- * this project's OTLP/HTTP transport (otlp-http-transport.ts: a fifth of the SDK transport's CPU per request),
+ * this project's OTLP/HTTP transport (otlp-http-transport.ts: cheaper per request than the SDK's node:http one),
  * under the SDK's export delegate all the same (its concurrency limit, timeout and response handling); `https:`
  * and gzip use the SDK's transport. The packages are loaded here, on first use (sdk.ts).
  */

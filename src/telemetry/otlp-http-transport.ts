@@ -2,10 +2,11 @@
  * The OTLP/HTTP transport of the export path to an `http:` endpoint without compression (the default): each
  * export request is one HTTP/1.1 POST written in one go (head and body corked into one write) on a TCP
  * connection of its own that stays open for the next (node:net), and the response is read by
- * http1-response.ts. The SDK's transport (node:http through a Readable stream per request, the URL parsed for
- * each) costs a node ~250–380 µs of CPU per request where this one costs ~40–70 (bench/README.md, "Tracing"):
- * at 1024 spans a request, ~0.3 µs of every exported span. `https:` endpoints and gzip go through the SDK's
- * transport (otlp-exporter.ts decides).
+ * http1-response.ts. Through the SDK's export delegate, a request of 1024 spans costs a node ~160 µs of CPU
+ * this way and ~250 through the SDK's transport (node:http through a Readable stream per request, the URL
+ * parsed for each; `node bench/otlp-transport-cost.mjs`), and fewer turns of the event loop: in the routed
+ * benchmark exporting every span went from 0.85× to 0.89–0.90× of the tracing-off rate (bench/README.md,
+ * "Tracing"). `https:` endpoints and gzip go through the SDK's transport (otlp-exporter.ts decides).
  *
  * It answers as the SDK's transport does, so the SDK's export delegate above it sees no difference: a 2xx is a
  * success (with the body, an ExportTraceServiceResponse, for the delegate to read); 429, 502, 503 and 504 are
