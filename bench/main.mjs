@@ -42,6 +42,9 @@ Options:
                                   (OTEL_SDK_DISABLED=true); with --compare-bin, the same link rows of that build
   --runs N            repetitions of each measurement (default 5; --quick 2)
   --run-ms MS         length of one request/response run (default 1000; --quick 400)
+  --tracing-rounds N  more rounds of the three tracing configurations alone, after the request/response
+                      rounds (default 6; --quick 0): their ratios rest on more samples than one-second runs give
+  --tracing-run-ms MS length of one run of those rounds (default 2000)
   --soak-seconds S    length of the soak (default 45; --quick 10; the goal's full soak is 300)
   --compare-bin FILE  also run routed and link (conc 1 and 64; with --only link: link, tracing as shipped and
                       off) on nodes of another build's bin/agent-mesh.js, interleaved with this build's:
@@ -58,6 +61,8 @@ function options(argv) {
       allowPositionals: false,
       options: {
         quick: { type: "boolean", default: false },
+        "tracing-rounds": { type: "string" },
+        "tracing-run-ms": { type: "string" },
         json: { type: "string" },
         only: { type: "string" },
         runs: { type: "string" },
@@ -93,6 +98,8 @@ function options(argv) {
     only: new Set(only),
     runs: int(v.runs, "runs", 1, 50, quick ? 2 : 5),
     runMs: int(v["run-ms"], "run-ms", 100, 60_000, quick ? 400 : 1000),
+    tracingRounds: int(v["tracing-rounds"], "tracing-rounds", 0, 50, quick ? 0 : 6),
+    tracingRunMs: int(v["tracing-run-ms"], "tracing-run-ms", 100, 60_000, 2000),
     soakSeconds: int(v["soak-seconds"], "soak-seconds", 2, 3600, quick ? 10 : 45),
     compareBin: v["compare-bin"] === undefined ? undefined : resolve(v["compare-bin"]),
   };
@@ -130,6 +137,8 @@ async function main() {
     only: opts.only,
     runs: opts.runs,
     runMs: opts.runMs,
+    tracingRounds: opts.tracingRounds,
+    tracingRunMs: opts.tracingRunMs,
     warmupMs: opts.quick ? 300 : 1000,
     settleMs: opts.quick ? 500 : 1500,
     soakSeconds: opts.soakSeconds,
@@ -175,7 +184,10 @@ async function main() {
     out.push("", `Request/response, ${rr.payloadBytes}-byte payload each way, loopback; median of ${rr.runs} runs of ${rr.runMs} ms [min–max]`);
     if (opts.only.has("rr") || opts.only.has("link")) out.push(requestResponseTable(rr));
     if (opts.compareBin !== undefined) out.push("", `Compare build: ${opts.compareBin}`, compareTable(rr));
-    if (opts.only.has("tracing")) out.push("", tracingTable(rr), `spans received by the OTLP receiver: ${rr.tracing.sink.spans} in ${rr.tracing.sink.requests} requests`);
+    if (opts.only.has("tracing")) {
+      const extra = rr.tracing.rounds > 0 ? ` and ${rr.tracing.rounds} rounds of the three alone, runs of ${rr.tracing.runMs} ms (medians of all ${rr.runs + rr.tracing.rounds})` : "";
+      out.push("", `Tracing: ${rr.runs} runs of ${rr.runMs} ms among the other configurations${extra}`, tracingTable(rr), `spans received by the OTLP receiver: ${rr.tracing.sink.spans} in ${rr.tracing.sink.requests} requests`);
+    }
   }
   if (cluster !== undefined) out.push("", `Mesh of real node processes; median of ${opts.runs} runs [min–max]`, clusterTable(cluster));
   out.push("", "Memory", memoryLines(rr, cluster));

@@ -108,10 +108,17 @@ export async function requestResponseSuite(ctx) {
     for (const cfg of roundOrder(configs, r, 3)) samples.get(key(cfg)).push(await measure(cfg, ctx.runMs));
     log(`request/response: round ${r + 1}/${ctx.runs} done`);
   }
+  // The tracing ratios' own rounds: the three routed configurations at concurrency 64 alone, longer runs.
+  const tracingConfigs = tracing ? configs.filter((cfg) => cfg.c === 64 && ["routed", "routed-off", "routed-otlp"].includes(cfg.name)) : [];
+  const tracingRounds = tracingConfigs.length > 0 ? ctx.tracingRounds : 0;
+  for (let r = 0; r < tracingRounds; r++) {
+    for (const cfg of roundOrder(tracingConfigs, r)) samples.get(key(cfg)).push(await measure(cfg, ctx.tracingRunMs));
+    log(`tracing: round ${r + 1}/${tracingRounds} done`);
+  }
   const results = Object.fromEntries(configs.map((cfg) => [key(cfg), summarise(cfg, samples.get(key(cfg)))]));
 
   const out = { payloadBytes: PAYLOAD_TEXT.length + 2, runs: ctx.runs, runMs: ctx.runMs, idleRssMb, cmpIdleRssMb, results };
-  if (tracing) out.tracing = { sink: await ask(sink, { op: "counts" }, 5000) };
+  if (tracing) out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, sink: await ask(sink, { op: "counts" }, 5000) };
   if (soak) out.soak = await soakRun(ctx, loadgen, m);
   await sleep(ctx.settleMs);
   out.idleAfterLoadRssMb = { A: rssMb(m.a.pid), B: rssMb(m.b.pid) };
