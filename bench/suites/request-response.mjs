@@ -108,14 +108,19 @@ export async function requestResponseSuite(ctx) {
     for (const cfg of roundOrder(configs, r, 3)) samples.get(key(cfg)).push(await measure(cfg, ctx.runMs));
     log(`request/response: round ${r + 1}/${ctx.runs} done`);
   }
-  // The tracing ratios' own rounds: the three routed configurations at concurrency 64 alone, longer runs.
+  // The tracing ratios' own rounds: the three routed configurations at concurrency 64 alone, longer runs. The
+  // span ring's samples go to a figure of their own ("routed-ring@64", the tracing table's), which starts with
+  // the routed runs above, so that the request/response table's routed row keeps its `runs` runs.
   const tracingConfigs = tracing ? configs.filter((cfg) => cfg.c === 64 && ["routed", "routed-off", "routed-otlp"].includes(cfg.name)) : [];
   const tracingRounds = tracingConfigs.length > 0 ? ctx.tracingRounds : 0;
+  const tracingKey = (cfg) => (cfg.name === "routed" ? "routed-ring@64" : key(cfg));
+  if (tracingRounds > 0) samples.set("routed-ring@64", [...samples.get("routed@64")]);
   for (let r = 0; r < tracingRounds; r++) {
-    for (const cfg of roundOrder(tracingConfigs, r)) samples.get(key(cfg)).push(await measure(cfg, ctx.tracingRunMs));
+    for (const cfg of roundOrder(tracingConfigs, r)) samples.get(tracingKey(cfg)).push(await measure(cfg, ctx.tracingRunMs));
     log(`tracing: round ${r + 1}/${tracingRounds} done`);
   }
   const results = Object.fromEntries(configs.map((cfg) => [key(cfg), summarise(cfg, samples.get(key(cfg)))]));
+  if (tracingRounds > 0) results["routed-ring@64"] = summarise(tracingConfigs.find((cfg) => cfg.name === "routed"), samples.get("routed-ring@64"));
 
   const out = { payloadBytes: PAYLOAD_TEXT.length + 2, runs: ctx.runs, runMs: ctx.runMs, idleRssMb, cmpIdleRssMb, results };
   if (tracing) out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, sink: await ask(sink, { op: "counts" }, 5000) };
