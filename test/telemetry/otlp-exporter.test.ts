@@ -2,8 +2,11 @@
  * The OTLP/HTTP exporter and its protocol: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL,
  * else http/protobuf; grpc and unknown values are refused naming the variable. Spans exported — recorded by the
  * node's recorder, or any other ReadableSpan (through the SDK's serializer) — reach a receiver in the
- * protocol's encoding, gzip-compressed when OTEL_EXPORTER_OTLP_TRACES_COMPRESSION says so.
+ * protocol's encoding, gzip-compressed when OTEL_EXPORTER_OTLP_TRACES_COMPRESSION says so, with the headers
+ * OTEL_EXPORTER_OTLP_HEADERS names.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { SpanKind } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import { BasicTracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
@@ -105,6 +108,39 @@ describe("the OTLP/HTTP exporter", () => {
       expect(receiver.spans.map((s) => s.name)).toEqual(["zipped"]);
     } finally {
       await t.shutdown(1000);
+    }
+  });
+});
+
+describe("OTLP/HTTP request headers", () => {
+  it("sends OTEL_EXPORTER_OTLP_HEADERS (URL-decoded) with every export, over the node's own transport", async () => {
+    const seen: Record<string, string | string[] | undefined>[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on("end", () => res.writeHead(200, { "content-type": PROTOBUF }).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const saved = process.env.OTEL_EXPORTER_OTLP_HEADERS;
+    process.env.OTEL_EXPORTER_OTLP_HEADERS = "x-tenant=blue,authorization=Bearer%20abc";
+    let t;
+    try {
+      t = startTracing({ agentId: "exp-3", env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces` }, register: false, ringSize: 0 });
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_HEADERS;
+      else process.env.OTEL_EXPORTER_OTLP_HEADERS = saved;
+    }
+    try {
+      t.tracerProvider.getTracer("t").startSpan("with headers").end();
+      await t.forceFlush();
+      expect(seen.length).toBe(1);
+      expect(seen[0]["x-tenant"]).toBe("blue");
+      expect(seen[0].authorization).toBe("Bearer abc");
+      expect(seen[0]["content-type"]).toBe(PROTOBUF);
+      expect(seen[0]["transfer-encoding"]).toBeUndefined(); // a Content-Length request, not chunked
+    } finally {
+      await t.shutdown(1000);
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
