@@ -2,8 +2,9 @@
  * The OTLP/HTTP transport against real servers on loopback: it POSTs the bytes with the configured headers on
  * one kept connection, answers as the SDK's transport does (2xx success with the body; 429/502/503/504
  * retried, after Retry-After when given; other statuses fail with their code and body; network errors and
- * timeouts retryable), resends at once on a new connection when the collector closed the kept one, refuses
- * headers that cannot be sent and responses over its limit, and closes its connections on shutdown.
+ * timeouts retryable, and retried until the collector is up), resends at once on a new connection when the
+ * collector closed the kept one, refuses headers that cannot be sent and responses over its limit, and closes
+ * its connections on shutdown.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
@@ -174,6 +175,29 @@ describe("OtlpHttpTransport", () => {
     const response = await transport(url).send(Buffer.from("spans"), 300);
     expect(response.status).toBe("retryable");
     expect((response as { error?: NodeJS.ErrnoException }).error?.code).toBe("ECONNREFUSED");
+  });
+
+  it("retries a collector that is not up yet with backoff, and delivers once it is", async () => {
+    const probe = await httpServer((_, res) => res.end());
+    const url = probe.url;
+    const port = Number(new URL(url).port);
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    const received: Buffer[] = [];
+    const later = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        received.push(Buffer.concat(chunks));
+        res.end();
+      });
+    });
+    servers.push(later);
+    const sending = transport(url, { initialBackoffMs: 100 }).send(Buffer.from("spans"), 5000);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the first try is refused
+    await new Promise<void>((resolve) => later.listen(port, "127.0.0.1", resolve));
+    const response = await sending;
+    expect(response.status).toBe("success");
+    expect(received.map((b) => b.toString())).toEqual(["spans"]);
   });
 
   it("refuses a header that cannot be sent, sending nothing", async () => {
