@@ -108,6 +108,11 @@ export async function requestResponseSuite(ctx) {
     for (const cfg of roundOrder(configs, r, 3)) samples.get(key(cfg)).push(await measure(cfg, ctx.runMs));
     log(`request/response: round ${r + 1}/${ctx.runs} done`);
   }
+  const results = Object.fromEntries(configs.map((cfg) => [key(cfg), summarise(cfg, samples.get(key(cfg)))]));
+  const out = { payloadBytes: PAYLOAD_TEXT.length + 2, runs: ctx.runs, runMs: ctx.runMs, idleRssMb, cmpIdleRssMb, results };
+  // The soak before the tracing rounds: its pair's heap then comes to it as it did before those rounds existed.
+  if (soak) out.soak = await soakRun(ctx, loadgen, m);
+
   // The tracing ratios' own rounds: the three routed configurations at concurrency 64 alone, longer runs. The
   // span ring's samples go to a figure of their own ("routed-ring@64", the tracing table's), which starts with
   // the routed runs above, so that the request/response table's routed row keeps its `runs` runs.
@@ -119,12 +124,10 @@ export async function requestResponseSuite(ctx) {
     for (const cfg of roundOrder(tracingConfigs, r)) samples.get(tracingKey(cfg)).push(await measure(cfg, ctx.tracingRunMs));
     log(`tracing: round ${r + 1}/${tracingRounds} done`);
   }
-  const results = Object.fromEntries(configs.map((cfg) => [key(cfg), summarise(cfg, samples.get(key(cfg)))]));
-  if (tracingRounds > 0) results["routed-ring@64"] = summarise(tracingConfigs.find((cfg) => cfg.name === "routed"), samples.get("routed-ring@64"));
-
-  const out = { payloadBytes: PAYLOAD_TEXT.length + 2, runs: ctx.runs, runMs: ctx.runMs, idleRssMb, cmpIdleRssMb, results };
+  if (tracingRounds > 0) {
+    for (const cfg of tracingConfigs) results[tracingKey(cfg)] = summarise(cfg, samples.get(tracingKey(cfg)));
+  }
   if (tracing) out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, sink: await ask(sink, { op: "counts" }, 5000) };
-  if (soak) out.soak = await soakRun(ctx, loadgen, m);
   await sleep(ctx.settleMs);
   out.idleAfterLoadRssMb = { A: rssMb(m.a.pid), B: rssMb(m.b.pid) };
   return out;
