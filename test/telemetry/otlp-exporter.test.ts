@@ -17,6 +17,18 @@ import { otlpTracesProtocol, type OtlpProtocol } from "../../src/telemetry/otlp-
 import { startTracing } from "../../src/telemetry/tracing.js";
 import { JSON_TYPE, PROTOBUF, startOtlpReceiver, type OtlpReceiver } from "./otlp-receiver.js";
 
+/** What `fn` returns, called with process.env[name] set to `value` (the SDK reads some variables from there only), then restored. */
+function withProcessEnv<T>(name: string, value: string, fn: () => T): T {
+  const saved = process.env[name];
+  process.env[name] = value;
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  }
+}
+
 function invalid(fn: () => unknown, ...naming: string[]): void {
   let error: unknown;
   try {
@@ -92,15 +104,9 @@ describe("the OTLP/HTTP exporter", () => {
   });
 
   it("compresses with gzip when OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip (read by the SDK's transport)", async () => {
-    const saved = process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION;
-    process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION = "gzip";
-    let t;
-    try {
-      t = startTracing({ agentId: "exp-2", env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.endpoint}/v1/traces` }, register: false, ringSize: 0 });
-    } finally {
-      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION;
-      else process.env.OTEL_EXPORTER_OTLP_TRACES_COMPRESSION = saved;
-    }
+    const t = withProcessEnv("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip", () =>
+      startTracing({ agentId: "exp-2", env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.endpoint}/v1/traces` }, register: false, ringSize: 0 }),
+    );
     try {
       t.tracerProvider.getTracer("t").startSpan("zipped").end();
       await t.forceFlush();
@@ -121,15 +127,10 @@ describe("OTLP/HTTP request headers", () => {
       req.on("end", () => res.writeHead(200, { "content-type": PROTOBUF }).end());
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const saved = process.env.OTEL_EXPORTER_OTLP_HEADERS;
-    process.env.OTEL_EXPORTER_OTLP_HEADERS = "x-tenant=blue,authorization=Bearer%20abc";
-    let t;
-    try {
-      t = startTracing({ agentId: "exp-3", env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces` }, register: false, ringSize: 0 });
-    } finally {
-      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_HEADERS;
-      else process.env.OTEL_EXPORTER_OTLP_HEADERS = saved;
-    }
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+    const t = withProcessEnv("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=blue,authorization=Bearer%20abc", () =>
+      startTracing({ agentId: "exp-3", env: { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: endpoint }, register: false, ringSize: 0 }),
+    );
     try {
       t.tracerProvider.getTracer("t").startSpan("with headers").end();
       await t.forceFlush();
