@@ -5,7 +5,8 @@
  * OTLP protobuf for an exporter that discards the bytes ("encode": the export path of an OTLP/protobuf
  * endpoint, without HTTP), queued as span objects for an exporter that encodes them with encodeSpansProto
  * ("encode-objects": the path of a caller's exporter), exported over OTLP/HTTP to a receiver in this
- * process ("http", receiver included), or to a receiver in a process of its own ("http-remote": the sender's
+ * process ("http", receiver included), or to the benchmark's receiver in a process of its own (servers/otlp-sink.mjs;
+ * "http-remote": the sender's
  * CPU and the receiver's are given apart, as in the routed benchmark, where loopback TCP between two
  * processes costs each side per byte). Prints the median CPU time per request of 9 rounds, and the OTLP bytes
  * per span the receiver got. `--extra N` sets N more attributes on every span, each a 36-character id (as the
@@ -15,25 +16,23 @@
  *
  *   npm run build && node bench/span-cost.mjs ring|encode|encode-objects|http|http-remote [--requests N] [--extra N]
  */
-import { fork } from "node:child_process";
 import { createServer } from "node:http";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { context, SpanKind } from "@opentelemetry/api";
 import { encodeSpansProto } from "../dist/src/telemetry/otlp-proto.js";
 import { startTracing } from "../dist/src/telemetry/tracing.js";
 import { ATTR_CORRELATION_ID, ATTR_FROM, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TO, extractTrace, spanTrace } from "../dist/src/protocol/trace-context.js";
+import { ask, Processes } from "./lib/processes.mjs";
 
 const USAGE = "Usage: node bench/span-cost.mjs ring|encode|encode-objects|http|http-remote [--requests N] [--extra N]\n";
 let values;
 let positionals;
 try {
-  ({ values, positionals } = parseArgs({ allowPositionals: true, options: { requests: { type: "string", default: "20000" }, extra: { type: "string", default: "0" }, receiver: { type: "boolean", default: false } } }));
+  ({ values, positionals } = parseArgs({ allowPositionals: true, options: { requests: { type: "string", default: "20000" }, extra: { type: "string", default: "0" } } }));
 } catch (err) {
   process.stderr.write(`${err.message}\n${USAGE}`);
   process.exit(2);
 }
-if (values.receiver) await serveReceiver(); // the receiver process of http-remote (never returns)
 const mode = positionals[0];
 const n = Number(values.requests);
 const extra = Number(values.extra);
@@ -46,15 +45,22 @@ const extraKeys = Array.from({ length: extra }, (_, k) => `bench.extra_${k}`);
 const ids = Array.from({ length: 1024 }, () => crypto.randomUUID());
 let endpoint;
 let server;
+/** http-remote: the benchmark's OTLP receiver (servers/otlp-sink.mjs), in a process of its own. */
+const procs = new Processes();
 let remote;
 if (mode === "http") {
-  server = receiver();
+  server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
+  });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   endpoint = `http://127.0.0.1:${server.address().port}`;
 } else if (mode === "http-remote") {
-  remote = fork(fileURLToPath(import.meta.url), ["--receiver"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  endpoint = await new Promise((resolve, reject) => remote.once("message", (m) => resolve(m.endpoint)).once("exit", (code) => reject(new Error(`receiver exited (${code})`))));
+  remote = await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs");
+  endpoint = remote.ready.endpoint;
 }
+/** The receiver's CPU time (µs) and bytes read so far. */
+const receiverCounts = () => ask(remote, { op: "counts" }, 5000);
 const discard = { export: (batch, done) => done({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
 const encodeObjects = { export: (spans, done) => (encodeSpansProto(spans), done({ code: 0 })), shutdown: async () => {}, forceFlush: async () => {} };
 const tracing = startTracing({
@@ -85,7 +91,7 @@ const rounds = [];
 const received = [];
 for (let r = 0; r < 9; r++) {
   const before = process.cpuUsage();
-  const remoteBefore = remote === undefined ? undefined : await ask(remote);
+  const remoteBefore = remote === undefined ? undefined : await receiverCounts();
   for (let i = 0; i < n; i++) {
     request(i);
     if ((i & 255) === 0) {
@@ -98,7 +104,7 @@ for (let r = 0; r < 9; r++) {
   const used = process.cpuUsage(before);
   rounds.push((used.user + used.system) / n);
   if (remote !== undefined) {
-    const after = await ask(remote);
+    const after = await receiverCounts();
     received.push({ cpuUs: (after.cpuUs - remoteBefore.cpuUs) / n, bytesPerSpan: (after.bytes - remoteBefore.bytes) / (2 * n) });
   }
 }
@@ -109,35 +115,4 @@ const remoteText = remote === undefined ? "" : `; the receiver: ${median(receive
 process.stdout.write(`${mode}${extra > 0 ? ` (${extra} extra attributes)` : ""}: ${sorted[4].toFixed(2)} µs of CPU per request (2 spans) [${sorted[0].toFixed(2)}–${sorted[8].toFixed(2)}]${remoteText}${stats ? `, ${stats.exported} spans exported, ${stats.dropped} dropped` : ""}\n`);
 await tracing.shutdown();
 server?.close();
-remote?.kill();
-
-/** A receiver of OTLP/HTTP: reads each body and answers 200; counts the bytes it read. */
-function receiver(counts = { bytes: 0 }) {
-  return createServer((req, res) => {
-    req.on("data", (chunk) => (counts.bytes += chunk.length));
-    req.on("end", () => res.writeHead(200, { "content-type": "application/x-protobuf" }).end());
-  });
-}
-
-/** The http-remote receiver's process: serves, reports its endpoint, then answers each message with its CPU time and bytes so far. */
-async function serveReceiver() {
-  const counts = { bytes: 0 };
-  const s = receiver(counts);
-  s.keepAliveTimeout = 60_000;
-  await new Promise((resolve) => s.listen(0, "127.0.0.1", resolve));
-  process.on("message", () => {
-    const cpu = process.cpuUsage();
-    process.send({ cpuUs: cpu.user + cpu.system, bytes: counts.bytes });
-  });
-  process.on("disconnect", () => process.exit(0));
-  process.send({ endpoint: `http://127.0.0.1:${s.address().port}` });
-  await new Promise(() => {});
-}
-
-/** The receiver process's CPU time (µs) and bytes read so far. */
-function ask(child) {
-  return new Promise((resolve) => {
-    child.once("message", resolve);
-    child.send({});
-  });
-}
+await procs.stopAll();

@@ -2,7 +2,8 @@
  * A local OTLP/HTTP trace receiver for the tracing benchmark: accepts POST /v1/traces in either OTLP/HTTP
  * encoding (protobuf or JSON), counts spans and bytes without decoding the whole body (lib/otlp-count.mjs),
  * and answers 200 with an empty ExportTraceServiceResponse in the request's encoding. A bench helper: reports
- * its endpoint over IPC and answers the op `counts` (totals, and the same by content type).
+ * its endpoint over IPC and answers the op `counts` (totals, the same by content type, and its own CPU time so
+ * far in microseconds, `cpuUs`).
  */
 import { createServer } from "node:http";
 import { gunzipSync } from "node:zlib";
@@ -41,5 +42,11 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, "127.0.0.1", () =>
-  serveHelper({ endpoint: `http://127.0.0.1:${server.address().port}` }, { counts: async () => ({ ...totals, byContentType }) }, () => server.close()),
+  serveHelper({ endpoint: `http://127.0.0.1:${server.address().port}` }, { counts: async () => ({ ...totals, byContentType, cpuUs: cpuUs() }) }, () => server.close()),
 );
+
+/** This process's CPU time (user + system) so far, microseconds. */
+function cpuUs() {
+  const used = process.cpuUsage();
+  return used.user + used.system;
+}
