@@ -43,7 +43,8 @@ Options:
   --runs N            repetitions of each measurement (default 5; --quick 2)
   --run-ms MS         length of one request/response run (default 1000; --quick 400)
   --tracing-rounds N  more rounds of the three tracing configurations alone, after the request/response
-                      rounds (default 6; --quick 0): their ratios rest on more samples than one-second runs give
+                      rounds (default 10; --quick 0): their ratios rest on more samples than one-second runs
+                      give; the tracing goals take the median of every round's ratio to tracing off
   --tracing-run-ms MS length of one run of those rounds (default 2000)
   --soak-seconds S    length of the soak (default 45; --quick 10; the goal's full soak is 300)
   --compare-bin FILE  also run routed and link (conc 1 and 64; with --only link: link, tracing as shipped and
@@ -98,7 +99,7 @@ function options(argv) {
     only: new Set(only),
     runs: int(v.runs, "runs", 1, 50, quick ? 2 : 5),
     runMs: int(v["run-ms"], "run-ms", 100, 60_000, quick ? 400 : 1000),
-    tracingRounds: int(v["tracing-rounds"], "tracing-rounds", 0, 50, quick ? 0 : 6),
+    tracingRounds: int(v["tracing-rounds"], "tracing-rounds", 0, 50, quick ? 0 : 10),
     tracingRunMs: int(v["tracing-run-ms"], "tracing-run-ms", 100, 60_000, 2000),
     soakSeconds: int(v["soak-seconds"], "soak-seconds", 2, 3600, quick ? 10 : 45),
     compareBin: v["compare-bin"] === undefined ? undefined : resolve(v["compare-bin"]),

@@ -22,6 +22,19 @@ export function spread(values) {
   return { median, min: v[0], max: v[v.length - 1], n: v.length };
 }
 
+/**
+ * The spread of the per-round ratios `field` of `num` ÷ `den`: two configurations' runs of the same rounds,
+ * index by index (each round runs every configuration once, so slow drift of a shared machine, which a ratio
+ * of medians taken over different rounds keeps, cancels in each round's ratio). Rounds where either run is
+ * missing are skipped.
+ */
+export function pairedRatios(num, den, field) {
+  const n = Math.min(num.length, den.length);
+  const ratios = [];
+  for (let i = 0; i < n; i++) ratios.push(num[i][field] / den[i][field]);
+  return spread(ratios);
+}
+
 /** Least-squares slope of `ys` over `xs` (units of y per unit of x); 0 with fewer than two points. */
 export function slope(xs, ys) {
   const n = xs.length;

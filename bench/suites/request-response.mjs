@@ -23,7 +23,7 @@
 import { startPair, submitLoad } from "../lib/pair.mjs";
 import { ask } from "../lib/processes.mjs";
 import { cpuMeter, cpuSeconds, rssMb } from "../lib/proc-stats.mjs";
-import { roundOrder, slope, spread } from "../lib/stats.mjs";
+import { pairedRatios, roundOrder, slope, spread } from "../lib/stats.mjs";
 import { PAYLOAD_TEXT } from "../lib/wire.mjs";
 
 /** Runs the request/response, tracing and soak benchmarks selected in `ctx.only`; resolves with their results. */
@@ -127,7 +127,16 @@ export async function requestResponseSuite(ctx) {
   if (tracingRounds > 0) {
     for (const cfg of tracingConfigs) results[tracingKey(cfg)] = summarise(cfg, samples.get(tracingKey(cfg)));
   }
-  if (tracing) out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, sink: await ask(sink, { op: "counts" }, 5000) };
+  if (tracing) {
+    // Each round's ratio to tracing off (the rounds above and these: the same rounds for the three), whose
+    // median the tracing goals take; see lib/stats.mjs pairedRatios.
+    const off = samples.get("routed-off@64");
+    const paired = {
+      "routed-ring@64": pairedRatios(samples.get(tracingRounds > 0 ? "routed-ring@64" : "routed@64") ?? [], off, "rps"),
+      "routed-otlp@64": pairedRatios(samples.get("routed-otlp@64"), off, "rps"),
+    };
+    out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, paired, sink: await ask(sink, { op: "counts" }, 5000) };
+  }
   await sleep(ctx.settleMs);
   out.idleAfterLoadRssMb = { A: rssMb(m.a.pid), B: rssMb(m.b.pid) };
   return out;
@@ -164,6 +173,7 @@ function summarise(cfg, runs) {
     name: cfg.name,
     concurrency: cfg.c,
     rps: spread(runs.map((x) => x.rps)),
+    rpsRuns: runs.map((x) => Math.round(x.rps)),
     p50Us: spread(runs.map((x) => x.p50Us)),
     p99Us: spread(runs.map((x) => x.p99Us)),
     cpuPercent: Object.fromEntries(names.map((n) => [n, spread(runs.map((x) => x.cpuPercent[n]))])),

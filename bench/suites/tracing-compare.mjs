@@ -7,7 +7,8 @@
  * Every configuration runs once to warm up, then --runs times,
  * interleaved (the order rotates each round and reverses every other round: lib/stats.mjs roundOrder), so
  * the drift of a shared machine spreads over all of them and no configuration always follows the same one.
- * Besides the ratios to "off", the table gives the tracing cost in CPU microseconds per request (all
+ * Besides the ratios to "off" (of the medians, and the median of each round's ratio: lib/stats.mjs
+ * pairedRatios), the table gives the tracing cost in CPU microseconds per request (all
  * processes of the configuration, the receiver included when exporting, minus the same build's "off"), and
  * each process's CPU per request.
  *
@@ -22,7 +23,7 @@ import { ask, BIN, Processes } from "../lib/processes.mjs";
 import { compareOptions, elapsedLog } from "../lib/compare-options.mjs";
 import { cpuMeter } from "../lib/proc-stats.mjs";
 import { machine, num, sp, table } from "../lib/report.mjs";
-import { roundOrder, spread } from "../lib/stats.mjs";
+import { pairedRatios, roundOrder, spread } from "../lib/stats.mjs";
 
 const MODES = {
   off: "tracing off (OTEL_SDK_DISABLED=true)",
@@ -58,7 +59,13 @@ try {
     log(`round ${r + 1}/${runs} done`);
   }
   const sinkCounts = sink !== undefined ? await ask(sink, { op: "counts" }, 5000) : undefined;
-  const results = configs.map((cfg) => ({ build: cfg.build, mode: cfg.mode, ...summarise(samples.get(cfg)) }));
+  const offOf = (cfg) => configs.find((x) => x.build === cfg.build && x.mode === "off");
+  const results = configs.map((cfg) => ({
+    build: cfg.build,
+    mode: cfg.mode,
+    ...summarise(samples.get(cfg)),
+    perRoundRatio: offOf(cfg) === undefined || cfg.mode === "off" ? undefined : pairedRatios(samples.get(cfg), samples.get(offOf(cfg)), "rps"),
+  }));
   const atEnd = machine();
   const rows = results.map((r) => {
     const off = results.find((x) => x.build === r.build && x.mode === "off");
@@ -67,6 +74,7 @@ try {
       MODES[r.mode],
       sp(r.rps, 0),
       off ? `${num(r.rps.median / off.rps.median, 2)}×` : "",
+      r.perRoundRatio === undefined ? "" : `${num(r.perRoundRatio.median, 2)}× [${num(r.perRoundRatio.min, 2)}–${num(r.perRoundRatio.max, 2)}]`,
       sp(r.p50Us),
       num(r.cpuUsPerRequest.median, 1),
       off ? `${num(r.cpuUsPerRequest.median / off.cpuUsPerRequest.median, 2)}×` : "",
@@ -78,7 +86,7 @@ try {
     `tracing cost, routed SubmitTask at concurrency ${concurrency}, 64-byte payload; median of ${runs} runs of ${runMs} ms [min–max]`,
     `load average at start ${atStart.loadAverage.join(" ")}, at end ${atEnd.loadAverage.join(" ")}`,
     ...(compareBin !== undefined ? [`compare build: ${compareBin}`] : []),
-    table(["build", "tracing", "req/s [min–max]", "÷ off", "p50 µs", "CPU µs/req", "÷ off", "+ µs/req", "CPU µs/req by process (medians)"], rows),
+    table(["build", "tracing", "req/s [min–max]", "÷ off", "÷ off per round", "p50 µs", "CPU µs/req", "÷ off", "+ µs/req", "CPU µs/req by process (medians)"], rows),
     ...(sinkCounts !== undefined ? [`spans received by the OTLP receiver: ${sinkCounts.spans} in ${sinkCounts.requests} requests (${num(sinkCounts.bytes / 1e6, 1)} MB)`] : []),
   ];
   process.stdout.write(`${out.join("\n")}\n`);
