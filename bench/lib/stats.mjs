@@ -25,8 +25,7 @@ export function spread(values) {
 /**
  * The spread of the per-round ratios `field` of `num` ÷ `den`: two configurations' runs of the same rounds,
  * index by index (each round runs every configuration once, so slow drift of a shared machine, which a ratio
- * of medians taken over different rounds keeps, cancels in each round's ratio). Rounds where either run is
- * missing are skipped.
+ * of medians taken over different rounds keeps, cancels in each round's ratio), up to the shorter list.
  */
 export function pairedRatios(num, den, field) {
   const n = Math.min(num.length, den.length);
