@@ -119,20 +119,18 @@ export async function requestResponseSuite(ctx) {
   const tracingConfigs = tracing ? configs.filter((cfg) => cfg.c === 64 && ["routed", "routed-off", "routed-otlp"].includes(cfg.name)) : [];
   const tracingRounds = tracingConfigs.length > 0 ? ctx.tracingRounds : 0;
   const tracingKey = (cfg) => (cfg.name === "routed" ? "routed-ring@64" : key(cfg));
-  if (tracingRounds > 0) samples.set("routed-ring@64", [...samples.get("routed@64")]);
+  if (tracingConfigs.length > 0) samples.set("routed-ring@64", [...samples.get("routed@64")]);
   for (let r = 0; r < tracingRounds; r++) {
     for (const cfg of roundOrder(tracingConfigs, r)) samples.get(tracingKey(cfg)).push(await measure(cfg, ctx.tracingRunMs));
     log(`tracing: round ${r + 1}/${tracingRounds} done`);
   }
-  if (tracingRounds > 0) {
-    for (const cfg of tracingConfigs) results[tracingKey(cfg)] = summarise(cfg, samples.get(tracingKey(cfg)));
-  }
+  for (const cfg of tracingConfigs) results[tracingKey(cfg)] = summarise(cfg, samples.get(tracingKey(cfg)));
   if (tracing) {
     // Each round's ratio to tracing off (the rounds above and these: the same rounds for the three), whose
     // median the tracing goals take; see lib/stats.mjs pairedRatios.
     const off = samples.get("routed-off@64");
     const paired = {
-      "routed-ring@64": pairedRatios(samples.get(tracingRounds > 0 ? "routed-ring@64" : "routed@64") ?? [], off, "rps"),
+      "routed-ring@64": pairedRatios(samples.get("routed-ring@64"), off, "rps"),
       "routed-otlp@64": pairedRatios(samples.get("routed-otlp@64"), off, "rps"),
     };
     out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, paired, sink: await ask(sink, { op: "counts" }, 5000) };

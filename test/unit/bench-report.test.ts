@@ -1,0 +1,60 @@
+/**
+ * The benchmark's tracing verdict (bench/lib/report.mjs goals, bench/lib/stats.mjs pairedRatios): the goals
+ * take the median of each round's ratio to tracing off, and are skipped when no tracing ran.
+ */
+import { describe, expect, it } from "vitest";
+// @ts-expect-error a JavaScript module of the benchmark, without types
+import { goals, tracingTable } from "../../bench/lib/report.mjs";
+// @ts-expect-error a JavaScript module of the benchmark, without types
+import { pairedRatios, spread } from "../../bench/lib/stats.mjs";
+
+interface Goal {
+  goal: string;
+  status: string;
+  value?: number;
+}
+
+/** A request/response result of `rates` (one per round) as the suite summarises it. */
+function result(rates: number[]) {
+  return { rps: spread(rates), p50Us: spread([1]), p99Us: spread([1]), cpuUsPerRequest: spread([1]) };
+}
+
+describe("bench tracing verdict", () => {
+  it("pairs runs round by round, up to the shorter list", () => {
+    const num = [{ rps: 90 }, { rps: 80 }, { rps: 50 }];
+    const den = [{ rps: 100 }, { rps: 100 }];
+    const r = pairedRatios(num, den, "rps");
+    expect(r.n).toBe(2);
+    expect([r.min, r.median, r.max].map((x: number) => Number(x.toFixed(6)))).toEqual([0.8, 0.85, 0.9]);
+  });
+
+  it("takes the median of the rounds' ratios, not the ratio of the medians", () => {
+    // Tracing off drifts from round to round; export is 0.92× of it in every round.
+    const off = [100, 200, 300, 400, 500];
+    const otlp = off.map((x) => x * 0.92);
+    const ring = [100, 100, 100, 100, 100];
+    const rounds = (xs: number[]) => xs.map((rps) => ({ rps }));
+    const rr = {
+      results: { "routed-off@64": result(off), "routed-otlp@64": result(otlp), "routed-ring@64": result(ring) },
+      tracing: {
+        paired: {
+          "routed-otlp@64": pairedRatios(rounds(otlp), rounds(off), "rps"),
+          "routed-ring@64": pairedRatios(rounds(ring), rounds(off), "rps"),
+        },
+      },
+    };
+    const list = goals(rr, undefined, {}) as Goal[];
+    const otlpGoal = list.find((g) => g.goal.startsWith("tracing on"))!;
+    expect(otlpGoal.status).toBe("PASS");
+    expect(otlpGoal.value).toBeCloseTo(0.92, 10);
+    const ringGoal = list.find((g) => g.goal.startsWith("tracing as shipped"))!;
+    expect(ringGoal.status).toBe("FAIL"); // ratios 1, 0.5, 0.33, 0.25, 0.2: median 0.33 (the medians' ratio would also fail)
+    expect(ringGoal.value).toBeCloseTo(1 / 3, 10);
+    expect(tracingTable(rr)).toMatch(/ring \+ OTLP\/HTTP export, 100 %.*0\.92× \[0\.92–0\.92\]/);
+  });
+
+  it("skips the tracing goals when no tracing ran", () => {
+    const list = goals({ results: {} }, undefined, {}) as Goal[];
+    expect(list.filter((g) => g.goal.startsWith("tracing")).map((g) => g.status)).toEqual(["SKIP", "SKIP"]);
+  });
+});
