@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { summariseProfile } from "./lib/cpuprofile.mjs";
+import { startReceiver } from "./lib/pair.mjs";
 import { ask, benchPath, Processes } from "./lib/processes.mjs";
 import { nodeClient, pollUntil } from "./lib/mesh-client.mjs";
 import { num, table } from "./lib/report.mjs";
@@ -44,8 +45,8 @@ const out = resolve(v.out, new Date().toISOString().replace(/[:.]/g, "-"));
 mkdirSync(out, { recursive: true });
 const procs = new Processes();
 try {
-  // otlp: every span exported over OTLP/HTTP to a local receiver, as the tracing benchmark does.
-  const sink = v.tracing === "otlp" ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
+  // otlp: every span exported over OTLP/HTTP to a local receiver (at nice 19), as the tracing benchmark does.
+  const sink = v.tracing === "otlp" ? await startReceiver(procs) : undefined;
   const env = v.tracing === "off" ? { OTEL_SDK_DISABLED: "true" } : sink !== undefined ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" } : {};
   const agent = ["--agent", benchPath("agents/bench-agent.mjs"), "--capacity", "256"];
   const prof = (name) => ["--cpu-prof", "--cpu-prof-interval", "100", "--cpu-prof-dir", join(out, name)];

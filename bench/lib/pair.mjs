@@ -1,6 +1,7 @@
 /**
  * The node pair the request/response and tracing benchmarks load: B serves `echo`, A (bench_link, seeded with B)
- * routes it to B; and the closed-loop SubmitTask(echo) load through the load generator.
+ * routes it to B; the closed-loop SubmitTask(echo) load through the load generator; and the OTLP receiver the
+ * exporting pairs send their spans to.
  */
 import { nodeClient, pollUntil } from "./mesh-client.mjs";
 import { ask, benchPath } from "./processes.mjs";
@@ -19,6 +20,17 @@ export async function startPair(procs, label, env, bin) {
     client.close();
   }
   return { a, b };
+}
+
+/** Spans a routed SubmitTask(echo) makes: on A the RPC's server span, the route span and the link send; on B the run. */
+export const SPANS_PER_ROUTED_TASK = 4;
+
+/** The OTLP receiver's scheduling priority (nice) unless told otherwise: the lowest, see servers/otlp-sink.mjs. */
+export const RECEIVER_NICE = 19;
+
+/** Starts the benchmarks' OTLP/HTTP receiver (servers/otlp-sink.mjs) through `procs` at priority `nice`. */
+export function startReceiver(procs, nice = RECEIVER_NICE) {
+  return procs.startHelper("otlp-sink", "servers/otlp-sink.mjs", ["--nice", String(nice)]);
 }
 
 /** Closed-loop SubmitTask(echo) load on `node` through the load generator, `concurrency` in flight for `ms`. */

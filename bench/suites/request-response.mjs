@@ -18,9 +18,11 @@
  * `link` alone (--only link): tcp, grpc and link at concurrency 1 and 64, and link on a pair with tracing off
  * (link-off); with --compare-bin, link and link-off of that build too (pairs of it as shipped and tracing off).
  * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
- * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
+ * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler;
+ * the receiver at priority ctx.receiverNice). At the end the exporting pair stops gracefully and the spans the
+ * receiver got are held against the tasks that pair ran (SPANS_PER_ROUTED_TASK each): a span lost fails the goal.
  */
-import { startPair, submitLoad } from "../lib/pair.mjs";
+import { SPANS_PER_ROUTED_TASK, startPair, startReceiver, submitLoad } from "../lib/pair.mjs";
 import { ask } from "../lib/processes.mjs";
 import { cpuMeter, cpuSeconds, rssMb } from "../lib/proc-stats.mjs";
 import { pairedRatios, roundOrder, slope, spread } from "../lib/stats.mjs";
@@ -38,7 +40,7 @@ export async function requestResponseSuite(ctx) {
   const grpc = rr || linkOnly ? await procs.startHelper("grpc-echo", "servers/grpc-echo.mjs") : undefined;
   const connect = rr ? await procs.startHelper("connect-echo", "servers/connect-echo.mjs") : undefined;
   const raw = rr ? await procs.startHelper("raw-echo", "servers/connect-echo.mjs", ["--raw"]) : undefined;
-  const sink = tracing ? await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs") : undefined;
+  const sink = tracing ? await startReceiver(procs, ctx.receiverNice) : undefined;
   const pairs = { mesh: await startPair(ctx.procs, "mesh", {}) };
   if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx.procs, "cmp", {}, ctx.compareBin);
   if (tracing || linkOnly) pairs.off = await startPair(ctx.procs, "off", { OTEL_SDK_DISABLED: "true" });
@@ -53,6 +55,7 @@ export async function requestResponseSuite(ctx) {
 
   const configs = [];
   const m = pairs.mesh;
+  let exportedTasks = 0;
   if (rr) {
     for (const c of [1, 64]) {
       configs.push(
@@ -100,6 +103,14 @@ export async function requestResponseSuite(ctx) {
       const p = pairs[mode];
       configs.push({ name: `routed-${mode}`, c: 64, pids: { loadgen: loadgen.pid, A: p.a.pid, B: p.b.pid, ...(mode === "otlp" ? { sink: sink.pid } : {}) }, go: (ms) => submitLoad(loadgen, p.a, 64, ms) });
     }
+    // Every task the exporting pair runs, warm-ups included: the receiver must get each one's spans.
+    const otlp = configs.at(-1);
+    const go = otlp.go;
+    otlp.go = async (ms) => {
+      const r = await go(ms);
+      exportedTasks += r.requests;
+      return r;
+    };
   }
 
   const samples = new Map(configs.map((cfg) => [key(cfg), []]));
@@ -133,7 +144,11 @@ export async function requestResponseSuite(ctx) {
       "routed-ring@64": pairedRatios(samples.get("routed-ring@64"), off, "rps"),
       "routed-otlp@64": pairedRatios(samples.get("routed-otlp@64"), off, "rps"),
     };
-    out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, paired, sink: await ask(sink, { op: "counts" }, 5000) };
+    // The exporting pair stops gracefully first (its nodes export what waits as they shut down), so the
+    // receiver's count can be held against the spans of every task it ran.
+    await Promise.all([procs.stop(pairs.otlp.a), procs.stop(pairs.otlp.b)]);
+    const counts = await ask(sink, { op: "counts" }, 5000);
+    out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, paired, sink: counts, receiverNice: sink.ready.nice, exportedTasks, expectedSpans: exportedTasks * SPANS_PER_ROUTED_TASK };
   }
   await sleep(ctx.settleMs);
   out.idleAfterLoadRssMb = { A: rssMb(m.a.pid), B: rssMb(m.b.pid) };

@@ -1,10 +1,11 @@
 /**
  * The benchmark's tracing verdict (bench/lib/report.mjs goals, bench/lib/stats.mjs pairedRatios): the goals
- * take the median of each round's ratio to tracing off, and are skipped when no tracing ran.
+ * take the median of each round's ratio to tracing off, are skipped when no tracing ran, and the export goal
+ * fails when the receiver did not get every span of the exporting pair's tasks.
  */
 import { describe, expect, it } from "vitest";
 // @ts-expect-error a JavaScript module of the benchmark, without types
-import { goals, tracingTable } from "../../bench/lib/report.mjs";
+import { goals, receiverLine, tracingTable } from "../../bench/lib/report.mjs";
 // @ts-expect-error a JavaScript module of the benchmark, without types
 import { pairedRatios, spread } from "../../bench/lib/stats.mjs";
 
@@ -51,6 +52,31 @@ describe("bench tracing verdict", () => {
     expect(ringGoal.status).toBe("FAIL"); // ratios 1, 0.5, 0.33, 0.25, 0.2: median 0.33 (the medians' ratio would also fail)
     expect(ringGoal.value).toBeCloseTo(1 / 3, 10);
     expect(tracingTable(rr)).toMatch(/ring \+ OTLP\/HTTP export, 100 %.*0\.92× \[0\.92–0\.92\]/);
+  });
+
+  it("fails the export goal when spans never reached the receiver, whatever the ratio", () => {
+    const off = [100, 100, 100];
+    const otlp = [95, 95, 95];
+    const rounds = (xs: number[]) => xs.map((rps) => ({ rps }));
+    const verdict = (received: number) => {
+      const tracing = {
+        paired: { "routed-otlp@64": pairedRatios(rounds(otlp), rounds(off), "rps"), "routed-ring@64": pairedRatios(rounds(otlp), rounds(off), "rps") },
+        sink: { spans: received, requests: 3 },
+        exportedTasks: 1000,
+        expectedSpans: 4000,
+        receiverNice: 19,
+      };
+      const rr = { results: { "routed-off@64": result(off), "routed-otlp@64": result(otlp), "routed-ring@64": result(otlp) }, tracing };
+      const goal = (goals(rr, undefined, {}) as Goal[]).find((g) => g.goal.startsWith("tracing on"))!;
+      return { goal, line: receiverLine(tracing) as string };
+    };
+    const all = verdict(4000);
+    expect(all.goal.status).toBe("PASS");
+    expect(all.line).toMatch(/1 000 tasks, 4 000 spans, every one received, the receiver at nice 19/);
+    const short = verdict(3990);
+    expect(short.goal.status).toBe("FAIL");
+    expect(short.goal).toMatchObject({ detail: expect.stringMatching(/10 spans never reached the receiver/) });
+    expect(short.line).toMatch(/10 LOST/);
   });
 
   it("skips the tracing goals when no tracing ran", () => {
