@@ -16,7 +16,6 @@ import { Processes } from "./lib/processes.mjs";
 import { clusterSuite } from "./suites/cluster.mjs";
 import { requestResponseSuite } from "./suites/request-response.mjs";
 import { clusterTable, compareTable, goalLines, goals, machine, memoryLines, receiverLine, requestResponseTable, tracingTable } from "./lib/report.mjs";
-import { RECEIVER_NICE } from "./lib/pair.mjs";
 
 /** The benchmark groups of a full run. */
 export const BENCHMARKS = ["rr", "tracing", "soak", "patterns", "gossip"];
@@ -47,9 +46,6 @@ Options:
                       rounds (default 10; --quick 0): their ratios rest on more samples than one-second runs
                       give; the tracing goals take the median of every round's ratio to tracing off
   --tracing-run-ms MS length of one run of those rounds (default 2000)
-  --receiver-nice N   scheduling priority (nice, 0 to 19) of the OTLP receiver the exporting nodes send to
-                      (default 19: it stands for a collector with CPU of its own, so it takes idle CPU rather
-                      than the nodes'; 0 shares their priority — see bench/README.md, "Tracing")
   --soak-seconds S    length of the soak (default 45; --quick 10; the goal's full soak is 300)
   --compare-bin FILE  also run routed and link (conc 1 and 64; with --only link: link, tracing as shipped and
                       off) on nodes of another build's bin/agent-mesh.js, interleaved with this build's:
@@ -68,7 +64,6 @@ function options(argv) {
         quick: { type: "boolean", default: false },
         "tracing-rounds": { type: "string" },
         "tracing-run-ms": { type: "string" },
-        "receiver-nice": { type: "string" },
         json: { type: "string" },
         only: { type: "string" },
         runs: { type: "string" },
@@ -106,7 +101,6 @@ function options(argv) {
     runMs: int(v["run-ms"], "run-ms", 100, 60_000, quick ? 400 : 1000),
     tracingRounds: int(v["tracing-rounds"], "tracing-rounds", 0, 50, quick ? 0 : 10),
     tracingRunMs: int(v["tracing-run-ms"], "tracing-run-ms", 100, 60_000, 2000),
-    receiverNice: int(v["receiver-nice"], "receiver-nice", 0, 19, RECEIVER_NICE),
     soakSeconds: int(v["soak-seconds"], "soak-seconds", 2, 3600, quick ? 10 : 45),
     compareBin: v["compare-bin"] === undefined ? undefined : resolve(v["compare-bin"]),
   };
@@ -146,7 +140,6 @@ async function main() {
     runMs: opts.runMs,
     tracingRounds: opts.tracingRounds,
     tracingRunMs: opts.tracingRunMs,
-    receiverNice: opts.receiverNice,
     warmupMs: opts.quick ? 300 : 1000,
     settleMs: opts.quick ? 500 : 1500,
     soakSeconds: opts.soakSeconds,

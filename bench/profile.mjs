@@ -45,7 +45,7 @@ const out = resolve(v.out, new Date().toISOString().replace(/[:.]/g, "-"));
 mkdirSync(out, { recursive: true });
 const procs = new Processes();
 try {
-  // otlp: every span exported over OTLP/HTTP to a local receiver (at nice 19), as the tracing benchmark does.
+  // otlp: every span exported over OTLP/HTTP to a local receiver, as the tracing benchmark does.
   const sink = v.tracing === "otlp" ? await startReceiver(procs) : undefined;
   const env = v.tracing === "off" ? { OTEL_SDK_DISABLED: "true" } : sink !== undefined ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" } : {};
   const agent = ["--agent", benchPath("agents/bench-agent.mjs"), "--capacity", "256"];

@@ -1,7 +1,6 @@
 /**
  * What the interleaved comparison scripts (suites/tracing-compare.mjs, suites/link-gc.mjs) share: their options
- * (--compare-bin, --runs, --run-ms, --concurrency, --modes, --json, and --receiver-nice where a receiver runs),
- * checked with a usage message and exit code 2,
+ * (--compare-bin, --runs, --run-ms, --concurrency, --modes, --json), checked with a usage message and exit code 2,
  * the Linux /proc check, and a log of elapsed seconds on stderr that starts with the machine.
  */
 import { existsSync } from "node:fs";
@@ -12,8 +11,7 @@ import { machine } from "./report.mjs";
 
 /**
  * The options of script `name` whose modes are the keys of `modes`; `defaults` gives runs, runMs and the
- * default mode list, and receiverNice when the script starts the OTLP receiver (then --receiver-nice sets it).
- * Exits 2 on a bad option, 1 without /proc.
+ * default mode list. Exits 2 on a bad option, 1 without /proc.
  */
 export function compareOptions(name, modes, defaults) {
   const { values } = parseArgs({
@@ -24,18 +22,15 @@ export function compareOptions(name, modes, defaults) {
       concurrency: { type: "string", default: "64" },
       modes: { type: "string", default: defaults.modes },
       json: { type: "string" },
-      ...(defaults.receiverNice === undefined ? {} : { "receiver-nice": { type: "string", default: String(defaults.receiverNice) } }),
     },
   });
-  const receiverNice = values["receiver-nice"] === undefined ? undefined : Number(values["receiver-nice"]);
   const runs = Number(values.runs);
   const runMs = Number(values["run-ms"]);
   const concurrency = Number(values.concurrency);
   const chosen = values.modes.split(",").map((m) => m.trim());
   const compareBin = values["compare-bin"] === undefined ? undefined : resolve(values["compare-bin"]);
-  const badNice = receiverNice !== undefined && !(Number.isInteger(receiverNice) && receiverNice >= 0 && receiverNice <= 19);
-  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(runMs) || runMs < 100 || !Number.isInteger(concurrency) || concurrency < 1 || chosen.some((m) => !(m in modes)) || badNice) {
-    process.stderr.write(`${name}: --runs ≥ 1, --run-ms ≥ 100, --concurrency ≥ 1, --modes of ${Object.keys(modes).join(", ")}${receiverNice === undefined ? "" : ", --receiver-nice 0 to 19"}\n`);
+  if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(runMs) || runMs < 100 || !Number.isInteger(concurrency) || concurrency < 1 || chosen.some((m) => !(m in modes))) {
+    process.stderr.write(`${name}: --runs ≥ 1, --run-ms ≥ 100, --concurrency ≥ 1, --modes of ${Object.keys(modes).join(", ")}\n`);
     process.exit(2);
   }
   if (compareBin !== undefined && !existsSync(compareBin)) {
@@ -46,7 +41,7 @@ export function compareOptions(name, modes, defaults) {
     process.stderr.write(`${name}: needs Linux /proc\n`);
     process.exit(1);
   }
-  return { runs, runMs, concurrency, modes: chosen, compareBin, json: values.json, receiverNice };
+  return { runs, runMs, concurrency, modes: chosen, compareBin, json: values.json };
 }
 
 /** A log of lines on stderr prefixed with the seconds since this call, its first line the machine; and that machine. */

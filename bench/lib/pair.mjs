@@ -25,12 +25,9 @@ export async function startPair(procs, label, env, bin) {
 /** Spans a routed SubmitTask(echo) makes: on A the RPC's server span, the route span and the link send; on B the run. */
 export const SPANS_PER_ROUTED_TASK = 4;
 
-/** The OTLP receiver's scheduling priority (nice) unless told otherwise: the lowest, see servers/otlp-sink.mjs. */
-export const RECEIVER_NICE = 19;
-
-/** Starts the benchmarks' OTLP/HTTP receiver (servers/otlp-sink.mjs) through `procs` at priority `nice`. */
-export function startReceiver(procs, nice = RECEIVER_NICE) {
-  return procs.startHelper("otlp-sink", "servers/otlp-sink.mjs", ["--nice", String(nice)]);
+/** Starts the benchmarks' OTLP/HTTP receiver (servers/otlp-sink.mjs) through `procs`. */
+export function startReceiver(procs) {
+  return procs.startHelper("otlp-sink", "servers/otlp-sink.mjs");
 }
 
 /** Closed-loop SubmitTask(echo) load on `node` through the load generator, `concurrency` in flight for `ms`. */

@@ -253,6 +253,5 @@ export function spansLost(t) {
 /** The receiver's line under the tracing table: what it got against what the exporting pair's tasks made. */
 export function receiverLine(t) {
   const lost = spansLost(t);
-  const nice = t.receiverNice === undefined ? "" : `, the receiver at nice ${t.receiverNice}`;
-  return `spans received by the OTLP receiver: ${num(t.sink.spans)} in ${num(t.sink.requests)} requests; the exporting pair ran ${num(t.exportedTasks)} tasks, ${num(t.expectedSpans)} spans${lost > 0 ? ` — ${num(lost)} LOST` : ", every one received"}${nice}`;
+  return `spans received by the OTLP receiver: ${num(t.sink.spans)} in ${num(t.sink.requests)} requests; the exporting pair ran ${num(t.exportedTasks)} tasks, ${num(t.expectedSpans)} spans${lost > 0 ? ` — ${num(lost)} LOST` : ", every one received"}`;
 }

@@ -4,24 +4,11 @@
  * and answers 200 with an empty ExportTraceServiceResponse in the request's encoding. A bench helper: reports
  * its endpoint over IPC and answers the op `counts` (totals, the same by content type, and its own CPU time so
  * far in microseconds, `cpuUs`).
- *
- * `--nice N` (0–19) lowers its scheduling priority first: the receiver stands for a collector with CPU of its
- * own, and at the nodes' priority on a 2-core machine its wake-ups take the cores from the nodes under test
- * (bench/README.md, "Tracing").
  */
 import { createServer } from "node:http";
-import { setPriority } from "node:os";
-import { parseArgs } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { serveHelper } from "../lib/helper.mjs";
 import { countOtlpSpans, PROTOBUF } from "../lib/otlp-count.mjs";
-
-const nice = Number(parseArgs({ options: { nice: { type: "string", default: "0" } } }).values.nice);
-if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
-  process.stderr.write("otlp-sink: --nice takes 0 to 19\n");
-  process.exit(2);
-}
-if (nice > 0) setPriority(nice);
 
 const totals = { spans: 0, bytes: 0, requests: 0 };
 /** Content type → { spans, bytes, requests }. */
@@ -55,7 +42,7 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, "127.0.0.1", () =>
-  serveHelper({ endpoint: `http://127.0.0.1:${server.address().port}`, nice }, { counts: async () => ({ ...totals, byContentType, cpuUs: cpuUs() }) }, () => server.close()),
+  serveHelper({ endpoint: `http://127.0.0.1:${server.address().port}` }, { counts: async () => ({ ...totals, byContentType, cpuUs: cpuUs() }) }, () => server.close()),
 );
 
 /** This process's CPU time (user + system) so far, microseconds. */

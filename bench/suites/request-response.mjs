@@ -18,8 +18,8 @@
  * `link` alone (--only link): tcp, grpc and link at concurrency 1 and 64, and link on a pair with tracing off
  * (link-off); with --compare-bin, link and link-off of that build too (pairs of it as shipped and tracing off).
  * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
- * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler;
- * the receiver at priority ctx.receiverNice). At the end the exporting pair stops gracefully and the spans the
+ * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
+ * At the end the exporting pair stops gracefully and the spans the
  * receiver got are held against the tasks that pair ran (SPANS_PER_ROUTED_TASK each): a span lost fails the goal.
  */
 import { SPANS_PER_ROUTED_TASK, startPair, startReceiver, submitLoad } from "../lib/pair.mjs";
@@ -40,7 +40,7 @@ export async function requestResponseSuite(ctx) {
   const grpc = rr || linkOnly ? await procs.startHelper("grpc-echo", "servers/grpc-echo.mjs") : undefined;
   const connect = rr ? await procs.startHelper("connect-echo", "servers/connect-echo.mjs") : undefined;
   const raw = rr ? await procs.startHelper("raw-echo", "servers/connect-echo.mjs", ["--raw"]) : undefined;
-  const sink = tracing ? await startReceiver(procs, ctx.receiverNice) : undefined;
+  const sink = tracing ? await startReceiver(procs) : undefined;
   const pairs = { mesh: await startPair(ctx.procs, "mesh", {}) };
   if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx.procs, "cmp", {}, ctx.compareBin);
   if (tracing || linkOnly) pairs.off = await startPair(ctx.procs, "off", { OTEL_SDK_DISABLED: "true" });
@@ -148,7 +148,7 @@ export async function requestResponseSuite(ctx) {
     // receiver's count can be held against the spans of every task it ran.
     await Promise.all([procs.stop(pairs.otlp.a), procs.stop(pairs.otlp.b)]);
     const counts = await ask(sink, { op: "counts" }, 5000);
-    out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, paired, sink: counts, receiverNice: sink.ready.nice, exportedTasks, expectedSpans: exportedTasks * SPANS_PER_ROUTED_TASK };
+    out.tracing = { rounds: tracingRounds, runMs: ctx.tracingRunMs, paired, sink: counts, exportedTasks, expectedSpans: exportedTasks * SPANS_PER_ROUTED_TASK };
   }
   await sleep(ctx.settleMs);
   out.idleAfterLoadRssMb = { A: rssMb(m.a.pid), B: rssMb(m.b.pid) };

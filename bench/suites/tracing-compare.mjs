@@ -14,14 +14,12 @@
  *
  *   node bench/suites/tracing-compare.mjs [--compare-bin ../old/bin/agent-mesh.js] [--runs 5] [--run-ms 1000]
  *                                         [--modes off,ring,otlp,ring-async,otlp-async] [--concurrency 64] [--json FILE]
- *                                         [--receiver-nice 19]
- *
- * The receiver runs at nice --receiver-nice (default 19, as in `npm run bench`; 0: the nodes' priority).
+
  *
  * Needs `npm run build` (this build's dist/) and Linux /proc. Every process it starts is stopped at the end.
  */
 import { writeFileSync } from "node:fs";
-import { RECEIVER_NICE, startPair, startReceiver, submitLoad } from "../lib/pair.mjs";
+import { startPair, startReceiver, submitLoad } from "../lib/pair.mjs";
 import { ask, BIN, Processes } from "../lib/processes.mjs";
 import { compareOptions, elapsedLog } from "../lib/compare-options.mjs";
 import { cpuMeter } from "../lib/proc-stats.mjs";
@@ -36,13 +34,13 @@ const MODES = {
   "otlp-async": "ring + OTLP, AsyncLocalStorage context",
 };
 
-const { runs, runMs, concurrency, modes, compareBin, json, receiverNice } = compareOptions("tracing-compare", MODES, { runs: 5, runMs: 1000, modes: "off,ring,otlp", receiverNice: RECEIVER_NICE });
+const { runs, runMs, concurrency, modes, compareBin, json } = compareOptions("tracing-compare", MODES, { runs: 5, runMs: 1000, modes: "off,ring,otlp" });
 const { log, atStart } = elapsedLog();
 const procs = new Processes();
 let exitCode = 0;
 try {
   const loadgen = await procs.startHelper("loadgen", "lib/loadgen.mjs");
-  const sink = modes.some((m) => m.startsWith("otlp")) ? await startReceiver(procs, receiverNice) : undefined;
+  const sink = modes.some((m) => m.startsWith("otlp")) ? await startReceiver(procs) : undefined;
   const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: sink?.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" };
   const als = { AGENT_MESH_TRACE_ASYNC_CONTEXT: "true" };
   const envOf = { off: { OTEL_SDK_DISABLED: "true" }, ring: {}, otlp, "ring-async": als, "otlp-async": { ...otlp, ...als } };
