@@ -57,6 +57,8 @@ export interface ExportStats {
   readonly dropped: number;
   /** Spans whose export failed or timed out. */
   readonly failed: number;
+  /** Spans in exports not answered yet. */
+  readonly inFlight: number;
 }
 
 /** One export's spans as the exporter is handed them: the spans, or something standing for them (its length: how many). */
@@ -134,6 +136,7 @@ export class ExportQueue implements SpanSink {
   private stopped = false;
   private exported = 0;
   private failed = 0;
+  private inFlight = 0;
   private reportedFull = 0;
   private reportedOverwritten = 0;
 
@@ -155,7 +158,7 @@ export class ExportQueue implements SpanSink {
   /** What the queue did so far. */
   stats(): ExportStats {
     const b = this.backlog;
-    return { queued: b.waiting, exported: this.exported, dropped: b.droppedFull + b.droppedOverwritten, failed: this.failed };
+    return { queued: b.waiting, exported: this.exported, dropped: b.droppedFull + b.droppedOverwritten, failed: this.failed, inFlight: this.inFlight };
   }
 
   /** Hands a finished span to the backlog (which exports sampled ones only, and drops and counts what does not fit). */
@@ -241,11 +244,13 @@ export class ExportQueue implements SpanSink {
 
   /** Hands `batch` to the exporter; resolves when it answers or the export timeout passes. Never rejects. */
   private send(batch: ExportBatch): Promise<void> {
+    this.inFlight += batch.length;
     return new Promise<void>((resolve) => {
       let done = false;
       const finish = (result: ExportResult | undefined) => {
         if (done) return;
         done = true;
+        this.inFlight -= batch.length;
         clearTimeout(timeout);
         if (result !== undefined && result.code === 0) this.exported += batch.length;
         else {

@@ -1,7 +1,8 @@
 /**
  * The export queue: sampled spans only, full batches exported off the ending call, partial ones after the
  * schedule delay, a bounded number of exports in flight, a bounded queue whose drops are counted and
- * reported, failed and timed-out exports counted, everything flushed on shutdown.
+ * reported, failed and timed-out exports counted, spans in unanswered exports counted as in flight, everything
+ * flushed on shutdown.
  */
 import { diag, DiagLogLevel, SamplingDecision } from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
@@ -56,7 +57,7 @@ describe("ExportQueue", () => {
     expect(exporter.batches).toEqual([]);
     await waitFor(() => exporter.batches.length === 1, { what: "the full batch" });
     expect(exporter.batches).toEqual([["s0", "s1", "s2"]]);
-    expect(queue.stats()).toEqual({ queued: 0, exported: 3, dropped: 0, failed: 0 });
+    expect(queue.stats()).toEqual({ queued: 0, exported: 3, dropped: 0, failed: 0, inFlight: 0 });
   });
 
   it("exports a partial batch after the schedule delay", async () => {
@@ -84,7 +85,7 @@ describe("ExportQueue", () => {
     const queue = new ExportQueue(exporter, { maxQueueSize: 4, maxExportBatchSize: 2, scheduledDelayMs: 60_000, maxConcurrentExports: 1 });
     const list = spans(10);
     for (const s of list) queue.onEnd(s);
-    expect(queue.stats()).toEqual({ queued: 4, exported: 0, dropped: 6, failed: 0 });
+    expect(queue.stats()).toEqual({ queued: 4, exported: 0, dropped: 6, failed: 0, inFlight: 0 });
     await waitFor(() => exporter.batches.length === 1, { what: "the first export" });
     expect(warnings.some((w) => w.includes("Dropped 6 spans"))).toBe(true);
     // While that export runs, nothing else is exported.
@@ -108,7 +109,7 @@ describe("ExportQueue", () => {
     for (const done of exporter.pending.splice(0)) done({ code: 0 });
     exporter.hold = false;
     await queue.forceFlush();
-    expect(queue.stats()).toEqual({ queued: 0, exported: 8, dropped: 0, failed: 0 });
+    expect(queue.stats()).toEqual({ queued: 0, exported: 8, dropped: 0, failed: 0, inFlight: 0 });
   });
 
   it("counts failed and timed-out exports", async () => {
@@ -120,6 +121,17 @@ describe("ExportQueue", () => {
     exporter.hold = true;
     for (const s of spans(2)) queue.onEnd(s);
     await waitFor(() => queue.stats().failed === 4, { what: "the export to time out" });
+  });
+
+  it("counts the spans of an export not answered yet as in flight until it is answered", async () => {
+    const exporter = new TestExporter();
+    exporter.hold = true;
+    const queue = new ExportQueue(exporter, { maxExportBatchSize: 3, scheduledDelayMs: 60_000 });
+    for (const s of spans(3)) queue.onEnd(s);
+    await waitFor(() => exporter.pending.length === 1, { what: "the export to start" });
+    expect(queue.stats()).toEqual({ queued: 0, exported: 0, dropped: 0, failed: 0, inFlight: 3 });
+    exporter.pending[0]({ code: 0 });
+    expect(queue.stats()).toEqual({ queued: 0, exported: 3, dropped: 0, failed: 0, inFlight: 0 });
   });
 
   it("exports what waits on shutdown, then shuts the exporter down and takes no more", async () => {

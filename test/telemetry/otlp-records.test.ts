@@ -364,7 +364,7 @@ describe("the export queue over the ring's records", () => {
     const { tracer, ended } = recorderWith();
     for (let i = 0; i < 9; i++) tracer.startSpan(`s${i}`).end();
     for (const span of ended) queue.onEnd(span);
-    expect(queue.stats()).toEqual({ queued: 5, exported: 0, dropped: 4, failed: 0 });
+    expect(queue.stats()).toEqual({ queued: 5, exported: 0, dropped: 4, failed: 0, inFlight: 0 });
     await waitFor(() => exporter.batches.length === 1, { what: "the first full batch" });
     expect(exporter.batches[0]).toEqual(["s4", "s5"]);
     expect(warnings.some((w) => w.includes("Dropped 4 spans because maxQueueSize (5)"))).toBe(true);
@@ -374,7 +374,7 @@ describe("the export queue over the ring's records", () => {
     exporter.pending.shift()!({ code: 0 });
     await queue.shutdown();
     expect(exporter.batches).toEqual([["s4", "s5"], ["s6", "s7"], ["s8"]]);
-    expect(queue.stats()).toEqual({ queued: 0, exported: 5, dropped: 4, failed: 0 });
+    expect(queue.stats()).toEqual({ queued: 0, exported: 5, dropped: 4, failed: 0, inFlight: 0 });
     expect(exporter.shutdowns).toBe(1);
     tracer.startSpan("late").end();
     queue.onEnd(ended[ended.length - 1]);

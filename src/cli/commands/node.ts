@@ -8,7 +8,7 @@ import type { Discovery } from "../../discovery/discovery.js";
 import { exampleHandlers } from "../../node/examples.js";
 import { installExampleCollaborator } from "../../node/example-collaborator.js";
 import { createJsonLogger, LOG_LEVELS, logLevelFromEnv, type LogLevel } from "../../telemetry/logger.js";
-import { startTracing } from "../../telemetry/tracing.js";
+import { startTracing, type Tracing } from "../../telemetry/tracing.js";
 import { MeshError } from "../../protocol/errors.js";
 import type { Logger } from "../../protocol/logger.js";
 import { parseAddress, parseAgentId, parseCapabilities, parseChoice, parseInteger, parseList, parseOptions, parsePort, required, UsageError } from "../args.js";
@@ -171,6 +171,7 @@ export async function nodeCommand(args: string[], io: CliIo): Promise<number> {
     logger.child({ agent: node.id }).info({ reason }, "stopping: draining running tasks");
     await node.stop();
     await tracing.shutdown();
+    logExportTotals(logger.child({ agent: node.id }), tracing);
     return 0;
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -223,4 +224,18 @@ function flush(logger: Logger): void {
   } catch {
     // nothing more to do
   }
+}
+
+/**
+ * After tracing shut down: what its span export did over the node's life — spans exported, dropped (the queue
+ * was full), failed (the collector refused or was unreachable), and still queued or in flight (the shutdown's
+ * deadline passed first). Info when every span went out, a warning otherwise; nothing when nothing is exported.
+ */
+function logExportTotals(log: Logger, tracing: Tracing): void {
+  const totals = tracing.exportStats();
+  if (totals === undefined) return;
+  const { exported, dropped, failed, queued, inFlight } = totals;
+  const fields = { endpoint: tracing.exportUrl, exported, dropped, failed, queued, inFlight };
+  if (dropped + failed + queued + inFlight > 0) log.warn(fields, "trace export stopped: some spans were not exported");
+  else log.info(fields, "trace export stopped: every span exported");
 }
