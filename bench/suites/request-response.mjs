@@ -19,8 +19,8 @@
  * (link-off); with --compare-bin, link and link-off of that build too (pairs of it as shipped and tracing off).
  * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
  * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
- * At the end the exporting pair stops gracefully and the spans the
- * receiver got are held against the tasks that pair ran (SPANS_PER_ROUTED_TASK each): a span lost fails the goal.
+ * At the end the exporting pair stops gracefully and the spans the receiver got are held against the tasks that
+ * pair ran (SPANS_PER_ROUTED_TASK each): a span lost fails the goal.
  */
 import { SPANS_PER_ROUTED_TASK, startPair, startReceiver, submitLoad } from "../lib/pair.mjs";
 import { ask } from "../lib/processes.mjs";

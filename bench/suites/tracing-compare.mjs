@@ -14,7 +14,6 @@
  *
  *   node bench/suites/tracing-compare.mjs [--compare-bin ../old/bin/agent-mesh.js] [--runs 5] [--run-ms 1000]
  *                                         [--modes off,ring,otlp,ring-async,otlp-async] [--concurrency 64] [--json FILE]
-
  *
  * Needs `npm run build` (this build's dist/) and Linux /proc. Every process it starts is stopped at the end.
  */
