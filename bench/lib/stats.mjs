@@ -31,7 +31,28 @@ export function pairedRatios(num, den, field) {
   const n = Math.min(num.length, den.length);
   const ratios = [];
   for (let i = 0; i < n; i++) ratios.push(num[i][field] / den[i][field]);
-  return spread(ratios);
+  const sorted = ratios.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return { ...spread(ratios), ci95: medianInterval(sorted) };
+}
+
+/**
+ * A distribution-free interval of at least 95 % confidence for the median of what `sorted` (ascending) samples:
+ * [x(k), x(n−k+1)] with the largest k whose binomial tail P(Bin(n, ½) < k) is at most 2.5 % (n = 15: the 4th
+ * and 12th values, 96.5 %). Undefined below 6 samples, where no such interval exists.
+ */
+export function medianInterval(sorted) {
+  const n = sorted.length;
+  if (n < 6) return undefined;
+  let k = 0;
+  let tail = 0; // P(Bin(n, ½) ≤ k − 1)
+  let choose = 1; // C(n, k)
+  const half = 0.5 ** n;
+  while (tail + choose * half <= 0.025) {
+    tail += choose * half;
+    choose = (choose * (n - k)) / (k + 1);
+    k++;
+  }
+  return [sorted[k - 1], sorted[n - k]];
 }
 
 /** Least-squares slope of `ys` over `xs` (units of y per unit of x); 0 with fewer than two points. */

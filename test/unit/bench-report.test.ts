@@ -1,13 +1,13 @@
 /**
  * The benchmark's tracing verdict (bench/lib/report.mjs goals, bench/lib/stats.mjs pairedRatios): the goals
- * take the median of each round's ratio to tracing off, are skipped when no tracing ran, and the export goal
- * fails when the receiver did not get every span of the exporting pair's tasks.
+ * take the median of each round's ratio to tracing off (with the median's 95 % interval), are skipped when no
+ * tracing ran, and the export goal fails when the receiver did not get every span of the exporting pair's tasks.
  */
 import { describe, expect, it } from "vitest";
 // @ts-expect-error a JavaScript module of the benchmark, without types
 import { goals, receiverLine, tracingTable } from "../../bench/lib/report.mjs";
 // @ts-expect-error a JavaScript module of the benchmark, without types
-import { pairedRatios, spread } from "../../bench/lib/stats.mjs";
+import { medianInterval, pairedRatios, spread } from "../../bench/lib/stats.mjs";
 
 interface Goal {
   goal: string;
@@ -52,6 +52,18 @@ describe("bench tracing verdict", () => {
     expect(ringGoal.status).toBe("FAIL"); // ratios 1, 0.5, 0.33, 0.25, 0.2: median 0.33 (the medians' ratio would also fail)
     expect(ringGoal.value).toBeCloseTo(1 / 3, 10);
     expect(tracingTable(rr)).toMatch(/ring \+ OTLP\/HTTP export, 100 %.*0\.92× \[0\.92–0\.92\]/);
+  });
+
+  it("gives the median's distribution-free 95 % interval: order statistics by the binomial tail", () => {
+    const ranks = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    expect(medianInterval(ranks(5))).toBeUndefined(); // 2 × ½⁵ = 6.25 % > 5 %: no interval reaches 95 %
+    expect(medianInterval(ranks(6))).toEqual([1, 6]); // 2 × ½⁶ = 3.1 %
+    expect(medianInterval(ranks(15))).toEqual([4, 12]); // P(Bin(15, ½) ≤ 3) = 1.76 %, ≤ 4: 5.9 %
+    expect(medianInterval(ranks(20))).toEqual([6, 15]); // P(Bin(20, ½) ≤ 5) = 2.07 %, ≤ 6: 5.8 %
+    const off = ranks(15).map(() => ({ rps: 100 }));
+    const otlp = ranks(15).map((i) => ({ rps: 80 + i })); // ratios 0.81 … 0.95
+    const r = pairedRatios(otlp, off, "rps");
+    expect(r.ci95.map((x: number) => Number(x.toFixed(6)))).toEqual([0.84, 0.92]);
   });
 
   it("fails the export goal when spans never reached the receiver, whatever the ratio", () => {
