@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import { parseArgs } from "node:util";
 import { newOtlpExporter } from "../dist/src/telemetry/otlp-exporter.js";
 import { EncodedSpans } from "../dist/src/telemetry/otlp-records.js";
+import { startReceiver } from "./lib/pair.mjs";
 import { Processes } from "./lib/processes.mjs";
 
 const USAGE = "Usage: node bench/otlp-transport-cost.mjs [--bytes N] [--requests N]\n";
@@ -34,7 +35,7 @@ if (!Number.isInteger(bytes) || bytes < 1 || !Number.isInteger(n) || n < 1) {
   process.exit(2);
 }
 const procs = new Processes();
-const sink = await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs");
+const sink = await startReceiver(procs);
 const url = `${sink.ready.endpoint}/v1/traces`;
 const body = new Uint8Array(bytes);
 const batch = new EncodedSpans(body, 1024);

@@ -5,10 +5,9 @@
  * OTLP protobuf for an exporter that discards the bytes ("encode": the export path of an OTLP/protobuf
  * endpoint, without HTTP), queued as span objects for an exporter that encodes them with encodeSpansProto
  * ("encode-objects": the path of a caller's exporter), exported over OTLP/HTTP to a receiver in this
- * process ("http", receiver included), or to the benchmark's receiver in a process of its own (servers/otlp-sink.mjs;
- * "http-remote": the sender's
- * CPU and the receiver's are given apart, as in the routed benchmark, where loopback TCP between two
- * processes costs each side per byte). Prints the median CPU time per request of 9 rounds, and the OTLP bytes
+ * process ("http", receiver included), or to the benchmark's receiver in a process of its own
+ * (servers/otlp-sink.mjs; "http-remote": the sender's CPU and the receiver's are given apart, as in the routed
+ * benchmark, where loopback TCP between two processes costs each side per byte). Prints the median CPU time per request of 9 rounds, and the OTLP bytes
  * per span the receiver got. `--extra N` sets N more attributes on every span, each a 36-character id (as the
  * mesh's correlation and task ids are): two runs that differ only in N give what one such attribute costs, for
  * the sender and for the receiver. Compare with the routed benchmark's per-task figures to see what the
@@ -22,6 +21,7 @@ import { context, SpanKind } from "@opentelemetry/api";
 import { encodeSpansProto } from "../dist/src/telemetry/otlp-proto.js";
 import { startTracing } from "../dist/src/telemetry/tracing.js";
 import { ATTR_CORRELATION_ID, ATTR_FROM, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TO, extractTrace, spanTrace } from "../dist/src/protocol/trace-context.js";
+import { startReceiver } from "./lib/pair.mjs";
 import { ask, Processes } from "./lib/processes.mjs";
 
 const USAGE = "Usage: node bench/span-cost.mjs ring|encode|encode-objects|http|http-remote [--requests N] [--extra N]\n";
@@ -56,7 +56,7 @@ if (mode === "http") {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   endpoint = `http://127.0.0.1:${server.address().port}`;
 } else if (mode === "http-remote") {
-  remote = await procs.startHelper("otlp-sink", "servers/otlp-sink.mjs");
+  remote = await startReceiver(procs);
   endpoint = remote.ready.endpoint;
 }
 /** The receiver's CPU time (µs) and bytes read so far. */

@@ -128,13 +128,18 @@ export function tracingTable(rr) {
       label,
       sp(r.rps, 0),
       off ? `${num(r.rps.median / off.rps.median, 2)}×` : "",
-      paired[key] === undefined ? "" : `${num(paired[key].median, 2)}× [${num(paired[key].min, 2)}–${num(paired[key].max, 2)}]`,
+      paired[key] === undefined ? "" : pairedText(paired[key]),
       sp(r.p50Us),
       sp(r.p99Us),
       num(r.cpuUsPerRequest.median, 1),
       off ? `${num(r.cpuUsPerRequest.median / off.cpuUsPerRequest.median, 2)}×` : "",
     ]);
   return table(["tracing (routed, conc 64)", "req/s [min–max]", "÷ off", "÷ off per round [min–max]", "p50 µs", "p99 µs", "CPU µs/req", "÷ off"], rows);
+}
+
+/** A per-round ratio (lib/stats.mjs pairedRatios) as the tables show it: its median and [min–max]. */
+export function pairedText(p) {
+  return `${num(p.median, 2)}× [${num(p.min, 2)}–${num(p.max, 2)}]`;
 }
 
 /** The memory lines: idle, under load and after load RSS of the main pair, the cluster's idle RSS, and the soak. */

@@ -22,7 +22,7 @@ import { startPair, startReceiver, submitLoad } from "../lib/pair.mjs";
 import { ask, BIN, Processes } from "../lib/processes.mjs";
 import { compareOptions, elapsedLog } from "../lib/compare-options.mjs";
 import { cpuMeter } from "../lib/proc-stats.mjs";
-import { machine, num, sp, table } from "../lib/report.mjs";
+import { machine, num, pairedText, sp, table } from "../lib/report.mjs";
 import { pairedRatios, roundOrder, spread } from "../lib/stats.mjs";
 
 const MODES = {
@@ -74,7 +74,7 @@ try {
       MODES[r.mode],
       sp(r.rps, 0),
       off ? `${num(r.rps.median / off.rps.median, 2)}×` : "",
-      r.perRoundRatio === undefined ? "" : `${num(r.perRoundRatio.median, 2)}× [${num(r.perRoundRatio.min, 2)}–${num(r.perRoundRatio.max, 2)}]`,
+      r.perRoundRatio === undefined ? "" : pairedText(r.perRoundRatio),
       sp(r.p50Us),
       num(r.cpuUsPerRequest.median, 1),
       off ? `${num(r.cpuUsPerRequest.median / off.cpuUsPerRequest.median, 2)}×` : "",

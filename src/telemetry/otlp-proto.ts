@@ -4,9 +4,8 @@
  * ProtoWriter of the request's own (protocol/proto-writer.ts; the request is a view of its slab), in one
  * pass: hex ids decoded into bytes in place, times converted from the span's epoch (span-time.ts) to fixed64
  * nanoseconds exactly without BigInt, fields in number order, default values left out, attribute keys
- * encoded once (cached) and copied. A nested message
- * reserves room for the varint of its length that its usual size needs (a span: two bytes) and moves its
- * bytes only when the guess was wrong. About half the bytes of OTLP/JSON for the same spans; the messages the
+ * encoded once (cached) and copied. A nested message reserves room for the varint of its length that its
+ * usual size needs (a span: two bytes) and moves its bytes only when the guess was wrong. About half the bytes of OTLP/JSON for the same spans; the messages the
  * SDK's serializer makes, at a third of its cost. The request's layout (encodeGroups), the span writer and the
  * field tags are shared with otlp-records.ts, which writes the same bytes from the span ring's records; this
  * object path encodes spans given to an exporter and those whose records are not exact.
