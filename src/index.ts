@@ -35,7 +35,7 @@ export { newId } from "./protocol/ids.js";
 export { type Logger, type LogFields, silentLogger } from "./protocol/logger.js";
 export { type Clock, type TimerHandle, systemClock } from "./protocol/clock.js";
 export { createJsonLogger, logLevelFromEnv, LOG_LEVELS, type JsonLoggerOptions, type LogLevel } from "./telemetry/logger.js";
-export { startTracing, samplerFromEnv, asyncContextFromEnv, DEFAULT_SERVICE_NAME, type Tracing, type TracingOptions } from "./telemetry/tracing.js";
+export { startTracing, samplerFromEnv, asyncContextFromEnv, DEFAULT_SERVICE_NAMESPACE, type Tracing, type TracingOptions } from "./telemetry/tracing.js";
 export { DEFAULT_EXPORT_QUEUE_CONFIG, type ExportQueueConfig, type ExportStats } from "./telemetry/export-queue.js";
 export { withAsyncContext } from "./telemetry/context-manager.js";
 export { type NodeTracing } from "./telemetry/node-tracing.js";

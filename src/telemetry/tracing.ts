@@ -45,12 +45,12 @@ import { DEFAULT_SPAN_RING_SIZE, DEFAULT_SPAN_RING_SPAN_BYTES, SpanRing } from "
 import { SpanRecorder, type SpanSink } from "./span-recorder.js";
 import { W3CPropagator } from "./w3c-propagator.js";
 
-/** The service name when OTEL_SERVICE_NAME (and service.name in OTEL_RESOURCE_ATTRIBUTES) is unset. */
-export const DEFAULT_SERVICE_NAME = "agent-mesh";
+/** The resource's service.namespace unless OTEL_RESOURCE_ATTRIBUTES gives one: the mesh, whose agents are its services. */
+export const DEFAULT_SERVICE_NAMESPACE = "agent-mesh";
 
 /** Options of startTracing; everything but agentId defaults from the environment. */
 export interface TracingOptions {
-  /** The agent this process runs: the resource's service.instance.id and agentmesh.agent_id. */
+  /** The agent this process runs: the resource's service.instance.id and agentmesh.agent_id, and its service.name unless OTEL_SERVICE_NAME gives one. */
   agentId: string;
   /** Environment to read (default process.env). */
   env?: NodeJS.ProcessEnv;
@@ -263,15 +263,23 @@ export function otlpTracesUrl(env: NodeJS.ProcessEnv = process.env): string | un
 
 /**
  * The resource of agent `agentId`'s spans: service.name from OTEL_SERVICE_NAME (else OTEL_RESOURCE_ATTRIBUTES,
- * else "agent-mesh"), the attributes of OTEL_RESOURCE_ATTRIBUTES, service.instance.id and agentmesh.agent_id
- * set to the agent id, and the SDK's own telemetry.sdk.* attributes.
+ * else the agent id, so each agent is a service of its own in Jaeger and the like), service.namespace
+ * "agent-mesh" unless OTEL_RESOURCE_ATTRIBUTES gives one, the attributes of OTEL_RESOURCE_ATTRIBUTES,
+ * service.instance.id and agentmesh.agent_id set to the agent id, and the SDK's own telemetry.sdk.* attributes.
  */
 export function tracingResource(agentId: string, env: NodeJS.ProcessEnv = process.env): Resource {
   const attributes = parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES ?? "");
-  const serviceName = (env.OTEL_SERVICE_NAME ?? "").trim() || attributes["service.name"] || DEFAULT_SERVICE_NAME;
+  const serviceName = (env.OTEL_SERVICE_NAME ?? "").trim() || attributes["service.name"] || agentId;
+  const serviceNamespace = attributes["service.namespace"] || DEFAULT_SERVICE_NAMESPACE;
   const { defaultResource, resourceFromAttributes } = sdkResources();
   return defaultResource().merge(
-    resourceFromAttributes({ ...attributes, "service.name": serviceName, "service.instance.id": agentId, [ATTR_AGENT_ID]: agentId }),
+    resourceFromAttributes({
+      ...attributes,
+      "service.name": serviceName,
+      "service.namespace": serviceNamespace,
+      "service.instance.id": agentId,
+      [ATTR_AGENT_ID]: agentId,
+    }),
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * Across three real node processes (run `npm run build` first): with OTEL_EXPORTER_OTLP_ENDPOINT pointing at
  * an OTLP/HTTP receiver started here, a task sent to A, run by B and delegated by B's handler to C arrives
- * there as one trace from three service instances — A and B sending OTLP/protobuf (the default protocol), C
+ * there as one trace from three services — A and B sending OTLP/protobuf (the default protocol), C
  * OTLP/JSON (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json); and `agent-mesh trace` prints the same task's
  * waterfall across the three nodes from their span rings — the same spans the collector got.
  */
@@ -63,7 +63,7 @@ afterAll(async () => {
 });
 
 describe("traces across three node processes", () => {
-  it("a delegated task's spans reach the OTLP receiver as one trace from three service instances", async () => {
+  it("a delegated task's spans reach the OTLP receiver as one trace from three services", async () => {
     const submitted = await processes.run(["submit", "--to", a.address, "--capability", "relay", "--input", '"hello mesh"', "--json"]);
     expect(submitted.code, submitted.stderr).toBe(0);
     const result = JSON.parse(submitted.stdout) as { output: string; agentId: string; correlationId: string };
@@ -85,7 +85,9 @@ describe("traces across three node processes", () => {
     for (const s of spans) expect(`${s.serviceInstanceId} ${s.contentType}`).toBe(`${s.serviceInstanceId} ${s.serviceInstanceId === "trace-c" ? JSON_TYPE : PROTOBUF}`);
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
     expect(new Set(spans.map((s) => s.serviceInstanceId))).toEqual(new Set(["trace-a", "trace-b", "trace-c"]));
-    expect(new Set(spans.map((s) => s.serviceName))).toEqual(new Set(["agent-mesh"]));
+    // Each agent is a service of its own (named for it), all in the mesh's namespace.
+    for (const s of spans) expect(s.serviceName).toBe(s.serviceInstanceId);
+    expect(new Set(spans.map((s) => s.serviceNamespace))).toEqual(new Set(["agent-mesh"]));
     // Parent/child across processes: C's run is a child of B's request, B's of A's.
     const find = (agent: string, name: string) => {
       const found = spans.filter((s) => s.serviceInstanceId === agent && s.name === name);

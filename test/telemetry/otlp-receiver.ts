@@ -2,7 +2,7 @@
  * A minimal OTLP/HTTP trace receiver for tests: a node:http server that accepts POST /v1/traces with an
  * ExportTraceServiceRequest body (gzip or not) in either OTLP/HTTP encoding — protobuf (application/x-protobuf,
  * decoded with the types generated from opentelemetry-proto) or JSON (application/json) — decodes every span
- * with its resource's service name and instance id, records each request's content type, and answers 200 with
+ * with its resource's service name, namespace and instance id, records each request's content type, and answers 200 with
  * an empty ExportTraceServiceResponse in the request's encoding. Any other content type is refused with 415.
  */
 import { fromBinary } from "@bufbuild/protobuf";
@@ -27,6 +27,8 @@ export interface ReceivedSpan {
   contentType: string;
   /** The resource's service.name. */
   serviceName: string;
+  /** The resource's service.namespace. */
+  serviceNamespace: string;
   /** The resource's service.instance.id. */
   serviceInstanceId: string;
   /** Span attributes, values as text. */
@@ -126,6 +128,7 @@ function decodeProtobuf(body: Uint8Array, contentType: string): ReceivedSpan[] {
           name: s.name,
           contentType,
           serviceName: resource["service.name"] ?? "",
+          serviceNamespace: resource["service.namespace"] ?? "",
           serviceInstanceId: resource["service.instance.id"] ?? "",
           attributes: protoAttributes(s.attributes),
           startUnixNanos: s.startTimeUnixNano,
@@ -163,6 +166,7 @@ function decodeJson(request: {
           name: String(s.name),
           contentType,
           serviceName: resource["service.name"] ?? "",
+          serviceNamespace: resource["service.namespace"] ?? "",
           serviceInstanceId: resource["service.instance.id"] ?? "",
           attributes: attributes(s.attributes as KeyValue[] | undefined),
           startUnixNanos: BigInt(String(s.startTimeUnixNano ?? 0)),

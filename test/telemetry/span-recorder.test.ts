@@ -172,7 +172,7 @@ describe("SpanRecorder", () => {
     const [child, p] = exporter.getFinishedSpans();
     expect(child.name).toBe("child");
     expect(child.parentSpanContext?.spanId).toBe(p.spanContext().spanId);
-    expect(child.resource.attributes).toMatchObject({ "agentmesh.agent_id": "agent-s", "service.name": "agent-mesh" });
+    expect(child.resource.attributes).toMatchObject({ "agentmesh.agent_id": "agent-s", "service.name": "agent-s", "service.namespace": "agent-mesh" });
     expect(child.duration[0] * 1e9 + child.duration[1]).toBeGreaterThanOrEqual(0);
     await t.shutdown();
   });

@@ -78,10 +78,17 @@ describe("otlpTracesUrl", () => {
 });
 
 describe("the resource", () => {
-  it("names the agent and the service (OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES, else agent-mesh)", () => {
-    expect(tracingResource("a1", {}).attributes).toMatchObject({ "service.name": "agent-mesh", "service.instance.id": "a1", "agentmesh.agent_id": "a1", "telemetry.sdk.language": "nodejs" });
+  it("names the agent and the service (OTEL_SERVICE_NAME, else OTEL_RESOURCE_ATTRIBUTES, else the agent id) in the mesh's namespace", () => {
+    expect(tracingResource("a1", {}).attributes).toMatchObject({
+      "service.name": "a1",
+      "service.namespace": "agent-mesh",
+      "service.instance.id": "a1",
+      "agentmesh.agent_id": "a1",
+      "telemetry.sdk.language": "nodejs",
+    });
+    expect(tracingResource("a4", { OTEL_RESOURCE_ATTRIBUTES: "service.namespace=prod-mesh" }).attributes).toMatchObject({ "service.name": "a4", "service.namespace": "prod-mesh" });
     const r = tracingResource("a2", { OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=staging,service.name=from-attrs,team=r%26d" });
-    expect(r.attributes).toMatchObject({ "service.name": "from-attrs", "deployment.environment": "staging", team: "r&d", "service.instance.id": "a2" });
+    expect(r.attributes).toMatchObject({ "service.name": "from-attrs", "service.namespace": "agent-mesh", "deployment.environment": "staging", team: "r&d", "service.instance.id": "a2" });
     expect(tracingResource("a3", { OTEL_SERVICE_NAME: "ocr-fleet", OTEL_RESOURCE_ATTRIBUTES: "service.name=x" }).attributes["service.name"]).toBe("ocr-fleet");
   });
 
