@@ -579,7 +579,7 @@ export class MeshMessageBus implements MessageBus {
         span = this.tracer.startSpan(spanName("send", env), SPAN_OPTIONS[SpanKind.PRODUCER], ctx);
         out = { ...env, trace: spanTrace(ctx, span) };
         if (span.isRecording()) {
-          setEnvelopeAttributes(span, env);
+          setEnvelopeAttributes(span, env, SpanKind.PRODUCER, this.selfId);
           span.setAttribute(ATTR_TO_PEER, id);
         }
       }
@@ -602,7 +602,7 @@ export class MeshMessageBus implements MessageBus {
     if (!this.traceMembership && isMembershipTraffic(env.body.case)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const span = this.tracer.startSpan(spanName(verb, env), SPAN_OPTIONS[kind], parent);
     if (span.isRecording()) {
-      setEnvelopeAttributes(span, env);
+      setEnvelopeAttributes(span, env, kind, this.selfId);
       if (extra !== undefined) span.setAttributes(extra);
     }
     return span;

@@ -310,7 +310,7 @@ export class AgentNode {
   private traceMembershipReceive(env: Envelope, dispatch: () => void): void {
     const parent = extractTrace(env.trace);
     const span = this.tracer.startSpan(RECEIVE_NAMES.of(messageTypeOf(env.body.case)), SPAN_OPTIONS[SpanKind.CONSUMER], parent);
-    if (span.isRecording()) setEnvelopeAttributes(span, env);
+    if (span.isRecording()) setEnvelopeAttributes(span, env, SpanKind.CONSUMER, this.id);
     try {
       otelContext.with(trace.setSpan(parent, span), dispatch);
     } finally {
@@ -322,7 +322,7 @@ export class AgentNode {
   private traceMembershipSend(env: Envelope): void {
     const parent = otelContext.active();
     const span = this.tracer.startSpan(SEND_NAMES.of(messageTypeOf(env.body.case)), SPAN_OPTIONS[SpanKind.PRODUCER], parent);
-    if (span.isRecording()) setEnvelopeAttributes(span, env);
+    if (span.isRecording()) setEnvelopeAttributes(span, env, SpanKind.PRODUCER, this.id);
     env.trace = spanTrace(parent, span); // while the span records (its ids need no checking then)
     span.end();
   }

@@ -20,7 +20,7 @@ import type { Clock } from "../protocol/clock.js";
 import { Code, MeshError } from "../protocol/errors.js";
 import type { Logger } from "../protocol/logger.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_ATTEMPT, ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, SPAN_OPTIONS, SpanNames, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import { ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_TASK_ID, setAttempt, SPAN_OPTIONS, SpanNames, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { loggerInContext } from "../telemetry/context-manager.js";
 
 /** What a task handler receives besides the input. */
@@ -152,7 +152,7 @@ export class TaskRunner {
       else span.setAttribute(ATTR_CORRELATION_ID, context.correlationId);
       span.setAttribute(ATTR_CAPABILITY, task.capability);
       span.setAttribute(ATTR_TASK_ID, task.taskId);
-      span.setAttribute(ATTR_ATTEMPT, task.attempt);
+      setAttempt(span, task.attempt);
     }
     return new Promise<TaskResult>((resolve) => {
       const job: Job = { task, correlationId: context.correlationId, deadlineMs: context.deadlineMs, hops: context.hops ?? 0, span, ctx: ownSpan ? withSpan(parent, span) : parent, ownSpan, resolve };

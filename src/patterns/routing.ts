@@ -31,6 +31,7 @@ import {
   ATTR_TASK_ID,
   ATTR_TO,
   failSpan,
+  setAttempt,
   SPAN_OPTIONS,
   SpanNames,
   TRACER_NAME,
@@ -141,7 +142,7 @@ export class TaskRouter {
       span.setAttribute(ATTR_CAPABILITY, task.capability);
       span.setAttribute(ATTR_TASK_ID, task.taskId);
       span.setAttribute(ATTR_HOPS, context.hops);
-      span.setAttribute(ATTR_ATTEMPT, Math.max(1, task.attempt));
+      setAttempt(span, task.attempt);
       // The routing agent is the span's own (its resource names it); the chosen one is set below (agentmesh.to).
     }
     try {
@@ -149,7 +150,7 @@ export class TaskRouter {
       const routed = await otelContext.with(ctx, () => this.routeIn(task, context, span, ctx));
       if (span.isRecording()) {
         span.setAttribute(ATTR_TO, routed.result.agentId);
-        span.setAttribute(ATTR_ATTEMPT, routed.result.attempt || Math.max(1, task.attempt));
+        setAttempt(span, routed.result.attempt || task.attempt);
         if (routed.result.outcome.case === "failure") span.setStatus({ code: SpanStatusCode.ERROR, message: routed.result.outcome.value.message });
       }
       return routed;
@@ -199,8 +200,9 @@ export class TaskRouter {
           timeoutMs: remainingMs,
           abort,
           parent: ctx,
-          // The task's id and capability are on this routing span, the send span's parent; the send names its attempt.
-          attributes: span.isRecording() ? { [ATTR_ATTEMPT]: attempt } : undefined,
+          // The task's id and capability are on this routing span, the send span's parent; the send names its attempt
+          // when it is a reassignment's.
+          attributes: span.isRecording() && attempt > 1 ? { [ATTR_ATTEMPT]: attempt } : undefined,
         });
         if (reply.body.case !== "taskResult") throw new MeshError(Code.Internal, `agent ${target.id} answered a task with ${reply.body.case}`);
         const result = reply.body.value;

@@ -27,9 +27,9 @@ import type { Destination, Envelope, TraceContext } from "../../gen/agentmesh/v1
 export const ATTR_CORRELATION_ID = "agentmesh.correlation_id";
 /** The message type carried (task_request, vote_request, a user type, ...). */
 export const ATTR_MESSAGE_TYPE = "agentmesh.message_type";
-/** The sending agent. */
+/** The sending agent (on spans of other agents than the sender: its own spans' resource names it). */
 export const ATTR_FROM = "agentmesh.from";
-/** The receiving agent (or topic, for a publish). */
+/** The receiving agent, or topic for a publish (on spans of other agents than the receiver, and on sends to oneself). */
 export const ATTR_TO = "agentmesh.to";
 /** The capability a task needs. */
 export const ATTR_CAPABILITY = "agentmesh.capability";
@@ -37,7 +37,7 @@ export const ATTR_CAPABILITY = "agentmesh.capability";
 export const ATTR_HOPS = "agentmesh.hops";
 /** The task's id. */
 export const ATTR_TASK_ID = "agentmesh.task_id";
-/** The task's attempt number (raised on each reassignment). */
+/** The task's attempt number (raised on each reassignment), from the second on: a span without it is of a first attempt. */
 export const ATTR_ATTEMPT = "agentmesh.attempt";
 /** The agent that recorded a span (also on the resource, as service.instance.id). */
 export const ATTR_AGENT_ID = "agentmesh.agent_id";
@@ -259,11 +259,23 @@ export function destinationText(to: Destination | undefined): string {
   }
 }
 
-/** Sets the attributes of a span about envelope `env` on `span`: correlation id, message type, from, to, hops. */
-export function setEnvelopeAttributes(span: Span, env: Envelope): void {
+/**
+ * Sets the attributes of a span of kind `kind` about envelope `env`, recorded by agent `self`: correlation id,
+ * message type, the agents and hops. Of the agents, the span names the other side: a sender's span (CLIENT,
+ * PRODUCER) leaves out `agentmesh.from` when it is `self`, and a receiver's (SERVER, CONSUMER) `agentmesh.to`,
+ * since the span's resource names its own agent (service.name, agentmesh.agent_id).
+ */
+export function setEnvelopeAttributes(span: Span, env: Envelope, kind: SpanKind, self: string): void {
+  const receiving = kind === SpanKind.SERVER || kind === SpanKind.CONSUMER;
   span.setAttribute(ATTR_CORRELATION_ID, env.correlationId);
   span.setAttribute(ATTR_MESSAGE_TYPE, envelopeMessageType(env));
-  span.setAttribute(ATTR_FROM, env.from);
-  span.setAttribute(ATTR_TO, destinationText(env.to));
+  if (receiving || env.from !== self) span.setAttribute(ATTR_FROM, env.from);
+  const to = destinationText(env.to);
+  if (!receiving || to !== self) span.setAttribute(ATTR_TO, to);
   span.setAttribute(ATTR_HOPS, env.hops);
+}
+
+/** Sets agentmesh.attempt on `span` when `attempt` is a reassignment's (above 1); a first attempt's span leaves it out. */
+export function setAttempt(span: Span, attempt: number): void {
+  if (attempt > 1) span.setAttribute(ATTR_ATTEMPT, attempt);
 }

@@ -54,7 +54,10 @@ describe("AgentService spans", () => {
     // The task's id and attempt are on its route span, the SubmitTask span's child.
     const route = only(spans, "a", "route echo");
     expect(route.parentSpanContext?.spanId).toBe(submit.spanContext().spanId);
-    expect(route.attributes).toMatchObject({ "agentmesh.task_id": res.taskId, "agentmesh.attempt": res.attempt, "agentmesh.to": "b" });
+    expect(route.attributes).toMatchObject({ "agentmesh.task_id": res.taskId, "agentmesh.to": "b" });
+    // A first attempt is not named (agentmesh.attempt is on reassignments' spans only).
+    expect(res.attempt).toBe(1);
+    expect(route.attributes["agentmesh.attempt"]).toBeUndefined();
     const publish = only(spans, "a", "agentmesh.v1.AgentService/Publish");
     expect(publish.parentSpanContext?.spanId).toBe(CALLER);
     expect(publish.attributes).toEqual({

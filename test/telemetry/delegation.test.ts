@@ -7,6 +7,7 @@
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
 import type { AgentNode } from "../../src/node/agent-node.js";
+import { Code, MeshError } from "../../src/protocol/errors.js";
 import { ATTR_CORRELATION_ID } from "../../src/protocol/trace-context.js";
 import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
 import { waitFor } from "../helpers/wait.js";
@@ -58,11 +59,16 @@ describe("tracing across agents (in-memory exporter)", () => {
     // The receiver's handling span is the run: SERVER, with the envelope's and the task's attributes.
     expect(runRelay.kind).toBe(SpanKind.SERVER);
     expect(routeA.attributes).toMatchObject({ "agentmesh.capability": "relay", "agentmesh.task_id": expect.any(String) });
-    expect(sendAB.attributes).toMatchObject({ "agentmesh.from": "a", "agentmesh.to": "b", "agentmesh.message_type": "task_request", "agentmesh.attempt": 1, "agentmesh.hops": 1 });
+    expect(sendAB.attributes).toMatchObject({ "agentmesh.to": "b", "agentmesh.message_type": "task_request", "agentmesh.hops": 1 });
+    // A span names the other side only (its resource names its own agent), and an attempt only when it is a reassignment's.
+    expect(sendAB.attributes["agentmesh.from"]).toBeUndefined();
+    expect(sendAB.attributes["agentmesh.attempt"]).toBeUndefined();
     // The task's id and capability are on the route span, not repeated on its send child.
     expect(sendAB.attributes["agentmesh.task_id"]).toBeUndefined();
     expect(sendAB.attributes["agentmesh.capability"]).toBeUndefined();
-    expect(runOcr.attributes).toMatchObject({ "agentmesh.from": "b", "agentmesh.to": "c", "agentmesh.message_type": "task_request", "agentmesh.capability": "ocr", "agentmesh.task_id": expect.any(String), "agentmesh.attempt": 1 });
+    expect(runOcr.attributes).toMatchObject({ "agentmesh.from": "b", "agentmesh.message_type": "task_request", "agentmesh.capability": "ocr", "agentmesh.task_id": expect.any(String) });
+    expect(runOcr.attributes["agentmesh.to"]).toBeUndefined();
+    expect(runOcr.attributes["agentmesh.attempt"]).toBeUndefined();
     expect(runOcr.attributes["agentmesh.task_id"]).toBe(routeB.attributes["agentmesh.task_id"]);
     // The result's way back: the caller's span names the reply's type; its sender is the agent asked, so it is not repeated.
     expect(sendBC.attributes).toMatchObject({ "agentmesh.reply.message_type": "task_result" });
@@ -113,6 +119,37 @@ describe("tracing across agents (in-memory exporter)", () => {
       const s = spans.find((x) => x.name === name);
       expect(s?.status, name).toMatchObject({ code: SpanStatusCode.ERROR, message: expect.stringContaining("disk on fire") });
     }
+  });
+
+  it("a task reassigned after a retryable failure names its attempts: 2 on the route, the second send and run; none on the first", async () => {
+    let calls = 0;
+    // Fails the first time it runs anywhere (retryably, so the route reassigns the task to the other agent).
+    const flaky = (input: string) => {
+      if (calls++ === 0) throw new MeshError(Code.Unavailable, "warming up");
+      return input.toUpperCase();
+    };
+    mesh = await startMemoryMesh([
+      { id: "a", config: { tracing: tracingFor("a") } },
+      { id: "b", config: { tracing: tracingFor("b") }, handlers: { flaky } },
+      { id: "c", config: { tracing: tracingFor("c") }, handlers: { flaky } },
+    ]);
+    const outcome = await mesh.node("a").submit("flaky", "x", { correlationId: "corr-retry" });
+    expect(outcome.output).toBe("X");
+    const spans = await waitFor(() => {
+      const s = world.exporter.getFinishedSpans().filter((x) => x.attributes[ATTR_CORRELATION_ID] === "corr-retry");
+      return s.some((x) => x.name === "route flaky") && s.filter((x) => x.name === "run flaky").length === 2 ? s : undefined;
+    });
+    const route = only(spans, "a", "route flaky");
+    expect(route.attributes["agentmesh.attempt"]).toBe(2);
+    expect(route.events.find((e) => e.name === "reassign")?.attributes).toMatchObject({ "agentmesh.attempt": 2 });
+    const byStart = (a: { startTime: [number, number] }, b: { startTime: [number, number] }) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1];
+    const sends = spans.filter((s) => agentOf(s) === "a" && s.name === "send task_request").sort(byStart);
+    expect(sends.map((s) => s.attributes["agentmesh.attempt"])).toEqual([undefined, 2]);
+    const runs = spans.filter((s) => s.name === "run flaky").sort(byStart);
+    expect(runs.map((s) => s.attributes["agentmesh.attempt"])).toEqual([undefined, 2]);
+    expect(runs[0].status.code).toBe(SpanStatusCode.ERROR);
+    expect(new Set(runs.map(agentOf))).toEqual(new Set(["b", "c"]));
+    runs.forEach((run, i) => expectChild(run, sends[i]));
   });
 
   it("a broadcast gives each peer's copy its own child span, and each receiver a child of that", async () => {
