@@ -50,6 +50,17 @@ export const exampleHandlers: Readonly<Record<string, TaskHandler>> = Object.fre
       .slice(0, 5)
       .map(([w]) => w);
   },
+  /**
+   * Hands `input.input` on to an agent serving `input.capability` and returns its output: a sub-task of this one
+   * (TaskContext.delegate: the same correlation id and trace, one hop more), so a task crosses three agents.
+   */
+  delegate: (input: unknown, ctx) => {
+    const i = input as { capability?: unknown; input?: unknown } | null;
+    if (i === null || typeof i !== "object" || typeof i.capability !== "string" || i.capability === "") {
+      throw new MeshError(Code.InvalidArgument, 'delegate: input must be {"capability": string, "input": any}');
+    }
+    return ctx.delegate(i.capability, i.input);
+  },
   /** Fails on purpose with the given code name, for trying error paths: {"code": "NOT_FOUND", "message": "..."}. */
   fail: (input: unknown) => {
     const i = (input ?? {}) as { code?: string; message?: string };

@@ -38,7 +38,7 @@ describe("agent-mesh usage errors", () => {
     {
       name: "a capability that is not built in",
       args: ["node", "--id", "a", "--port", "0", "--capabilities", "echo,teleport"],
-      message: /^agent-mesh node: --capabilities: "teleport" is not a built-in capability \(built-ins: echo, sleep, uppercase, reverse, wordcount, keywords, fail;/m,
+      message: /^agent-mesh node: --capabilities: "teleport" is not a built-in capability \(built-ins: echo, sleep, uppercase, reverse, wordcount, keywords, delegate, fail;/m,
       usage: /^Usage: agent-mesh node /m,
     },
     { name: "a node without --id", args: ["node", "--port", "0", "--capabilities", "echo"], message: /missing required option --id$/m, usage: /^Usage: agent-mesh node /m },

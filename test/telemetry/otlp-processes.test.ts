@@ -1,18 +1,16 @@
 /**
  * Across three real node processes (run `npm run build` first): with OTEL_EXPORTER_OTLP_ENDPOINT pointing at
- * an OTLP/HTTP receiver started here, a task sent to A, run by B and delegated by B's handler to C arrives
+ * an OTLP/HTTP receiver started here, a task sent to A, run by B (the built-in "delegate") and handed on to C arrives
  * there as one trace from three services — A and B sending OTLP/protobuf (the default protocol), C
  * OTLP/JSON (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json); and `agent-mesh trace` prints the same task's
  * waterfall across the three nodes from their span rings — the same spans the collector got.
  */
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectToNode } from "../../src/cli/client.js";
 import { Processes, type NodeProcess } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
 import { JSON_TYPE, PROTOBUF, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.js";
 
-const RELAY_AGENT = fileURLToPath(new URL("./relay-agent.mjs", import.meta.url));
 /** Variables the node processes inherit (restored afterwards). */
 const ENV_KEYS = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] as const;
 
@@ -34,13 +32,14 @@ beforeAll(async () => {
   delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
   delete process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL;
   a = await processes.startNode({ id: "trace-a", capabilities: ["echo"] });
-  const startingB = processes.startNode({ id: "trace-b", capabilities: ["relay"], seeds: [a.address], args: ["--agent", RELAY_AGENT] });
+  // B serves the built-in "delegate", which hands a task's input on to the capability it names, as the README shows.
+  const startingB = processes.startNode({ id: "trace-b", capabilities: ["delegate"], seeds: [a.address] });
   // startNode spawns before its first await: C alone inherits the variable.
   process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = "http/json";
   const startingC = processes.startNode({ id: "trace-c", capabilities: ["uppercase"], seeds: [a.address] });
   delete process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL;
   [b, c] = await Promise.all([startingB, startingC]);
-  // A must know B has "relay" and B must know C has "uppercase" before the task is sent.
+  // A must know B has "delegate" and B must know C has "uppercase" before the task is sent.
   const knows = async (node: NodeProcess, id: string, capability: string) => {
     const client = connectToNode(node.address);
     try {
@@ -50,7 +49,7 @@ beforeAll(async () => {
       client.close();
     }
   };
-  await waitFor(async () => (await knows(a, "trace-b", "relay")) && (await knows(b, "trace-c", "uppercase")), { timeoutMs: 20_000, what: "the three nodes to know each other" });
+  await waitFor(async () => (await knows(a, "trace-b", "delegate")) && (await knows(b, "trace-c", "uppercase")), { timeoutMs: 20_000, what: "the three nodes to know each other" });
 });
 
 afterAll(async () => {
@@ -64,7 +63,7 @@ afterAll(async () => {
 
 describe("traces across three node processes", () => {
   it("a delegated task's spans reach the OTLP receiver as one trace from three services", async () => {
-    const submitted = await processes.run(["submit", "--to", a.address, "--capability", "relay", "--input", '"hello mesh"', "--json"]);
+    const submitted = await processes.run(["submit", "--to", a.address, "--capability", "delegate", "--input", '{"capability":"uppercase","input":"hello mesh"}', "--json"]);
     expect(submitted.code, submitted.stderr).toBe(0);
     const result = JSON.parse(submitted.stdout) as { output: string; agentId: string; correlationId: string };
     expect(result).toMatchObject({ output: "HELLO MESH", agentId: "trace-b" });
@@ -76,7 +75,7 @@ describe("traces across three node processes", () => {
       () => {
         const got = receiver.spans.filter(mine);
         const names = new Set(got.map((s) => `${s.serviceInstanceId} ${s.name}`));
-        return names.has("trace-a agentmesh.v1.AgentService/SubmitTask") && names.has("trace-c run uppercase") && names.has("trace-b run relay") ? got : undefined;
+        return names.has("trace-a agentmesh.v1.AgentService/SubmitTask") && names.has("trace-c run uppercase") && names.has("trace-b run delegate") ? got : undefined;
       },
       { timeoutMs: 20_000, what: "the task's spans at the OTLP receiver" },
     );
@@ -97,11 +96,11 @@ describe("traces across three node processes", () => {
     const server = find("trace-a", "agentmesh.v1.AgentService/SubmitTask");
     const sendAB = find("trace-a", "send task_request");
     // A node that runs a peer's task handles the request in its "run" span (no separate "handle" span).
-    const runRelay = find("trace-b", "run relay");
+    const runDelegate = find("trace-b", "run delegate");
     const sendBC = find("trace-b", "send task_request");
     expect(server.parentSpanId).toBe("");
-    expect(runRelay.parentSpanId).toBe(sendAB.spanId);
-    expect(find("trace-b", "route uppercase").parentSpanId).toBe(runRelay.spanId);
+    expect(runDelegate.parentSpanId).toBe(sendAB.spanId);
+    expect(find("trace-b", "route uppercase").parentSpanId).toBe(runDelegate.spanId);
     expect(find("trace-c", "run uppercase").parentSpanId).toBe(sendBC.spanId);
     expect(spans.filter((s) => s.name === "handle task_request")).toEqual([]);
     // Every span of the trace, whatever the node, carries the correlation id.
@@ -116,14 +115,14 @@ describe("traces across three node processes", () => {
     expect(lines[0]).toMatch(/^trace [0-9a-f]{32} {2}\d+ spans {2}3 agents \(trace-a, trace-b, trace-c\) {2}/);
     expect(lines[1]).toMatch(/^AGENT\s+SPAN\s+DURATION\s+STATUS\s+\|0 /);
     const rows = lines.slice(2).map((l) => l.split(/\s{2,}/).slice(0, 2).join(" ").replace(/\s+/g, " "));
-    expect(rows.slice(0, 3)).toEqual(["trace-a agentmesh.v1.AgentService/SubmitTask", "trace-a route relay", "trace-a send task_request → trace-b"]);
-    expect(rows).toContain("trace-b run relay");
+    expect(rows.slice(0, 3)).toEqual(["trace-a agentmesh.v1.AgentService/SubmitTask", "trace-a route delegate", "trace-a send task_request → trace-b"]);
+    expect(rows).toContain("trace-b run delegate");
     expect(rows).toContain("trace-b send task_request → trace-c");
     expect(rows.at(-1)).toBe("trace-c run uppercase");
     // Indentation grows along the delegation chain.
     const indent = (name: string) => lines.find((l) => l.includes(name))!.indexOf(name);
-    expect(indent("route relay")).toBeLessThan(indent("run relay"));
-    expect(indent("run relay")).toBeLessThan(indent("run uppercase"));
+    expect(indent("route delegate")).toBeLessThan(indent("run delegate"));
+    expect(indent("run delegate")).toBeLessThan(indent("run uppercase"));
 
     const json = await processes.run(["trace", "--to", a.address, correlationId, "--json"]);
     expect(json.code, json.stderr).toBe(0);

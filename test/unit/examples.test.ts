@@ -54,6 +54,19 @@ describe("example handlers", () => {
     expect((await failure(() => exampleHandlers.sleep({ ms: -1 }, ctx()))).code).toBe(Code.InvalidArgument);
   });
 
+  it("delegate hands its input on to the capability named, as a sub-task, and returns what that gives back", async () => {
+    const asked: unknown[] = [];
+    const delegating = { ...ctx(), delegate: async (capability: string, input: unknown) => (asked.push([capability, input]), `done by ${capability}`) };
+    expect(await exampleHandlers.delegate({ capability: "uppercase", input: "hi" }, delegating)).toBe("done by uppercase");
+    expect(asked).toEqual([["uppercase", "hi"]]);
+    for (const bad of [null, "uppercase", {}, { capability: "" }, { capability: 7, input: "hi" }]) {
+      const e = await failure(() => exampleHandlers.delegate(bad, delegating));
+      expect(e.code, JSON.stringify(bad)).toBe(Code.InvalidArgument);
+      expect(e.message).toContain('delegate: input must be {"capability": string, "input": any}');
+    }
+    expect(asked).toHaveLength(1);
+  });
+
   it.each([
     ["NOT_FOUND", Code.NotFound],
     ["CANCELLED", Code.Canceled],
