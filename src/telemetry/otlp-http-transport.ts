@@ -103,7 +103,8 @@ export class OtlpHttpTransport implements IExporterTransport {
       backoff *= this.config.backoffMultiplier;
       const wait = Math.max(0, response.retryInMillis ?? jittered);
       if (wait > deadline - Date.now() || this.closed) return response;
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      // Unref'd: a retry waiting keeps no process alive by itself (a shutdown's flush waits for it, to its deadline).
+      await new Promise((resolve) => setTimeout(resolve, wait).unref());
       response = await this.attempt(data, deadline - Date.now());
     }
     return response;

@@ -190,10 +190,14 @@ export function startTracing(options: TracingOptions): Tracing {
 /** The provider this module made the API global, if any. */
 let registered: SpanRecorder | undefined;
 
-/** Waits for `promise`, at most `ms` (a shutdown must not hang on an unreachable collector); never rejects. */
+/**
+ * Waits for `promise`, at most `ms` (a shutdown must not hang on an unreachable collector); never rejects. The
+ * deadline's timer keeps the process alive meanwhile (an export's retry waits do not), so a process that ends
+ * after its shutdown gives the flush its whole deadline and no more.
+ */
 async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  await Promise.race([promise.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
 }
 
