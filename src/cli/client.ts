@@ -1,11 +1,13 @@
 /**
  * The gRPC client the commands use to talk to a node: AgentService over HTTP/2 cleartext, one session per
- * node, closed explicitly so a command exits as soon as it is done.
+ * node, closed explicitly so a command exits as soon as it is done; each unary call in a CLIENT span when the
+ * CLI traces (client-spans.ts).
  */
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AgentService } from "../../gen/agentmesh/v1/agent_service_pb.js";
 import { codeName } from "../protocol/errors.js";
+import { clientSpans } from "./client-spans.js";
 
 /** An AgentService client of one node. */
 export interface NodeClient {
@@ -21,7 +23,7 @@ export interface NodeClient {
 export function connectToNode(address: string): NodeClient {
   const baseUrl = `http://${address}`;
   const sessionManager = new Http2SessionManager(baseUrl);
-  const service = createClient(AgentService, createGrpcTransport({ baseUrl, sessionManager }));
+  const service = createClient(AgentService, createGrpcTransport({ baseUrl, sessionManager, interceptors: [clientSpans] }));
   return { address, service, close: () => sessionManager.abort() };
 }
 

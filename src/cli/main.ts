@@ -22,6 +22,9 @@ const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   demo: async () => (await import("./commands/demo.js")).demoCommand,
 };
 
+/** Commands whose calls to nodes are traced when an OTLP endpoint is configured (client-tracing.ts). */
+const TRACED_COMMANDS: ReadonlySet<CommandName> = new Set(["submit", "vote", "auction", "solve"]);
+
 /** Runs the agent-mesh command with `argv` (the arguments after the program name); resolves with the exit code. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const [name, ...args] = argv;
@@ -35,7 +38,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   }
   try {
     const command = await COMMANDS[name]();
-    return await command(args, io);
+    if (!TRACED_COMMANDS.has(name)) return await command(args, io);
+    const { startClientTracing, stopClientTracing } = await import("./client-tracing.js");
+    const tracing = startClientTracing();
+    try {
+      return await command(args, io);
+    } finally {
+      await stopClientTracing(tracing);
+    }
   } catch (err) {
     if (err instanceof UsageError) return usageError(io, err.message, name);
     return fail(io, err instanceof Error ? err.message : String(err));

@@ -111,6 +111,11 @@ export const headersGetter: TextMapGetter<Headers> = {
   get: (carrier, key) => carrier.get(key) ?? undefined,
 };
 
+/** Writes W3C headers into gRPC/Connect request metadata (a fetch Headers object). */
+export const headersSetter: TextMapSetter<Headers> = {
+  set: (carrier, key, value) => carrier.set(key, value),
+};
+
 /** The API's context key of the active span (the API makes its keys with Symbol.for, so this is the same key). */
 const SPAN_KEY = createContextKey("OpenTelemetry Context Key SPAN");
 

@@ -70,21 +70,23 @@ describe("traces across three node processes", () => {
     correlationId = result.correlationId;
     expect(submitted.stderr).toContain(`correlation_id=${correlationId}`);
 
+    // The CLI traced its call too (the endpoint is in its environment) and exported it before it exited.
     const mine = (s: ReceivedSpan) => s.attributes["agentmesh.correlation_id"] === correlationId;
     const spans = await waitFor(
       () => {
         const got = receiver.spans.filter(mine);
         const names = new Set(got.map((s) => `${s.serviceInstanceId} ${s.name}`));
-        return names.has("trace-a agentmesh.v1.AgentService/SubmitTask") && names.has("trace-c run uppercase") && names.has("trace-b run delegate") ? got : undefined;
+        const all = ["agent-mesh-cli agentmesh.v1.AgentService/SubmitTask", "trace-a agentmesh.v1.AgentService/SubmitTask", "trace-b run delegate", "trace-c run uppercase"];
+        return all.every((n) => names.has(n)) ? got : undefined;
       },
       { timeoutMs: 20_000, what: "the task's spans at the OTLP receiver" },
     );
-    // A and B export OTLP/protobuf by default; C, told http/json, OTLP/JSON — the receiver decodes both into one trace.
+    // A, B and the CLI export OTLP/protobuf by default; C, told http/json, OTLP/JSON — the receiver decodes both into one trace.
     expect(new Set(receiver.requests.map((r) => r.contentType))).toEqual(new Set([PROTOBUF, JSON_TYPE]));
     for (const s of spans) expect(`${s.serviceInstanceId} ${s.contentType}`).toBe(`${s.serviceInstanceId} ${s.serviceInstanceId === "trace-c" ? JSON_TYPE : PROTOBUF}`);
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
-    expect(new Set(spans.map((s) => s.serviceInstanceId))).toEqual(new Set(["trace-a", "trace-b", "trace-c"]));
-    // Each agent is a service of its own (named for it), all in the mesh's namespace.
+    expect(new Set(spans.map((s) => s.serviceInstanceId))).toEqual(new Set(["agent-mesh-cli", "trace-a", "trace-b", "trace-c"]));
+    // Each agent is a service of its own (named for it), all in the mesh's namespace; so is the CLI.
     for (const s of spans) expect(s.serviceName).toBe(s.serviceInstanceId);
     expect(new Set(spans.map((s) => s.serviceNamespace))).toEqual(new Set(["agent-mesh"]));
     // Parent/child across processes: C's run is a child of B's request, B's of A's.
@@ -93,12 +95,16 @@ describe("traces across three node processes", () => {
       expect(found, `${agent} ${name}`).toHaveLength(1);
       return found[0];
     };
+    const call = find("agent-mesh-cli", "agentmesh.v1.AgentService/SubmitTask");
+    expect(call.attributes).toMatchObject({ "rpc.system": "grpc", "rpc.service": "agentmesh.v1.AgentService", "rpc.method": "SubmitTask" });
     const server = find("trace-a", "agentmesh.v1.AgentService/SubmitTask");
     const sendAB = find("trace-a", "send task_request");
     // A node that runs a peer's task handles the request in its "run" span (no separate "handle" span).
     const runDelegate = find("trace-b", "run delegate");
     const sendBC = find("trace-b", "send task_request");
-    expect(server.parentSpanId).toBe("");
+    // The client call is the root; the node's span of it, its child.
+    expect(call.parentSpanId).toBe("");
+    expect(server.parentSpanId).toBe(call.spanId);
     expect(runDelegate.parentSpanId).toBe(sendAB.spanId);
     expect(find("trace-b", "route uppercase").parentSpanId).toBe(runDelegate.spanId);
     expect(find("trace-c", "run uppercase").parentSpanId).toBe(sendBC.spanId);
@@ -130,8 +136,9 @@ describe("traces across three node processes", () => {
     expect(parsed.traces).toHaveLength(1);
     const [t] = parsed.traces;
     expect(t.agents).toEqual(["trace-a", "trace-b", "trace-c"]);
-    // The rings hold the very spans the collector received.
-    const exported = receiver.spans.filter((s) => s.traceId === t.traceId).map((s) => s.spanId).sort();
+    // The rings hold the very spans the collector received from the nodes (the CLI keeps no ring: the waterfall's
+    // root is the node's span of the call, whose parent, the CLI's, no node has).
+    const exported = receiver.spans.filter((s) => s.traceId === t.traceId && s.serviceInstanceId !== "agent-mesh-cli").map((s) => s.spanId).sort();
     expect(t.spans.map((s) => s.spanId).sort()).toEqual(exported);
     expect(t.spans[0].depth).toBe(0);
     expect(Math.max(...t.spans.map((s) => s.depth))).toBe(t.spans.length - 1); // one chain, no fan-out
