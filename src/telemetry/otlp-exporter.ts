@@ -29,8 +29,23 @@ interface Serializer {
   deserializeResponse(data: Uint8Array): unknown;
 }
 
-/** A new OTLP/HTTP exporter to `url` sending `protocol` (default http/protobuf); loads the SDK's OTLP packages. */
-export function newOtlpExporter(url: string, protocol: OtlpProtocol = DEFAULT_OTLP_PROTOCOL): SpanExporter {
+/** A span exporter whose exports in flight can be given up at once. */
+export interface AbortableExporter extends SpanExporter {
+  /** Gives up the exports in flight (their requests and their waits between retries); see OtlpHttpTransport.abort. */
+  abortExports(): void;
+}
+
+/** True when `exporter` can give up its exports in flight. */
+export function isAbortable(exporter: SpanExporter | undefined): exporter is AbortableExporter {
+  return typeof (exporter as Partial<AbortableExporter> | undefined)?.abortExports === "function";
+}
+
+/**
+ * A new OTLP/HTTP exporter to `url` sending `protocol` (default http/protobuf); loads the SDK's OTLP packages.
+ * Through the node's own transport it can give up its exports in flight (abortExports; through the SDK's it
+ * does nothing).
+ */
+export function newOtlpExporter(url: string, protocol: OtlpProtocol = DEFAULT_OTLP_PROTOCOL): AbortableExporter {
   const { OTLPExporterBase, createOtlpNetworkExportDelegate } = sdkOtlpExporterBase();
   const { convertLegacyHttpOptions, createOtlpHttpExportDelegate, createOtlpHttpExporterMetrics } = sdkOtlpNodeHttp();
   const { JsonTraceSerializer, ProtobufTraceSerializer, TraceExporterMetricsHelper } = sdkOtlpTransformer();
@@ -46,14 +61,13 @@ export function newOtlpExporter(url: string, protocol: OtlpProtocol = DEFAULT_OT
   };
   // The SDK's exporters turn their options into the delegate's configuration (environment included) this way.
   const options = convertLegacyHttpOptions({ url }, "TRACES", "v1/traces", { "Content-Type": OTLP_CONTENT_TYPES[protocol] });
-  const delegate =
+  const transport =
     new URL(options.url).protocol === "http:" && options.compression === "none"
-      ? createOtlpNetworkExportDelegate(
-          options,
-          serializer,
-          createOtlpHttpExporterMetrics(COMPONENT_TYPE, TraceExporterMetricsHelper, options.url, undefined),
-          new OtlpHttpTransport({ url: options.url, headers: options.headers, userAgent: options.userAgent }),
-        )
+      ? new OtlpHttpTransport({ url: options.url, headers: options.headers, userAgent: options.userAgent })
+      : undefined;
+  const delegate =
+    transport !== undefined
+      ? createOtlpNetworkExportDelegate(options, serializer, createOtlpHttpExporterMetrics(COMPONENT_TYPE, TraceExporterMetricsHelper, options.url, undefined), transport)
       : createOtlpHttpExportDelegate(options, serializer, COMPONENT_TYPE, TraceExporterMetricsHelper, undefined);
-  return new OTLPExporterBase(delegate);
+  return Object.assign(new OTLPExporterBase(delegate), { abortExports: () => transport?.abort() });
 }

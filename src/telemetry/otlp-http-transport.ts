@@ -15,7 +15,8 @@
  * timeout are retryable. Retryable answers are retried here with the SDK's policy (up to 5 more tries, 1 s
  * growing ×1.5 with ±20 % jitter to at most 5 s, never past the export's timeout). A request on a kept
  * connection that the collector had closed meanwhile (no byte of a response came) is sent again at once on a
- * new connection.
+ * new connection. abort() (a tracing shutdown past its deadline) gives up the requests in flight and the waits
+ * between retries at once, so nothing of the transport keeps a stopping process alive.
  */
 import { connect, type Socket } from "node:net";
 import type { ExportResponse, IExporterTransport } from "@opentelemetry/otlp-exporter-base";
@@ -77,6 +78,10 @@ export class OtlpHttpTransport implements IExporterTransport {
   private readonly path: string;
   private readonly hostHeader: string;
   private readonly idle: Socket[] = [];
+  /** Connections of the requests in flight (abort() closes them). */
+  private readonly inFlight = new Set<Socket>();
+  /** Ends of the waits between retries in progress (abort() ends them). */
+  private readonly pauses = new Set<() => void>();
   private closed = false;
 
   /** A transport to `target` with `config` (defaults: DEFAULT_OTLP_HTTP_TRANSPORT_CONFIG). */
@@ -103,8 +108,8 @@ export class OtlpHttpTransport implements IExporterTransport {
       backoff *= this.config.backoffMultiplier;
       const wait = Math.max(0, response.retryInMillis ?? jittered);
       if (wait > deadline - Date.now() || this.closed) return response;
-      // Unref'd: a retry waiting keeps no process alive by itself (a shutdown's flush waits for it, to its deadline).
-      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      await this.pause(wait);
+      if (this.closed) return response;
       response = await this.attempt(data, deadline - Date.now());
     }
     return response;
@@ -114,6 +119,30 @@ export class OtlpHttpTransport implements IExporterTransport {
   shutdown(): void {
     this.closed = true;
     for (const socket of this.idle.splice(0)) socket.destroy();
+  }
+
+  /**
+   * Gives up every export at once (a shutdown whose deadline passed): closes as shutdown does, ends the waits
+   * between retries and closes the connections of requests in flight, so each send resolves with its last
+   * answer (retryable) and nothing of the transport keeps the process alive.
+   */
+  abort(): void {
+    this.shutdown();
+    for (const end of [...this.pauses]) end();
+    for (const socket of [...this.inFlight]) socket.destroy();
+  }
+
+  /** Waits `ms` before a retry, or until abort(). */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.pauses.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.pauses.add(end);
+    });
   }
 
   /** One try: on a kept connection (again on a new one if the collector had closed it), else on a new one. */
@@ -130,7 +159,7 @@ export class OtlpHttpTransport implements IExporterTransport {
       kept.off("data", closeOnData);
       kept.ref();
       const outcome = await this.exchange(kept, head, data, timeoutMs);
-      if (!outcome.stale) return outcome.response;
+      if (!outcome.stale || this.closed) return outcome.response;
     }
     return (await this.exchange(this.open(), head, data, timeoutMs - (Date.now() - started))).response;
   }
@@ -174,6 +203,7 @@ export class OtlpHttpTransport implements IExporterTransport {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.inFlight.delete(socket);
         socket.off("data", onData);
         socket.off("end", onEnd);
         socket.off("error", onError);
@@ -212,6 +242,7 @@ export class OtlpHttpTransport implements IExporterTransport {
       socket.on("end", onEnd);
       socket.on("error", onError);
       socket.on("close", onEnd); // closed with neither an end nor an error (destroyed): as an end
+      this.inFlight.add(socket);
       socket.cork();
       socket.write(head);
       socket.write(data);

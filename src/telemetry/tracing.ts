@@ -35,7 +35,7 @@ import { ATTR_AGENT_ID } from "../protocol/trace-context.js";
 import { AsyncContextManager, noteInstalledContextManager, SyncContextManager } from "./context-manager.js";
 import { DEFAULT_EXPORT_QUEUE_CONFIG, ExportQueue, type ExportQueueConfig, type ExportStats } from "./export-queue.js";
 import { installNodeTracing, type NodeTracing } from "./node-tracing.js";
-import { newOtlpExporter } from "./otlp-exporter.js";
+import { isAbortable, newOtlpExporter } from "./otlp-exporter.js";
 import { otlpTracesProtocol } from "./otlp-protocol.js";
 import { RecordBacklog } from "./otlp-records.js";
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from "./recorded-span.js";
@@ -176,7 +176,8 @@ export function startTracing(options: TracingOptions): Tracing {
           registered = undefined;
           installNodeTracing(undefined);
         }
-        await withDeadline(provider.shutdown(), timeoutMs);
+        // Past the deadline the exports still in flight are given up, so nothing of them keeps the process alive.
+        if (!(await withDeadline(provider.shutdown(), timeoutMs)) && isAbortable(exporter)) exporter.abortExports();
       })()),
   };
   if (register) {
@@ -191,14 +192,15 @@ export function startTracing(options: TracingOptions): Tracing {
 let registered: SpanRecorder | undefined;
 
 /**
- * Waits for `promise`, at most `ms` (a shutdown must not hang on an unreachable collector); never rejects. The
- * deadline's timer keeps the process alive meanwhile (an export's retry waits do not), so a process that ends
- * after its shutdown gives the flush its whole deadline and no more.
+ * Waits for `promise`, at most `ms` (a shutdown must not hang on an unreachable collector); never rejects.
+ * Resolves true when `promise` settled in time. The deadline's timer keeps the process alive meanwhile, so a
+ * process that ends after its shutdown gives the flush its whole deadline.
  */
-async function withDeadline(promise: Promise<unknown>, ms: number): Promise<void> {
+async function withDeadline(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  const settled = await Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
   clearTimeout(timer);
+  return settled;
 }
 
 let contextInstalled = false;

@@ -2,8 +2,8 @@
  * The CLI as a traced client (src/cli/client-tracing.ts, client-spans.ts), against a real node process and an
  * OTLP/HTTP receiver started here: with an endpoint in its environment, `agent-mesh submit` exports a CLIENT
  * span of its call before it exits, and the node's span of the call is its child; a collector that cannot be
- * reached costs no result; a malformed AGENT_MESH_CLI_TRACE_FLUSH_MS is a usage error; inspection commands
- * (agents) make no span. The node itself exports nothing here, so every span received is the CLI's.
+ * reached, or never answers, costs no result and no more than the flush wait; a malformed
+ * AGENT_MESH_CLI_TRACE_FLUSH_MS is a usage error; inspection commands (agents) make no span. The node itself exports nothing here, so every span received is the CLI's.
  */
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,6 +72,24 @@ describe("agent-mesh submit as a traced client", () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout.trim()).toBe('"still here"');
     expect(receiver.spans.length).toBe(before);
+  });
+
+  it("gives up a collector that takes the request and never answers once its flush wait is over", async () => {
+    const silent = createServer((socket) => socket.on("error", () => {})); // reads nothing, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      // The request's own timeout is 50 s: only giving it up at the flush deadline ends the command within the 20 s allowed.
+      const res = await processes.run(["submit", "--to", node.address, "--capability", "echo", "--input", '"on time"'], 20_000, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_EXPORTER_OTLP_TIMEOUT: "50000",
+        AGENT_MESH_CLI_TRACE_FLUSH_MS: "300",
+      });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout.trim()).toBe('"on time"');
+    } finally {
+      silent.close();
+    }
   });
 
   it("refuses a malformed AGENT_MESH_CLI_TRACE_FLUSH_MS with exit 2, naming it", async () => {

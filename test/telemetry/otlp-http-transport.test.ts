@@ -4,7 +4,7 @@
  * retried, after Retry-After when given; other statuses fail with their code and body; network errors and
  * timeouts retryable, and retried until the collector is up), resends at once on a new connection when the
  * collector closed the kept one, refuses headers that cannot be sent and responses over its limit, and closes
- * its connections on shutdown.
+ * its connections on shutdown; abort gives up a request in flight and a wait between retries at once.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
@@ -224,6 +224,26 @@ describe("OtlpHttpTransport", () => {
     expect(socket.destroyed).toBe(false);
     t.shutdown();
     await waitFor(() => socket.destroyed || socket.readableEnded);
+  });
+
+  it("gives up at once on abort: a request the collector never answers, and a wait between retries", async () => {
+    const silent = await rawServer(() => {});
+    const t1 = transport(silent.url);
+    const hanging = t1.send(Buffer.from("spans"), 60_000);
+    await waitFor(() => silent.connections.length === 1);
+    t1.abort();
+    expect((await hanging).status).toBe("retryable");
+
+    const probe = await httpServer((_, res) => res.end());
+    const url = probe.url;
+    await new Promise((resolve) => servers.pop()!.close(resolve)); // nothing listens there now
+    const t2 = transport(url, { initialBackoffMs: 60_000, maxBackoffMs: 60_000 });
+    const waiting = t2.send(Buffer.from("spans"), 120_000); // refused, then a minute's wait before the retry
+    await waitFor(() => (t2 as unknown as { pauses: Set<unknown> }).pauses.size === 1); // in that wait
+    t2.abort();
+    const response = await waiting;
+    expect(response.status).toBe("retryable");
+    expect((response as { error?: NodeJS.ErrnoException }).error?.code).toBe("ECONNREFUSED");
   });
 
   it("refuses an endpoint that is not http:", () => {
