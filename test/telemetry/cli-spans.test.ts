@@ -63,6 +63,18 @@ describe("agent-mesh submit as a traced client", () => {
     }
   });
 
+  it("traces agent-mesh vote the same way: its ReachConsensus call is the root of the round's trace", async () => {
+    const before = receiver.spans.length;
+    const res = await processes.run(["vote", "--to", node.address, "--question", "ship it?", "--options", "yes,no", "--json"], 30_000, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+    });
+    expect(res.code, res.stderr).toBe(0);
+    const mine = receiver.spans.slice(before);
+    expect(mine.map((s) => `${s.serviceName} ${s.name}`)).toEqual(["agent-mesh-cli agentmesh.v1.AgentService/ReachConsensus"]);
+    expect(mine[0]).toMatchObject({ parentSpanId: "" });
+    expect(mine[0].attributes["agentmesh.correlation_id"]).toMatch(/./);
+  });
+
   it("still gives the task's result, exit 0, when the collector cannot be reached", async () => {
     const before = receiver.spans.length;
     const res = await processes.run(["submit", "--to", node.address, "--capability", "echo", "--input", '"still here"'], 30_000, {
