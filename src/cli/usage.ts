@@ -26,7 +26,9 @@ Commands:
   demo     run a local mesh of node processes and route tasks across it
 
 Run "agent-mesh <command> --help" for the options of a command.
-Exit codes: 0 success, 1 failure, 2 bad usage.`;
+Exit codes: 0 success, 1 failure, 2 bad usage.
+Traces: with OTEL_EXPORTER_OTLP_ENDPOINT set, node exports its spans, and submit, vote, auction and solve
+the span of their call (the root of the task's trace); see the README's "Tracing".`;
 
 const NODE = `Usage: agent-mesh node --id ID --port PORT --capabilities CAP,... [options]
 
