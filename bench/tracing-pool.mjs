@@ -1,7 +1,7 @@
 /**
  * The tracing goals over several full runs: reads the JSON that `npm run bench -- --json FILE` writes, takes
  * each run's per-round ratios of the span ring and of the OTLP export to tracing off (the tracing rounds' req/s,
- * round by round, as lib/stats.mjs pairedRatios takes them), and prints each run's median and the median of all their rounds
+ * round by round: lib/stats.mjs pairedRatios), and prints each run's median and the median of all their rounds
  * pooled, with its distribution-free 95 % interval. One run's 15 rounds cannot tell 0.88× from 0.91× on a
  * shared machine; several runs pooled can.
  *
@@ -12,7 +12,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { num, table } from "./lib/report.mjs";
-import { medianInterval, spread } from "./lib/stats.mjs";
+import { pairedRatios } from "./lib/stats.mjs";
 
 /** The tracing figures of a full run's JSON, by mode, and the name they have there. */
 const MODES = [
@@ -27,7 +27,7 @@ if (files.length === 0 || files.some((f) => f === "-h" || f === "--help")) {
   process.exit(files.length === 0 ? 2 : 0);
 }
 
-/** `file`'s tracing rounds: req/s of tracing off and of each mode, one per round, in the rounds' order. */
+/** `file`'s tracing rounds: for each mode, its runs and tracing off's of the same rounds, as `{ rps }`, aligned. */
 function rounds(file) {
   let results;
   try {
@@ -37,29 +37,26 @@ function rounds(file) {
   }
   const off = results?.[OFF]?.rpsRuns;
   if (!Array.isArray(off)) throw new Error(`${file}: no tracing rounds (${OFF}); a --quick run has none`);
-  return { off, ...Object.fromEntries(MODES.map(([, key]) => [key, results[key]?.rpsRuns ?? []])) };
+  return MODES.map(([, key]) => {
+    const on = results[key]?.rpsRuns ?? [];
+    const n = Math.min(on.length, off.length);
+    return { on: on.slice(0, n).map((rps) => ({ rps })), off: off.slice(0, n).map((rps) => ({ rps })) };
+  });
 }
 
-/** The ratios of `on` to `off`, round by round (up to the shorter list). */
-function ratios(on, off) {
-  return on.slice(0, off.length).map((rps, i) => rps / off[i]).filter((x) => Number.isFinite(x));
-}
-
-/** "0.893× [0.879–0.900]" for ratios `list`: their median and its 95 % interval (none below 6 rounds). */
-function ratioText(list) {
-  const sorted = [...list].sort((a, b) => a - b);
-  const ci = medianInterval(sorted);
-  return list.length === 0 ? "" : `${num(spread(sorted).median, 3)}×${ci === undefined ? "" : ` [${num(ci[0], 3)}–${num(ci[1], 3)}]`}`;
+/** "0.893× [0.879–0.900]": the median of the rounds' ratios and its 95 % interval (none below 6 rounds). */
+function ratioText({ on, off }) {
+  if (on.length === 0) return "";
+  const r = pairedRatios(on, off, "rps");
+  return `${num(r.median, 3)}×${r.ci95 === undefined ? "" : ` [${num(r.ci95[0], 3)}–${num(r.ci95[1], 3)}]`}`;
 }
 
 try {
-  const runs = files.map((file) => {
-    const r = rounds(file);
-    return { file, off: r.off.length, byMode: MODES.map(([, key]) => ratios(r[key], r.off)) };
-  });
-  const rows = runs.map((r) => [basename(r.file), String(r.off), ...r.byMode.map(ratioText)]);
-  const pooled = MODES.map((_, m) => runs.flatMap((r) => r.byMode[m]));
-  rows.push([`${runs.length} runs pooled`, String(runs.reduce((a, r) => a + r.off, 0)), ...pooled.map(ratioText)]);
+  const runs = files.map((file) => ({ file, byMode: rounds(file) }));
+  const count = (r) => Math.max(...r.byMode.map((m) => m.off.length));
+  const rows = runs.map((r) => [basename(r.file), String(count(r)), ...r.byMode.map(ratioText)]);
+  const pooled = MODES.map((_, m) => ({ on: runs.flatMap((r) => r.byMode[m].on), off: runs.flatMap((r) => r.byMode[m].off) }));
+  rows.push([`${runs.length} runs pooled`, String(runs.reduce((a, r) => a + count(r), 0)), ...pooled.map(ratioText)]);
   process.stdout.write(`tracing ÷ tracing off, routed conc 64: the median of the rounds' ratios [its 95 % interval]\n${table(["run", "rounds", ...MODES.map(([name]) => name)], rows)}\n`);
 } catch (err) {
   process.stderr.write(`tracing-pool: ${err instanceof Error ? err.message : String(err)}\n`);
