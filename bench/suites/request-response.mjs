@@ -17,8 +17,9 @@
  * routed, direct and link run on both, interleaved: before/after figures from the same run.
  * `link` alone (--only link): tcp, grpc and link at concurrency 1 and 64, and link on a pair with tracing off
  * (link-off); with --compare-bin, link and link-off of that build too (pairs of it as shipped and tracing off).
- * Tracing (concurrency 64, routed): nodes with OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by
- * default), and exporting every span over OTLP/HTTP to a local receiver (batch exporter, always_on sampler).
+ * Tracing (concurrency 64, routed), on three pairs of its own with the same history: nodes with
+ * OTEL_SDK_DISABLED=true (off), as shipped (span ring, on by default), and exporting every span over OTLP/HTTP
+ * to a local receiver (batch exporter, always_on sampler).
  * At the end the exporting pair stops gracefully and the spans the receiver got are held against the tasks that
  * pair ran (SPANS_PER_ROUTED_TASK each): a span lost fails the goal.
  */
@@ -43,6 +44,10 @@ export async function requestResponseSuite(ctx) {
   const sink = tracing ? await startReceiver(procs) : undefined;
   const pairs = { mesh: await startPair(ctx.procs, "mesh", {}) };
   if (ctx.compareBin !== undefined) pairs.cmp = await startPair(ctx.procs, "cmp", {}, ctx.compareBin);
+  // The tracing configurations run on pairs of their own, started together and loaded only by those
+  // configurations, so that the three have the same history: the request/response pair's long history
+  // (every other load, the soak) makes its span ring cost less than a fresh pair's.
+  if (tracing) pairs.ring = await startPair(ctx.procs, "ring", {});
   if (tracing || linkOnly) pairs.off = await startPair(ctx.procs, "off", { OTEL_SDK_DISABLED: "true" });
   if (linkOnly && ctx.compareBin !== undefined) pairs.cmpOff = await startPair(ctx.procs, "cmp-off", { OTEL_SDK_DISABLED: "true" }, ctx.compareBin);
   if (tracing) pairs.otlp = await startPair(ctx.procs, "otlp", { OTEL_EXPORTER_OTLP_ENDPOINT: sink.ready.endpoint, OTEL_TRACES_SAMPLER: "always_on" });
@@ -98,8 +103,7 @@ export async function requestResponseSuite(ctx) {
     }
   }
   if (tracing) {
-    if (!rr) configs.push({ name: "routed", c: 64, pids: { loadgen: loadgen.pid, A: m.a.pid, B: m.b.pid }, rss: { A: m.a.pid, B: m.b.pid }, go: (ms) => submitLoad(loadgen, m.a, 64, ms) });
-    for (const mode of ["off", "otlp"]) {
+    for (const mode of ["ring", "off", "otlp"]) {
       const p = pairs[mode];
       configs.push({ name: `routed-${mode}`, c: 64, pids: { loadgen: loadgen.pid, A: p.a.pid, B: p.b.pid, ...(mode === "otlp" ? { sink: sink.pid } : {}) }, go: (ms) => submitLoad(loadgen, p.a, 64, ms) });
     }
@@ -124,18 +128,14 @@ export async function requestResponseSuite(ctx) {
   // The soak before the tracing rounds: its pair's heap then comes to it as it did before those rounds existed.
   if (soak) out.soak = await soakRun(ctx, loadgen, m);
 
-  // The tracing ratios' own rounds: the three routed configurations at concurrency 64 alone, longer runs. The
-  // span ring's samples go to a figure of their own ("routed-ring@64", the tracing table's), which starts with
-  // the routed runs above, so that the request/response table's routed row keeps its `runs` runs.
-  const tracingConfigs = tracing ? configs.filter((cfg) => cfg.c === 64 && ["routed", "routed-off", "routed-otlp"].includes(cfg.name)) : [];
+  // The tracing ratios' own rounds: the three tracing configurations alone, longer runs.
+  const tracingConfigs = tracing ? configs.filter((cfg) => ["routed-ring", "routed-off", "routed-otlp"].includes(cfg.name)) : [];
   const tracingRounds = tracingConfigs.length > 0 ? ctx.tracingRounds : 0;
-  const tracingKey = (cfg) => (cfg.name === "routed" ? "routed-ring@64" : key(cfg));
-  if (tracingConfigs.length > 0) samples.set("routed-ring@64", [...samples.get("routed@64")]);
   for (let r = 0; r < tracingRounds; r++) {
-    for (const cfg of roundOrder(tracingConfigs, r)) samples.get(tracingKey(cfg)).push(await measure(cfg, ctx.tracingRunMs));
+    for (const cfg of roundOrder(tracingConfigs, r)) samples.get(key(cfg)).push(await measure(cfg, ctx.tracingRunMs));
     log(`tracing: round ${r + 1}/${tracingRounds} done`);
   }
-  for (const cfg of tracingConfigs) results[tracingKey(cfg)] = summarise(cfg, samples.get(tracingKey(cfg)));
+  for (const cfg of tracingConfigs) results[key(cfg)] = summarise(cfg, samples.get(key(cfg)));
   if (tracing) {
     // Each round's ratio to tracing off (the rounds above and these: the same rounds for the three), whose
     // median the tracing goals take; see lib/stats.mjs pairedRatios.
