@@ -46,6 +46,8 @@ Options:
                       rounds (default 10; --quick 0): their ratios rest on more samples than one-second runs
                       give; the tracing goals take the median of every round's ratio to tracing off
   --tracing-run-ms MS length of one run of those rounds (default 2000)
+  --tracing-warmup-ms MS  load on each tracing pair before any of its runs is measured (default 15000;
+                      --quick 300): a pair exporting spans reaches its steady rate only after ~14 s of load
   --soak-seconds S    length of the soak (default 45; --quick 10; the goal's full soak is 300)
   --compare-bin FILE  also run routed and link (conc 1 and 64; with --only link: link, tracing as shipped and
                       off) on nodes of another build's bin/agent-mesh.js, interleaved with this build's:
@@ -64,6 +66,7 @@ function options(argv) {
         quick: { type: "boolean", default: false },
         "tracing-rounds": { type: "string" },
         "tracing-run-ms": { type: "string" },
+        "tracing-warmup-ms": { type: "string" },
         json: { type: "string" },
         only: { type: "string" },
         runs: { type: "string" },
@@ -101,6 +104,7 @@ function options(argv) {
     runMs: int(v["run-ms"], "run-ms", 100, 60_000, quick ? 400 : 1000),
     tracingRounds: int(v["tracing-rounds"], "tracing-rounds", 0, 50, quick ? 0 : 10),
     tracingRunMs: int(v["tracing-run-ms"], "tracing-run-ms", 100, 60_000, 2000),
+    tracingWarmupMs: int(v["tracing-warmup-ms"], "tracing-warmup-ms", 100, 120_000, quick ? 300 : 15_000),
     soakSeconds: int(v["soak-seconds"], "soak-seconds", 2, 3600, quick ? 10 : 45),
     compareBin: v["compare-bin"] === undefined ? undefined : resolve(v["compare-bin"]),
   };
@@ -140,6 +144,7 @@ async function main() {
     runMs: opts.runMs,
     tracingRounds: opts.tracingRounds,
     tracingRunMs: opts.tracingRunMs,
+    tracingWarmupMs: opts.tracingWarmupMs,
     warmupMs: opts.quick ? 300 : 1000,
     settleMs: opts.quick ? 500 : 1500,
     soakSeconds: opts.soakSeconds,

@@ -118,7 +118,12 @@ export async function requestResponseSuite(ctx) {
   }
 
   const samples = new Map(configs.map((cfg) => [key(cfg), []]));
-  for (const cfg of configs) await measure(cfg, ctx.warmupMs); // warm-up, not recorded
+  // Warm-up, not recorded. The tracing pairs get longer: a pair's code is compiled and optimized under load,
+  // and the more of it runs per task the longer that takes (from the first request, node A's CPU per task
+  // settles after ~4 s with tracing off, ~8 s with the span ring and ~14 s exporting), so shorter warm-ups
+  // measure the tracing pairs before their steady state.
+  const tracingPair = new Set(["routed-ring", "routed-off", "routed-otlp"]);
+  for (const cfg of configs) await measure(cfg, tracingPair.has(cfg.name) ? ctx.tracingWarmupMs : ctx.warmupMs);
   for (let r = 0; r < ctx.runs; r++) {
     for (const cfg of roundOrder(configs, r, 3)) samples.get(key(cfg)).push(await measure(cfg, ctx.runMs));
     log(`request/response: round ${r + 1}/${ctx.runs} done`);
