@@ -43,7 +43,7 @@ Options:
   --runs N            repetitions of each measurement (default 5; --quick 2)
   --run-ms MS         length of one request/response run (default 1000; --quick 400)
   --tracing-rounds N  more rounds of the three tracing configurations alone, after the request/response
-                      rounds (default 10; --quick 0): their ratios rest on more samples than one-second runs
+                      rounds (default 8; --quick 0): their ratios rest on more samples than one-second runs
                       give; the tracing goals take the median of every round's ratio to tracing off
   --tracing-run-ms MS length of one run of those rounds (default 2000)
   --tracing-warmup-ms MS  load on each tracing pair before any of its runs is measured (default 15000;
@@ -102,7 +102,7 @@ function options(argv) {
     only: new Set(only),
     runs: int(v.runs, "runs", 1, 50, quick ? 2 : 5),
     runMs: int(v["run-ms"], "run-ms", 100, 60_000, quick ? 400 : 1000),
-    tracingRounds: int(v["tracing-rounds"], "tracing-rounds", 0, 50, quick ? 0 : 10),
+    tracingRounds: int(v["tracing-rounds"], "tracing-rounds", 0, 50, quick ? 0 : 8),
     tracingRunMs: int(v["tracing-run-ms"], "tracing-run-ms", 100, 60_000, 2000),
     tracingWarmupMs: int(v["tracing-warmup-ms"], "tracing-warmup-ms", 100, 120_000, quick ? 300 : 15_000),
     soakSeconds: int(v["soak-seconds"], "soak-seconds", 2, 3600, quick ? 10 : 45),
