@@ -29,6 +29,9 @@ import { cpuMeter, cpuSeconds, rssMb } from "../lib/proc-stats.mjs";
 import { pairedRatios, roundOrder, slope, spread } from "../lib/stats.mjs";
 import { PAYLOAD_TEXT } from "../lib/wire.mjs";
 
+/** The tracing configurations: routed load on the pairs with the span ring, tracing off and the OTLP export. */
+const TRACING_CONFIGS = new Set(["routed-ring", "routed-off", "routed-otlp"]);
+
 /** Runs the request/response, tracing and soak benchmarks selected in `ctx.only`; resolves with their results. */
 export async function requestResponseSuite(ctx) {
   const { procs, only, log } = ctx;
@@ -122,19 +125,18 @@ export async function requestResponseSuite(ctx) {
   // and the more of it runs per task the longer that takes (from the first request, node A's CPU per task
   // settles after ~4 s with tracing off, ~8 s with the span ring and ~14 s exporting), so shorter warm-ups
   // measure the tracing pairs before their steady state.
-  const tracingPair = new Set(["routed-ring", "routed-off", "routed-otlp"]);
-  for (const cfg of configs) await measure(cfg, tracingPair.has(cfg.name) ? ctx.tracingWarmupMs : ctx.warmupMs);
+  for (const cfg of configs) await measure(cfg, TRACING_CONFIGS.has(cfg.name) ? ctx.tracingWarmupMs : ctx.warmupMs);
   for (let r = 0; r < ctx.runs; r++) {
     for (const cfg of roundOrder(configs, r, 3)) samples.get(key(cfg)).push(await measure(cfg, ctx.runMs));
     log(`request/response: round ${r + 1}/${ctx.runs} done`);
   }
   const results = Object.fromEntries(configs.map((cfg) => [key(cfg), summarise(cfg, samples.get(key(cfg)))]));
   const out = { payloadBytes: PAYLOAD_TEXT.length + 2, runs: ctx.runs, runMs: ctx.runMs, idleRssMb, cmpIdleRssMb, results };
-  // The soak before the tracing rounds: its pair's heap then comes to it as it did before those rounds existed.
+  // The soak, on the request/response pair (the tracing rounds below run on pairs of their own).
   if (soak) out.soak = await soakRun(ctx, loadgen, m);
 
   // The tracing ratios' own rounds: the three tracing configurations alone, longer runs.
-  const tracingConfigs = tracing ? configs.filter((cfg) => ["routed-ring", "routed-off", "routed-otlp"].includes(cfg.name)) : [];
+  const tracingConfigs = configs.filter((cfg) => TRACING_CONFIGS.has(cfg.name));
   const tracingRounds = tracingConfigs.length > 0 ? ctx.tracingRounds : 0;
   for (let r = 0; r < tracingRounds; r++) {
     for (const cfg of roundOrder(tracingConfigs, r)) samples.get(key(cfg)).push(await measure(cfg, ctx.tracingRunMs));
