@@ -2,7 +2,7 @@
  * The tracing goals over several full runs: reads the JSON that `npm run bench -- --json FILE` writes, takes
  * each run's per-round ratios of the span ring and of the OTLP export to tracing off (the tracing rounds' req/s,
  * round by round: lib/stats.mjs pairedRatios), and prints each run's median and the median of all their rounds
- * pooled, with its distribution-free 95 % interval. One run's 15 rounds cannot tell 0.88× from 0.91× on a
+ * pooled, with its distribution-free 95 % interval. One run's 13 rounds cannot tell 0.88× from 0.91× on a
  * shared machine; several runs pooled can.
  *
  *   node bench/tracing-pool.mjs results/run-A.json results/run-B.json ...
