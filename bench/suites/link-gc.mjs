@@ -3,13 +3,13 @@
  * load generator keeps N node.request calls to B in flight; see agents/bench-agent.mjs) on node pairs with
  * tracing off (OTEL_SDK_DISABLED=true), as shipped (span ring) and, with --modes, recording into a ring of
  * one span (ring1: spans made and ended, almost nothing kept), of this build and, with --compare-bin, of
- * another, every node under `node --trace-gc-nvp`. Every configuration runs once to warm up, then --runs
- * times, interleaved (the order rotates each round). Per request: CPU µs of both nodes (from /proc), and from
+ * another, every node under `node --trace-gc-nvp`. Every configuration gets --warmup-ms of load first
+ * (default 2000), then runs --runs times, interleaved (the order rotates each round). Per request: CPU µs of both nodes (from /proc), and from
  * V8's GC trace of both nodes the bytes promoted to the old generation by scavenges and the GC pause time
  * (scavenges and mark-compacts).
  *
  *   node bench/suites/link-gc.mjs [--compare-bin ../old/bin/agent-mesh.js] [--runs 7] [--run-ms 2000]
- *                                 [--concurrency 64] [--modes off,ring,ring1] [--json FILE]
+ *                                 [--warmup-ms 2000] [--concurrency 64] [--modes off,ring,ring1] [--json FILE]
  *
  * Needs `npm run build` (this build's dist/) and Linux /proc. Every process it starts is stopped at the end.
  */
@@ -30,7 +30,7 @@ const MODES = {
   ring1: { label: "ring of 1 span", env: { AGENT_MESH_TRACE_RING_SIZE: "1" } },
 };
 
-const { runs, runMs, concurrency, modes, compareBin, json } = compareOptions("link-gc", MODES, { runs: 7, runMs: 2000, modes: "off,ring" });
+const { runs, runMs, warmupMs, concurrency, modes, compareBin, json } = compareOptions("link-gc", MODES, { runs: 7, runMs: 2000, warmupMs: 2000, modes: "off,ring" });
 const { log, atStart } = elapsedLog();
 const procs = new Processes();
 let exitCode = 0;
@@ -44,9 +44,9 @@ try {
       configs.push({ build, mode, pair, go: (ms) => ask(loadgen, { op: "submit", capability: "bench_link", address: pair.a.address, input: { peer: pair.b.id, concurrency, durationMs: ms, payload: PAYLOAD_TEXT }, timeoutMs: ms + 15_000 }, ms + 20_000) });
     }
   }
-  log(`${configs.length} pairs up; ${runs} runs of ${runMs} ms each after a warm-up`);
+  log(`${configs.length} pairs up; ${runs} runs of ${runMs} ms each after ${warmupMs} ms of warm-up`);
   const samples = new Map(configs.map((c) => [c, []]));
-  for (const cfg of configs) await measure(cfg, Math.max(2000, runMs));
+  for (const cfg of configs) await measure(cfg, warmupMs);
   for (let r = 0; r < runs; r++) {
     for (let i = 0; i < configs.length; i++) {
       const cfg = configs[(i + r) % configs.length];

@@ -4,7 +4,8 @@
  * tracing off (OTEL_SDK_DISABLED=true), as shipped (span ring only) and exporting every span over OTLP/HTTP
  * to a local receiver (always_on, batch export); with --modes, also ring-async and otlp-async (the same with
  * AGENT_MESH_TRACE_ASYNC_CONTEXT=true: the AsyncLocalStorage context manager, not the default before Node 24).
- * Every configuration runs once to warm up, then --runs times,
+ * Every configuration gets --warmup-ms of load first (default 15000, as the full benchmark's tracing pairs:
+ * an exporting node's CPU per request settles only after ~14 s; bench/README.md), then runs --runs times,
  * interleaved (the order rotates each round and reverses every other round: lib/stats.mjs roundOrder), so
  * the drift of a shared machine spreads over all of them and no configuration always follows the same one.
  * Besides the ratios to "off" (of the medians, and the median of each round's ratio: lib/stats.mjs
@@ -12,7 +13,7 @@
  * processes of the configuration, the receiver included when exporting, minus the same build's "off"), and
  * each process's CPU per request.
  *
- *   node bench/suites/tracing-compare.mjs [--compare-bin ../old/bin/agent-mesh.js] [--runs 5] [--run-ms 1000]
+ *   node bench/suites/tracing-compare.mjs [--compare-bin ../old/bin/agent-mesh.js] [--runs 5] [--run-ms 1000] [--warmup-ms 15000]
  *                                         [--modes off,ring,otlp,ring-async,otlp-async] [--concurrency 64] [--json FILE]
  *
  * Needs `npm run build` (this build's dist/) and Linux /proc. Every process it starts is stopped at the end.
@@ -33,7 +34,7 @@ const MODES = {
   "otlp-async": "ring + OTLP, AsyncLocalStorage context",
 };
 
-const { runs, runMs, concurrency, modes, compareBin, json } = compareOptions("tracing-compare", MODES, { runs: 5, runMs: 1000, modes: "off,ring,otlp" });
+const { runs, runMs, warmupMs, concurrency, modes, compareBin, json } = compareOptions("tracing-compare", MODES, { runs: 5, runMs: 1000, warmupMs: 15_000, modes: "off,ring,otlp" });
 const { log, atStart } = elapsedLog();
 const procs = new Processes();
 let exitCode = 0;
@@ -51,9 +52,9 @@ try {
       configs.push({ build, mode, pids: { loadgen: loadgen.pid, A: pair.a.pid, B: pair.b.pid, ...(mode.startsWith("otlp") ? { sink: sink.pid } : {}) }, go: (ms) => submitLoad(loadgen, pair.a, concurrency, ms) });
     }
   }
-  log(`${configs.length} pairs up; ${runs} runs of ${runMs} ms each after a warm-up`);
+  log(`${configs.length} pairs up; ${runs} runs of ${runMs} ms each after ${warmupMs} ms of warm-up`);
   const samples = new Map(configs.map((c) => [c, []]));
-  for (const cfg of configs) await measure(cfg, Math.max(1000, runMs));
+  for (const cfg of configs) await measure(cfg, warmupMs);
   for (let r = 0; r < runs; r++) {
     for (const cfg of roundOrder(configs, r)) samples.get(cfg).push(await measure(cfg, runMs));
     log(`round ${r + 1}/${runs} done`);
