@@ -30,13 +30,13 @@ import { silentLogger, type Logger } from "../protocol/logger.js";
 import { envelopeToMessage, messageToBody, type Message, type MessageInit } from "../protocol/message.js";
 import {
   envelopeMessageType,
+  envelopeSpanName,
   extractTrace,
   failSpan,
   injectTrace,
   isMembershipTraffic,
   setEnvelopeAttributes,
   SPAN_OPTIONS,
-  SpanNames,
   spanTrace,
   TRACER_NAME,
   withSpan,
@@ -53,16 +53,6 @@ import { checkHops, HandlerTable, isThenable, replyInit } from "./message-utils.
 const ATTR_TO_PEER = "agentmesh.peer";
 const ATTR_REPLY_FROM = "agentmesh.reply.from";
 const ATTR_REPLY_TYPE = "agentmesh.reply.message_type";
-
-/** A span name of low cardinality: "VERB TYPE" for the mesh's own bodies, "VERB message" for user messages. */
-function spanName(verb: string, env: Envelope): string {
-  let names = spanNames.get(verb);
-  if (names === undefined) spanNames.set(verb, (names = new SpanNames(`${verb} `)));
-  return names.of(env.body.case === "user" ? "message" : envelopeMessageType(env));
-}
-
-/** Span names made so far, by verb (a few verbs, a few types each). */
-const spanNames = new Map<string, SpanNames>();
 
 /** Where agents are: what the bus needs from the registry. */
 export interface AgentDirectory {
@@ -576,7 +566,7 @@ export class MeshMessageBus implements MessageBus {
       let out = env;
       let span: Span | undefined;
       if (spanEach) {
-        span = this.tracer.startSpan(spanName("send", env), SPAN_OPTIONS[SpanKind.PRODUCER], ctx);
+        span = this.tracer.startSpan(envelopeSpanName("send", env), SPAN_OPTIONS[SpanKind.PRODUCER], ctx);
         out = { ...env, trace: spanTrace(ctx, span) };
         if (span.isRecording()) {
           setEnvelopeAttributes(span, env, SpanKind.PRODUCER, this.selfId);
@@ -600,7 +590,7 @@ export class MeshMessageBus implements MessageBus {
    */
   private startSpan(env: Envelope, verb: string, kind: SpanKind, parent: Context, extra?: Attributes): Span {
     if (!this.traceMembership && isMembershipTraffic(env.body.case)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-    const span = this.tracer.startSpan(spanName(verb, env), SPAN_OPTIONS[kind], parent);
+    const span = this.tracer.startSpan(envelopeSpanName(verb, env), SPAN_OPTIONS[kind], parent);
     if (span.isRecording()) {
       setEnvelopeAttributes(span, env, kind, this.selfId);
       if (extra !== undefined) span.setAttributes(extra);

@@ -3,12 +3,15 @@
  * validated here and errors leave as gRPC statuses naming the offending field, capability or agent.
  *
  * SubmitTask, Publish and Broadcast each run in a SERVER span that continues the caller's trace from the
- * W3C traceparent/tracestate/baggage request headers; GetSpans answers from the node's span ring.
+ * W3C traceparent/tracestate/baggage request headers, as do the pattern methods (pattern-service.ts). Each
+ * message a Subscribe stream delivers goes out in a PRODUCER span "deliver TYPE", a child of the message's
+ * own trace and linked to the subscriber's call, and carries that span's context in its envelope's `trace`
+ * field, so a subscriber continues the message's trace. GetSpans answers from the node's span ring.
  */
 import { createPatternService } from "./pattern-service.js";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Span, type Tracer } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context, type Link, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
 import {
   AgentService,
   BroadcastResponseSchema,
@@ -30,7 +33,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { messageToBody, type Message } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TO, failSpan, headersGetter, SPAN_OPTIONS, SpanNames, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import { ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TO, envelopeSpanName, failSpan, headersGetter, setEnvelopeAttributes, SPAN_OPTIONS, SpanNames, spanTrace, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
@@ -168,7 +171,7 @@ export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTr
       );
     },
 
-    subscribe: (req, ctx) => subscribe(node, req.topic, ctx),
+    subscribe: (req, ctx) => subscribe(node, tracer, req.topic, ctx),
 
     listAgents: (req) =>
       guarded(() => {
@@ -193,27 +196,48 @@ export function createAgentService(node: AgentNode, tracer: Tracer = trace.getTr
   };
 }
 
-async function* subscribe(node: AgentNode, topicField: string, ctx: HandlerContext): AsyncGenerator<SubscribeResponse> {
+/** A message waiting in a Subscribe stream, with the context it was delivered in (its trace). */
+interface Delivery {
+  /** The message. */
+  m: Message;
+  /** The active context when the bus delivered it: the span of its receipt or publication. */
+  ctx: Context;
+}
+
+/**
+ * The options of a Subscribe stream's delivery spans: PRODUCER, linked to the subscriber's call when its
+ * request headers carried a trace context (one call receives many messages, each of its own trace).
+ */
+function deliveryOptions(ctx: HandlerContext): SpanOptions {
+  const caller = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter));
+  if (caller === undefined || !trace.isSpanContextValid(caller)) return SPAN_OPTIONS[SpanKind.PRODUCER];
+  const links: Link[] = [{ context: caller }];
+  return { kind: SpanKind.PRODUCER, links };
+}
+
+async function* subscribe(node: AgentNode, tracer: Tracer, topicField: string, ctx: HandlerContext): AsyncGenerator<SubscribeResponse> {
   let topic: string;
   try {
     topic = requireNonEmpty(topicField, "topic");
   } catch (err) {
     throw toStatus(err);
   }
-  const channel = new Channel<Message>();
+  const channel = new Channel<Delivery>();
   let backlog = 0;
   const max = node.limits.maxSubscriberBacklog;
+  const options = deliveryOptions(ctx);
   const sub = node.bus.subscribe(topic, (m) => {
     if (++backlog > max) {
       channel.fail(new MeshError(Code.ResourceExhausted, `subscriber of topic "${topic}" fell ${max} messages behind; resubscribe`));
       return;
     }
-    channel.push(m);
+    // The bus runs topic handlers inside the span of the message's receipt or publication.
+    channel.push({ m, ctx: context.active() });
   });
   const onAbort = () => channel.end();
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    for await (const m of channel) {
+    for await (const { m, ctx: parent } of channel) {
       backlog--;
       const envelope = newEnvelope({
         body: messageToBody(m.type, m.payload),
@@ -224,7 +248,15 @@ async function* subscribe(node: AgentNode, topicField: string, ctx: HandlerConte
         hops: m.hops,
         timestampMs: m.timestamp.getTime(),
       });
-      yield create(SubscribeResponseSchema, { envelope });
+      // Lasts until the subscriber asks for the next message (the stream took this one) or the stream ends.
+      const span = tracer.startSpan(envelopeSpanName("deliver", envelope), options, parent);
+      if (span.isRecording()) setEnvelopeAttributes(span, envelope, SpanKind.PRODUCER, node.id);
+      envelope.trace = spanTrace(parent, span);
+      try {
+        yield create(SubscribeResponseSchema, { envelope });
+      } finally {
+        span.end();
+      }
     }
   } finally {
     sub.unsubscribe();

@@ -75,6 +75,16 @@ export class SpanNames {
   }
 }
 
+/** A span name of low cardinality: "VERB TYPE" for the mesh's own bodies, "VERB message" for user messages. */
+export function envelopeSpanName(verb: string, env: Envelope): string {
+  let names = envelopeSpanNames.get(verb);
+  if (names === undefined) envelopeSpanNames.set(verb, (names = new SpanNames(`${verb} `)));
+  return names.of(env.body.case === "user" ? "message" : envelopeMessageType(env));
+}
+
+/** Envelope span names made so far, by verb (a few verbs, a few types each). */
+const envelopeSpanNames = new Map<string, SpanNames>();
+
 /** A holder for the envelope field the setter fills; `trace` stays undefined while nothing is injected. */
 export interface TraceCarrier {
   /** The envelope's trace context, created on the first value set. */
