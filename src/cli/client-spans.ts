@@ -3,8 +3,9 @@
  * "SERVICE/METHOD" (rpc.* attributes, and the correlation id the request or its answer carries), whose context
  * goes to the node in the `traceparent` (and `tracestate`, `baggage`) request headers, so the node's span of the
  * call is its child. A unary call's span ends with its answer; a streaming call's (Subscribe, WatchMembership)
- * when its stream ends or fails, or when the call is cancelled through its signal. Without a registered tracer provider (client-tracing.ts
- * starts one when the CLI traces) the span is the API's no-op and the call goes out untouched.
+ * when its stream ends or fails, or when the call is cancelled through its signal. Without a registered tracer
+ * provider (client-tracing.ts starts one when the CLI traces) the span is the API's no-op and the call goes out
+ * untouched.
  */
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
