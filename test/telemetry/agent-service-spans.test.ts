@@ -12,17 +12,11 @@ import { AgentNode } from "../../src/node/agent-node.js";
 import { createAgentService } from "../../src/node/agent-service.js";
 import { toPayload } from "../../src/protocol/payload.js";
 import { TRACER_NAME } from "../../src/protocol/trace-context.js";
-import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
-import { only, spanWorld } from "./span-world.js";
+import { startMemoryMesh } from "../helpers/memory-mesh.js";
+import { only, spanWorldStopping, type Started } from "./span-world.js";
 
-let mesh: MemoryMesh | undefined;
-let node: AgentNode | undefined;
-const world = spanWorld(async () => {
-  await mesh?.stopAll();
-  mesh = undefined;
-  await node?.stop();
-  node = undefined;
-});
+const started: Started = {};
+const world = spanWorldStopping(started);
 
 const TRACE = "0af7651916cd43dd8448eb211c80319c";
 const CALLER = "b7ad6b7169203331";
@@ -32,7 +26,7 @@ const callerContext = () => ({ requestHeader: new Headers({ traceparent: `00-${T
 describe("AgentService spans", () => {
   it("SubmitTask and Publish continue the caller's trace with the rpc and mesh attributes", async () => {
     const tracing = world.tracingFor("a");
-    mesh = await startMemoryMesh([{ id: "a", config: { tracing } }, { id: "b", config: { tracing: world.tracingFor("b") }, handlers: { echo: (x: unknown) => x } }]);
+    const mesh = (started.mesh = await startMemoryMesh([{ id: "a", config: { tracing } }, { id: "b", config: { tracing: world.tracingFor("b") }, handlers: { echo: (x: unknown) => x } }]));
     const service = createAgentService(mesh.node("a"), tracing.tracerProvider.getTracer(TRACER_NAME));
     const res = await service.submitTask(create(SubmitTaskRequestSchema, { capability: "echo", input: toPayload("hi"), correlationId: "corr-rpc" }), callerContext());
     await service.publish(create(PublishRequestSchema, { topic: "news", type: "note", payload: toPayload(1), correlationId: "corr-pub" }), callerContext());
@@ -71,7 +65,7 @@ describe("AgentService spans", () => {
   });
 
   it("SubmitTask over plain gRPC continues the trace of the caller's traceparent metadata", async () => {
-    node = await AgentNode.start({ id: "a", host: "127.0.0.1", port: 0, tracing: world.tracingFor("a") });
+    const node = (started.node = await AgentNode.start({ id: "a", host: "127.0.0.1", port: 0, tracing: world.tracingFor("a") }));
     node.announceCapability("echo", (x: unknown) => x);
     const client = new grpc.Client(node.address, grpc.credentials.createInsecure());
     try {

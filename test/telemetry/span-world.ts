@@ -5,8 +5,10 @@
  */
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterEach, beforeEach, expect } from "vitest";
+import type { AgentNode } from "../../src/node/agent-node.js";
 import { ATTR_AGENT_ID } from "../../src/protocol/trace-context.js";
 import { startTracing, type Tracing, type TracingOptions } from "../../src/telemetry/tracing.js";
+import type { MemoryMesh } from "../helpers/memory-mesh.js";
 
 /** The agent that recorded `span` (its resource names it). */
 export const agentOf = (span: ReadableSpan): unknown => span.resource.attributes[ATTR_AGENT_ID];
@@ -59,6 +61,24 @@ export function spanWorld(stopMesh: () => Promise<void>, asyncContext?: boolean)
       return exporter;
     },
   };
+}
+
+/** What a test started: a memory mesh, a node on a real port. */
+export interface Started {
+  /** The test's memory mesh, if it started one. */
+  mesh?: MemoryMesh;
+  /** The test's node, if it started one. */
+  node?: AgentNode;
+}
+
+/** A spanWorld that stops (and forgets) what `started` holds after each test, before the tracings shut down. */
+export function spanWorldStopping(started: Started): SpanWorld {
+  return spanWorld(async () => {
+    await started.mesh?.stopAll();
+    started.mesh = undefined;
+    await started.node?.stop();
+    started.node = undefined;
+  });
 }
 
 /**

@@ -19,18 +19,12 @@ import { toPayload } from "../../src/protocol/payload.js";
 import { TRACER_NAME } from "../../src/protocol/trace-context.js";
 import { parseTraceparent } from "../../src/telemetry/w3c-propagator.js";
 import { startTracing } from "../../src/telemetry/tracing.js";
-import { startMemoryMesh, type MemoryMesh } from "../helpers/memory-mesh.js";
+import { startMemoryMesh } from "../helpers/memory-mesh.js";
 import { waitFor } from "../helpers/wait.js";
-import { expectChild, only, spanWorld } from "./span-world.js";
+import { expectChild, only, spanWorldStopping, type Started } from "./span-world.js";
 
-let mesh: MemoryMesh | undefined;
-let node: AgentNode | undefined;
-const world = spanWorld(async () => {
-  await mesh?.stopAll();
-  mesh = undefined;
-  await node?.stop();
-  node = undefined;
-});
+const started: Started = {};
+const world = spanWorldStopping(started);
 
 const SUBSCRIBER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SUBSCRIBER = "00f067aa0ba902b7";
@@ -43,7 +37,7 @@ function subscriberContext(signal: AbortSignal): HandlerContext {
 describe("Subscribe's delivery spans", () => {
   it("deliver each message in a child of the message's trace, linked to the subscriber, and send that span's context along", async () => {
     const tracing = world.tracingFor("a");
-    mesh = await startMemoryMesh([{ id: "a", config: { tracing } }, { id: "b", config: { tracing: world.tracingFor("b") } }]);
+    const mesh = (started.mesh = await startMemoryMesh([{ id: "a", config: { tracing } }, { id: "b", config: { tracing: world.tracingFor("b") } }]));
     const service = createAgentService(mesh.node("a"), tracing.tracerProvider.getTracer(TRACER_NAME));
     const abort = new AbortController();
     const stream = (service.subscribe(create(SubscribeRequestSchema, { topic: "news" }), subscriberContext(abort.signal)) as AsyncIterable<SubscribeResponse>)[Symbol.asyncIterator]();
@@ -86,7 +80,7 @@ describe("a client's streaming call", () => {
   afterAll(() => client.shutdown());
 
   it("runs in a CLIENT span that ends with the stream, and the node's deliveries link to it", async () => {
-    node = await AgentNode.start({ id: "a", host: "127.0.0.1", port: 0, tracing: world.tracingFor("a") });
+    const node = (started.node = await AgentNode.start({ id: "a", host: "127.0.0.1", port: 0, tracing: world.tracingFor("a") }));
     const conn = connectToNode(node.address);
     try {
       const abort = new AbortController();
@@ -128,7 +122,7 @@ describe("a client's streaming call", () => {
   });
 
   it("marks the stream's span failed with the status that ended it", async () => {
-    node = await AgentNode.start({ id: "a", host: "127.0.0.1", port: 0, tracing: world.tracingFor("a") });
+    const node = (started.node = await AgentNode.start({ id: "a", host: "127.0.0.1", port: 0, tracing: world.tracingFor("a") }));
     const conn = connectToNode(node.address);
     try {
       // An empty topic: the node ends the stream with INVALID_ARGUMENT.
