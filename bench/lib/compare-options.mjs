@@ -1,7 +1,7 @@
 /**
  * What the interleaved comparison scripts (suites/tracing-compare.mjs, suites/link-gc.mjs) share: their options
- * (--compare-bin, --runs, --run-ms, --warmup-ms, --concurrency, --modes, --json), checked with a usage message and exit code 2,
- * the Linux /proc check, and a log of elapsed seconds on stderr that starts with the machine.
+ * (--compare-bin, --runs, --run-ms, --warmup-ms, --concurrency, --modes, --json), checked with a usage message
+ * and exit code 2, the Linux /proc check, and a log of elapsed seconds on stderr that starts with the machine.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";

@@ -4,9 +4,9 @@
  * tracing off (OTEL_SDK_DISABLED=true), as shipped (span ring) and, with --modes, recording into a ring of
  * one span (ring1: spans made and ended, almost nothing kept), of this build and, with --compare-bin, of
  * another, every node under `node --trace-gc-nvp`. Every configuration gets --warmup-ms of load first
- * (default 2000), then runs --runs times, interleaved (the order rotates each round). Per request: CPU µs of both nodes (from /proc), and from
- * V8's GC trace of both nodes the bytes promoted to the old generation by scavenges and the GC pause time
- * (scavenges and mark-compacts).
+ * (default 2000), then runs --runs times, interleaved (the order rotates each round). Per request: CPU µs of
+ * both nodes (from /proc), and from V8's GC trace of both nodes the bytes promoted to the old generation by
+ * scavenges and the GC pause time (scavenges and mark-compacts).
  *
  *   node bench/suites/link-gc.mjs [--compare-bin ../old/bin/agent-mesh.js] [--runs 7] [--run-ms 2000]
  *                                 [--warmup-ms 2000] [--concurrency 64] [--modes off,ring,ring1] [--json FILE]
