@@ -59,6 +59,11 @@ function validPayload(payload: Payload | undefined, field: string): unknown {
   return fromPayload(payload, field);
 }
 
+/** The trace context the caller sent in its request headers (W3C traceparent, tracestate, baggage). */
+function callerContext(ctx: HandlerContext): Context {
+  return propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter);
+}
+
 /** Span names of the AgentService methods, made once each. */
 const RPC_SPAN_NAMES = new SpanNames("agentmesh.v1.AgentService/");
 /**
@@ -67,7 +72,7 @@ const RPC_SPAN_NAMES = new SpanNames("agentmesh.v1.AgentService/");
  * what costs to compute is computed only when span.isRecording()).
  */
 async function traced<T>(tracer: Tracer, method: string, ctx: HandlerContext, fn: (span: Span) => Promise<T>): Promise<T> {
-  const parent = propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter);
+  const parent = callerContext(ctx);
   const span = tracer.startSpan(RPC_SPAN_NAMES.of(method), SPAN_OPTIONS[SpanKind.SERVER], parent);
   if (span.isRecording()) {
     span.setAttribute("rpc.system", "grpc");
@@ -209,7 +214,7 @@ interface Delivery {
  * request headers carried a trace context (one call receives many messages, each of its own trace).
  */
 function deliveryOptions(ctx: HandlerContext): SpanOptions {
-  const caller = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, ctx.requestHeader, headersGetter));
+  const caller = trace.getSpanContext(callerContext(ctx));
   if (caller === undefined || !trace.isSpanContextValid(caller)) return SPAN_OPTIONS[SpanKind.PRODUCER];
   const links: Link[] = [{ context: caller }];
   return { kind: SpanKind.PRODUCER, links };
