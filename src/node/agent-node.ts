@@ -58,6 +58,7 @@ import type { Transport } from "../transport/transport.js";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import type { Payload } from "../../gen/agentmesh/v1/payload_pb.js";
 import { createAgentService } from "./agent-service.js";
+import { activeWriteTrace, membershipSpanOptions } from "./gossip-links.js";
 import { defaultNodeConfig, type AgentNodeConfig } from "./config.js";
 import { HealthState, ServingStatus } from "./health.js";
 import { TaskRunner, type TaskHandler } from "./task-runner.js";
@@ -222,6 +223,8 @@ export class AgentNode {
       config: config.state,
       // Seeded with the wall clock so a restarted agent's writes win over its previous life's.
       initialLamport: BigInt(Date.now()),
+      // Each write keeps the context of the span it is made in, so gossip spans can link to it (gossip-links.ts).
+      traceOf: activeWriteTrace,
       peers: () => this.discovery.members().map((m) => m.id),
       send: (peerId, body) => {
         const address = this.registry.get(peerId)?.address;
@@ -306,10 +309,13 @@ export class AgentNode {
     return this.tracing.spans;
   }
 
-  /** Handles a membership or gossip envelope inside a CONSUMER span, a child of the sender's (traceMembership only). */
+  /**
+   * Handles a membership or gossip envelope inside a CONSUMER span, a child of the sender's, linked to the spans
+   * of the state writes it carries (traceMembership only).
+   */
   private traceMembershipReceive(env: Envelope, dispatch: () => void): void {
     const parent = extractTrace(env.trace);
-    const span = this.tracer.startSpan(RECEIVE_NAMES.of(messageTypeOf(env.body.case)), SPAN_OPTIONS[SpanKind.CONSUMER], parent);
+    const span = this.tracer.startSpan(RECEIVE_NAMES.of(messageTypeOf(env.body.case)), membershipSpanOptions(SpanKind.CONSUMER, env), parent);
     if (span.isRecording()) setEnvelopeAttributes(span, env, SpanKind.CONSUMER, this.id);
     try {
       otelContext.with(trace.setSpan(parent, span), dispatch);
@@ -318,10 +324,13 @@ export class AgentNode {
     }
   }
 
-  /** Gives a gossip envelope a PRODUCER span of its own and carries its context (traceMembership only). */
+  /**
+   * Gives a gossip envelope a PRODUCER span of its own, linked to the spans of the state writes it carries, and
+   * carries its context (traceMembership only).
+   */
   private traceMembershipSend(env: Envelope): void {
     const parent = otelContext.active();
-    const span = this.tracer.startSpan(SEND_NAMES.of(messageTypeOf(env.body.case)), SPAN_OPTIONS[SpanKind.PRODUCER], parent);
+    const span = this.tracer.startSpan(SEND_NAMES.of(messageTypeOf(env.body.case)), membershipSpanOptions(SpanKind.PRODUCER, env), parent);
     if (span.isRecording()) setEnvelopeAttributes(span, env, SpanKind.PRODUCER, this.id);
     env.trace = spanTrace(parent, span); // while the span records (its ids need no checking then)
     span.end();

@@ -15,7 +15,10 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  trace as traceApi,
+  type Attributes,
   type Context,
+  type Link,
   type Span,
   type SpanOptions,
   type TextMapGetter,
@@ -225,6 +228,17 @@ export function spanTrace(parent: Context, span: Span): TraceContext | undefined
 export function extractTrace(trace: TraceContext | undefined, base: Context = ROOT_CONTEXT): Context {
   if (trace === undefined || trace.traceparent === "") return base;
   return propagation.extract(base, trace, envelopeTraceGetter);
+}
+
+/**
+ * A link to the span whose W3C context `traceparent` and `tracestate` name, with `attributes`; undefined when
+ * they name no valid span context (malformed, or no propagator installed: tracing off).
+ */
+export function linkTo(traceparent: string, tracestate: string, attributes?: Attributes): Link | undefined {
+  const carrier: TraceContext = { $typeName: "agentmesh.v1.TraceContext", traceparent, tracestate, baggage: "" };
+  const linked = traceApi.getSpanContext(extractTrace(carrier));
+  if (linked === undefined || !isSpanContextValid(linked)) return undefined;
+  return attributes === undefined ? { context: linked } : { context: linked, attributes };
 }
 
 /** The snake_case message type of an envelope body case (taskRequest → task_request). */

@@ -21,7 +21,7 @@ import { ChangeFeed, type StateChangeListener } from "./changes.js";
 import { stateConfig, type StateConfig } from "./config.js";
 import { nextDigestWindow } from "./digest-window.js";
 import { sample } from "./sample.js";
-import type { GossipReceiver, GossipSend, LivePeers, RandomSource } from "./seams.js";
+import type { GossipReceiver, GossipSend, LivePeers, RandomSource, TraceOfWrite } from "./seams.js";
 import { tombstoneValue, VersionedStore, type StoredEntry } from "./store.js";
 import { checkKey, decodeValue, encodeValue } from "./values.js";
 import { compareVersions, isNewer, observe, tick, type Version } from "./versions.js";
@@ -47,6 +47,8 @@ export interface GossipStateOptions {
   logger?: Logger;
   /** The Lamport clock to start from; default 0. A node that restarts may seed it (e.g. with the wall clock) so its new writes beat its old ones. */
   initialLamport?: bigint;
+  /** The trace context of the work making a local write, kept with the entry and sent with it; default: none. */
+  traceOf?: TraceOfWrite;
 }
 
 /** One live key with its value. */
@@ -92,6 +94,7 @@ export class GossipState implements GossipReceiver {
   private readonly clock: Clock;
   private readonly random: RandomSource;
   private readonly logger: Logger;
+  private readonly traceOf: TraceOfWrite | undefined;
   private readonly store: VersionedStore;
   private readonly changes: ChangeFeed;
   private readonly counters: GossipStats = {
@@ -119,6 +122,7 @@ export class GossipState implements GossipReceiver {
     this.random = options.random ?? Math.random;
     this.logger = (options.logger ?? silentLogger).child({ layer: "state", agent: options.selfId });
     this.lamport = options.initialLamport ?? 0n;
+    this.traceOf = options.traceOf;
     this.store = new VersionedStore(this.config.tombstoneTtlMs);
     this.changes = new ChangeFeed(this.logger);
   }
@@ -130,7 +134,7 @@ export class GossipState implements GossipReceiver {
     checkKey(key);
     const bytes = encodeValue(key, value, this.config.maxValueBytes);
     this.lamport = tick(this.lamport);
-    const entry: StoredEntry = { key, value: bytes, version: { clock: this.lamport, origin: this.selfId }, tombstone: false };
+    const entry = this.traced({ key, value: bytes, version: { clock: this.lamport, origin: this.selfId }, tombstone: false });
     const { previous } = this.store.apply(entry, this.clock.now());
     this.changes.emit(entry, previous, true);
     return entry.version;
@@ -155,7 +159,7 @@ export class GossipState implements GossipReceiver {
     if (current === undefined || current.tombstone) return false;
     this.lamport = tick(this.lamport);
     const now = this.clock.now();
-    const entry: StoredEntry = { key, value: tombstoneValue(now), version: { clock: this.lamport, origin: this.selfId }, tombstone: true };
+    const entry = this.traced({ key, value: tombstoneValue(now), version: { clock: this.lamport, origin: this.selfId }, tombstone: true });
     const { previous } = this.store.apply(entry, now);
     this.changes.emit(entry, previous, true);
     return true;
@@ -326,6 +330,12 @@ export class GossipState implements GossipReceiver {
   }
 
   // ---- helpers ----
+
+  /** `entry` with the trace context of the work writing it, when that is traced. */
+  private traced(entry: StoredEntry): StoredEntry {
+    const trace = this.traceOf?.();
+    return trace === undefined ? entry : { ...entry, trace };
+  }
 
   private sendUpdates(peer: string, entries: StoredEntry[], wanted: string[]): void {
     this.counters.updatesSent++;

@@ -27,3 +27,17 @@ export interface GossipReceiver {
    */
   receive(fromPeerId: string, body: Body): boolean;
 }
+
+/** The W3C trace context of the span a write was made in, kept with the entry and sent with it. */
+export interface WriteTrace {
+  /** The span's traceparent. */
+  readonly traceparent: string;
+  /** The span's tracestate ("" when none). */
+  readonly tracestate: string;
+}
+
+/**
+ * The trace context of the work making a local write now (the active span's), or undefined when it is not
+ * traced. Called once per set or delete; must be cheap and must not throw.
+ */
+export type TraceOfWrite = () => WriteTrace | undefined;

@@ -7,6 +7,7 @@
  * refuses an already expired tombstone instead of keeping it alive by passing it back and forth.
  */
 import { stateHash } from "./convergence.js";
+import type { WriteTrace } from "./seams.js";
 import { isNewer, type Version } from "./versions.js";
 
 /** One entry as a node keeps it. */
@@ -19,6 +20,8 @@ export interface StoredEntry {
   readonly version: Version;
   /** True for a deletion marker. */
   readonly tombstone: boolean;
+  /** The trace context of the span the write was made in, when it was traced (not part of the state: never compared or hashed). */
+  readonly trace?: WriteTrace;
 }
 
 /** What applying an entry did. */

@@ -3,7 +3,9 @@
  * what arrives, and the size limits of what leaves. Conventions on top of gossip.proto:
  * - a GossipDigest that is one window of a larger state ends with a marker entry whose key is empty and which
  *   has no version (keys are never empty); its entries cover the key range from its first to its last key;
- * - a tombstone's value is the JSON `{"deletedAtMs": n}` (see store.ts).
+ * - a tombstone's value is the JSON `{"deletedAtMs": n}` (see store.ts);
+ * - an entry's `traceparent` and `tracestate` name the span its write was made in; a traceparent that is empty
+ *   or either text longer than MAX_TRACE_TEXT is no trace at all (the entry is kept without one).
  * Entries without a key or a version are skipped, never fatal.
  */
 import { create } from "@bufbuild/protobuf";
@@ -17,11 +19,15 @@ import {
   type StateEntry,
 } from "../../gen/agentmesh/v1/gossip_pb.js";
 import type { Body } from "../protocol/envelope.js";
+import type { WriteTrace } from "./seams.js";
 import type { StoredEntry } from "./store.js";
 import type { Version } from "./versions.js";
 
 /** The key of the marker entry that flags a digest as one window of a larger state. */
 export const WINDOW_MARKER_KEY = "";
+
+/** Longest traceparent or tracestate an entry keeps, in UTF-16 code units (W3C's tracestate is at most 512 characters). */
+export const MAX_TRACE_TEXT = 512;
 
 /** A GossipDigest body listing the versions of `entries`, with the window marker when `partial`. */
 export function digestBody(entries: Iterable<StoredEntry>, partial: boolean): Body {
@@ -48,18 +54,28 @@ export function toStateEntry(e: StoredEntry): StateEntry {
     value: e.value,
     version: create(StateVersionSchema, { clock: e.version.clock, origin: e.version.origin }),
     tombstone: e.tombstone,
+    traceparent: e.trace?.traceparent ?? "",
+    tracestate: e.trace?.tracestate ?? "",
   });
 }
 
 /** A stored entry from its wire form (the value copied, so a received frame is not kept alive); undefined when unusable. */
 export function fromStateEntry(m: StateEntry): StoredEntry | undefined {
   if (m.key === WINDOW_MARKER_KEY || m.version === undefined) return undefined;
-  return {
+  const entry = {
     key: m.key,
     value: m.value.slice(),
     version: { clock: m.version.clock, origin: m.version.origin },
     tombstone: m.tombstone,
   };
+  const trace = readTrace(m);
+  return trace === undefined ? entry : { ...entry, trace };
+}
+
+/** The write trace an entry's wire form carries, if usable (see the file comment). */
+function readTrace(m: StateEntry): WriteTrace | undefined {
+  if (m.traceparent === "" || m.traceparent.length > MAX_TRACE_TEXT || m.tracestate.length > MAX_TRACE_TEXT) return undefined;
+  return { traceparent: m.traceparent, tracestate: m.tracestate };
 }
 
 /** A received digest, read. */
@@ -99,9 +115,10 @@ export function digestCovers(d: ReadDigest, key: string): boolean {
   return d.low !== undefined && d.high !== undefined && key >= d.low && key <= d.high;
 }
 
-/** Bytes an entry adds to a message, roughly: its key and value (UTF-16 length as a cheap upper-bound proxy for the key). */
+/** Bytes an entry adds to a message, roughly: its key, value and trace (UTF-16 length as a cheap upper-bound proxy for text). */
 export function entryBytes(e: StoredEntry): number {
-  return e.key.length * 3 + e.value.length;
+  const trace = e.trace === undefined ? 0 : (e.trace.traceparent.length + e.trace.tracestate.length) * 3;
+  return e.key.length * 3 + e.value.length + trace;
 }
 
 /** The leading entries of `entries` that fit in one message: at most `maxEntries` and `maxBytes` (always at least one). */

@@ -13,6 +13,7 @@ import { Code, MeshError } from "../../src/protocol/errors.js";
 import type { Body } from "../../src/protocol/envelope.js";
 import type { StateConfig } from "../../src/state/config.js";
 import { GossipState, type StateChange } from "../../src/state/gossip-state.js";
+import { MAX_TRACE_TEXT } from "../../src/state/wire.js";
 import { mulberry32, VirtualClock } from "../helpers/virtual-net.js";
 import { makeCluster } from "./sim-cluster.js";
 
@@ -324,5 +325,63 @@ describe("GossipState: two nodes", () => {
     const updatesBefore = a.stats().updatesSent + b.stats().updatesSent;
     for (let i = 0; i < 5; i++) c.round();
     expect(a.stats().updatesSent + b.stats().updatesSent).toBe(updatesBefore);
+  });
+});
+
+describe("GossipState: the trace of a write", () => {
+  const TRACE = { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", tracestate: "vendor=x" };
+
+  it("keeps the writer's trace with the entry, sends it, and the receiver keeps it when it passes the entry on", () => {
+    let current: typeof TRACE | undefined = TRACE;
+    const clock = new VirtualClock(1_000_000);
+    const sent: Array<{ to: string; body: Body }> = [];
+    const a = new GossipState({ selfId: "a", clock, peers: () => ["b"], send: (to, body) => sent.push({ to, body }), traceOf: () => current });
+    a.set("traced", 1);
+    current = undefined;
+    a.set("untraced", 2);
+    current = TRACE;
+    a.delete("untraced");
+    expect(a.getEntry("traced")?.trace).toEqual(TRACE);
+    expect(a.getEntry("untraced")?.trace).toEqual(TRACE); // the delete's trace: it was made in a traced span
+
+    a.receive("b", digest()); // an empty digest: a pushes everything
+    const pushed = asUpdates(sent[0].body).entries;
+    expect(pushed.map((e) => [e.key, e.traceparent, e.tracestate]).sort()).toEqual([
+      ["traced", TRACE.traceparent, TRACE.tracestate],
+      ["untraced", TRACE.traceparent, TRACE.tracestate],
+    ]);
+
+    const { node: b, sent: fromB } = lone("b");
+    b.receive("a", updates([...pushed, entry("plain", 3, 9, "a")]));
+    expect(b.getEntry("traced")?.trace).toEqual(TRACE);
+    expect(b.getEntry("plain")?.trace).toBeUndefined();
+    b.receive("c", digest());
+    const passedOn = asUpdates(fromB[0].body).entries;
+    expect(passedOn.find((e) => e.key === "traced")?.traceparent).toBe(TRACE.traceparent);
+    expect(passedOn.find((e) => e.key === "plain")?.traceparent).toBe("");
+  });
+
+  it("is not part of the state: versions decide, and the convergence hash ignores it", () => {
+    const { node: traced } = lone("x");
+    const { node: plain } = lone("x");
+    traced.receive("b", updates([create(StateEntrySchema, { ...entry("k", 1, 5, "b"), traceparent: TRACE.traceparent })]));
+    plain.receive("b", updates([entry("k", 1, 5, "b")]));
+    expect(traced.digestHash()).toBe(plain.digestHash());
+    // The same version again, now with a trace: not newer, so nothing changes.
+    plain.receive("b", updates([create(StateEntrySchema, { ...entry("k", 1, 5, "b"), traceparent: TRACE.traceparent })]));
+    expect(plain.getEntry("k")?.trace).toBeUndefined();
+    expect(plain.stats().entriesStale).toBe(1);
+  });
+
+  it("drops a trace whose texts are over MAX_TRACE_TEXT, keeping the entry", () => {
+    const { node } = lone("a");
+    const long = "x".repeat(MAX_TRACE_TEXT + 1);
+    node.receive("b", updates([
+      create(StateEntrySchema, { ...entry("long-parent", 1, 5, "b"), traceparent: long }),
+      create(StateEntrySchema, { ...entry("long-state", 1, 5, "b"), traceparent: TRACE.traceparent, tracestate: long }),
+    ]));
+    expect(node.get("long-parent")).toBe(1);
+    expect(node.getEntry("long-parent")?.trace).toBeUndefined();
+    expect(node.getEntry("long-state")?.trace).toBeUndefined();
   });
 });

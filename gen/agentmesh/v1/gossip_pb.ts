@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentmesh/v1/gossip.proto.
  */
 export const file_agentmesh_v1_gossip: GenFile = /*@__PURE__*/
-  fileDesc("ChlhZ2VudG1lc2gvdjEvZ29zc2lwLnByb3RvEgxhZ2VudG1lc2gudjEiLQoMU3RhdGVWZXJzaW9uEg0KBWNsb2NrGAEgASgEEg4KBm9yaWdpbhgCIAEoCSJHCgtEaWdlc3RFbnRyeRILCgNrZXkYASABKAkSKwoHdmVyc2lvbhgCIAEoCzIaLmFnZW50bWVzaC52MS5TdGF0ZVZlcnNpb24iOgoMR29zc2lwRGlnZXN0EioKB2VudHJpZXMYASADKAsyGS5hZ2VudG1lc2gudjEuRGlnZXN0RW50cnkiaAoKU3RhdGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAwSKwoHdmVyc2lvbhgDIAEoCzIaLmFnZW50bWVzaC52MS5TdGF0ZVZlcnNpb24SEQoJdG9tYnN0b25lGAQgASgIIkoKDUdvc3NpcFVwZGF0ZXMSKQoHZW50cmllcxgBIAMoCzIYLmFnZW50bWVzaC52MS5TdGF0ZUVudHJ5Eg4KBndhbnRlZBgCIAMoCWIGcHJvdG8z");
+  fileDesc("ChlhZ2VudG1lc2gvdjEvZ29zc2lwLnByb3RvEgxhZ2VudG1lc2gudjEiLQoMU3RhdGVWZXJzaW9uEg0KBWNsb2NrGAEgASgEEg4KBm9yaWdpbhgCIAEoCSJHCgtEaWdlc3RFbnRyeRILCgNrZXkYASABKAkSKwoHdmVyc2lvbhgCIAEoCzIaLmFnZW50bWVzaC52MS5TdGF0ZVZlcnNpb24iOgoMR29zc2lwRGlnZXN0EioKB2VudHJpZXMYASADKAsyGS5hZ2VudG1lc2gudjEuRGlnZXN0RW50cnkikQEKClN0YXRlRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMEisKB3ZlcnNpb24YAyABKAsyGi5hZ2VudG1lc2gudjEuU3RhdGVWZXJzaW9uEhEKCXRvbWJzdG9uZRgEIAEoCBITCgt0cmFjZXBhcmVudBgFIAEoCRISCgp0cmFjZXN0YXRlGAYgASgJIkoKDUdvc3NpcFVwZGF0ZXMSKQoHZW50cmllcxgBIAMoCzIYLmFnZW50bWVzaC52MS5TdGF0ZUVudHJ5Eg4KBndhbnRlZBgCIAMoCWIGcHJvdG8z");
 
 /**
  * StateVersion orders writes of one key: a Lamport clock, ties broken by origin.
@@ -122,6 +122,22 @@ export type StateEntry = Message<"agentmesh.v1.StateEntry"> & {
    * @generated from field: bool tombstone = 4;
    */
   tombstone: boolean;
+
+  /**
+   * The W3C traceparent (https://www.w3.org/TR/trace-context/) of the span the write or delete was made in,
+   * when it was made in a traced one; empty otherwise. It travels with the entry from node to node, so a
+   * gossip message, which carries the writes of many traces, can link its span to each write's.
+   *
+   * @generated from field: string traceparent = 5;
+   */
+  traceparent: string;
+
+  /**
+   * The W3C tracestate of that span, if any.
+   *
+   * @generated from field: string tracestate = 6;
+   */
+  tracestate: string;
 };
 
 /**
