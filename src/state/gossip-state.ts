@@ -331,9 +331,14 @@ export class GossipState implements GossipReceiver {
 
   // ---- helpers ----
 
-  /** `entry` with the trace context of the work writing it, when that is traced. */
+  /** `entry` with the trace context of the work writing it, when that is traced (a seam that throws costs the trace, not the write). */
   private traced(entry: StoredEntry): StoredEntry {
-    const trace = this.traceOf?.();
+    let trace;
+    try {
+      trace = this.traceOf?.();
+    } catch (err) {
+      this.logger.debug({ key: entry.key, err: MeshError.from(err).message }, "trace of a write not taken");
+    }
     return trace === undefined ? entry : { ...entry, trace };
   }
 

@@ -373,6 +373,13 @@ describe("GossipState: the trace of a write", () => {
     expect(plain.stats().entriesStale).toBe(1);
   });
 
+  it("writes without a trace when the seam throws", () => {
+    const a = new GossipState({ selfId: "a", peers: () => [], send: () => {}, traceOf: () => { throw new Error("no propagator"); } });
+    a.set("k", 1);
+    expect(a.get("k")).toBe(1);
+    expect(a.getEntry("k")?.trace).toBeUndefined();
+  });
+
   it("drops a trace whose texts are over MAX_TRACE_TEXT, keeping the entry", () => {
     const { node } = lone("a");
     const long = "x".repeat(MAX_TRACE_TEXT + 1);
