@@ -3,7 +3,9 @@
  * each run's per-round ratios of the span ring and of the OTLP export to tracing off (the tracing rounds' req/s,
  * round by round: lib/stats.mjs pairedRatios), and prints each run's median and the median of all their rounds
  * pooled, with its distribution-free 95 % interval. One run's 13 rounds cannot tell 0.88× from 0.91× on a
- * shared machine; several runs pooled can.
+ * shared machine; several runs pooled can. Then how often one run would pass the goal (its median at least
+ * GOAL): the share of RESAMPLES runs, each as many rounds as a run has (the median count), drawn with
+ * replacement from the pooled rounds (seeded, so the figure repeats).
  *
  *   node bench/tracing-pool.mjs results/run-A.json results/run-B.json ...
  *
@@ -20,6 +22,10 @@ const MODES = [
   ["OTLP export", "routed-otlp@64"],
 ];
 const OFF = "routed-off@64";
+/** The goal of both figures: throughput with tracing ÷ without, at least this (report.mjs). */
+const GOAL = 0.9;
+/** Runs resampled for the share of runs that pass. */
+const RESAMPLES = 20_000;
 
 const files = process.argv.slice(2);
 if (files.length === 0 || files.some((f) => f === "-h" || f === "--help")) {
@@ -51,6 +57,40 @@ function ratioText({ on, off }) {
   return `${num(r.median, 3)}×${r.ci95 === undefined ? "" : ` [${num(r.ci95[0], 3)}–${num(r.ci95[1], 3)}]`}`;
 }
 
+/** The middle value of `values` (the upper one of an even count: a count of rounds). */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+/** The share of RESAMPLES runs of `rounds` rounds, drawn with replacement from `pooled`'s ratios, whose median is at least GOAL. */
+function passShare({ on, off }, rounds) {
+  const ratios = on.map((r, i) => r.rps / off[i].rps).filter((x) => Number.isFinite(x));
+  if (ratios.length === 0) return NaN;
+  const random = mulberry32(1);
+  const run = new Array(rounds);
+  let passed = 0;
+  for (let t = 0; t < RESAMPLES; t++) {
+    for (let k = 0; k < rounds; k++) run[k] = ratios[Math.floor(random() * ratios.length)];
+    run.sort((a, b) => a - b);
+    const m = rounds % 2 === 1 ? run[rounds >> 1] : (run[rounds / 2 - 1] + run[rounds / 2]) / 2;
+    if (m >= GOAL) passed++;
+  }
+  return passed / RESAMPLES;
+}
+
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32). */
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 try {
   const runs = files.map((file) => ({ file, byMode: rounds(file) }));
   const count = (r) => Math.max(...r.byMode.map((m) => m.off.length));
@@ -58,6 +98,9 @@ try {
   const pooled = MODES.map((_, m) => ({ on: runs.flatMap((r) => r.byMode[m].on), off: runs.flatMap((r) => r.byMode[m].off) }));
   rows.push([`${runs.length} runs pooled`, String(runs.reduce((a, r) => a + count(r), 0)), ...pooled.map(ratioText)]);
   process.stdout.write(`tracing ÷ tracing off, routed conc 64: the median of the rounds' ratios [its 95 % interval]\n${table(["run", "rounds", ...MODES.map(([name]) => name)], rows)}\n`);
+  const perRun = median(runs.map(count));
+  const shares = pooled.map((p, m) => `${MODES[m][0]} ${num(passShare(p, perRun) * 100, 0)} %`);
+  process.stdout.write(`a run of ${perRun} rounds reaches ≥ ${GOAL}× in: ${shares.join(", ")} (${num(RESAMPLES)} runs resampled from the pooled rounds)\n`);
 } catch (err) {
   process.stderr.write(`tracing-pool: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
