@@ -1,6 +1,6 @@
 /**
- * bench/tracing-pool.mjs: the tracing goals' per-round ratios over several full runs' JSON, per run and pooled,
- * and its errors (no file: usage, exit 2; a run without tracing rounds: exit 1 naming it).
+ * bench/tracing-pool.mjs: the tracing goals' per-round ratios over several full runs' JSON, per run and pooled, the share of
+ * resampled runs that would pass, and its errors (no file: usage, exit 2; a run without tracing rounds: exit 1 naming it).
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -47,6 +47,13 @@ describe("bench/tracing-pool.mjs", () => {
     expect(row("b.json")).toEqual(["b.json", "4", "1.005×", "0.930×"]);
     // Eight rounds pooled: ring 0.95–1.02 → median 0.985, interval of 8 (1st and 8th); export median (0.86 + 0.9) / 2.
     expect(row("2 runs pooled")).toEqual(["2 runs pooled", "8", "0.985× [0.950–1.020]", "0.880× [0.800–0.960]"]);
+    // Runs of 4 rounds resampled from the pooled ones: every ring round is over 0.9×, half the export's are.
+    const share = stdout.match(/a run of 4 rounds reaches ≥ 0\.9× in: span ring (\d+) %, OTLP export (\d+) %/);
+    expect(share?.[1]).toBe("100");
+    expect(Number(share?.[2])).toBeGreaterThan(0);
+    expect(Number(share?.[2])).toBeLessThan(100);
+    // A run whose every export round misses: no resampled run passes.
+    expect((await pool([a])).stdout).toContain("reaches ≥ 0.9× in: span ring 100 %, OTLP export 0 %");
   });
 
   it("exits 2 with its usage when given no run, and 1 naming a run without tracing rounds", async () => {
