@@ -1,13 +1,13 @@
 /**
  * Reading the span ring's records (layout in span-record.ts): whether a record matches a query's trace id and
- * correlation id, compared as bytes without making strings, and the wire Span of a record that does (the wire
- * Span has no events or links: a record's tail is not read). Runs only when the ring is queried.
+ * correlation id, compared as bytes without making strings, and the wire Span of a record that does, with the
+ * events and links of its tail. Runs only when the ring is queried.
  */
 import { create } from "@bufbuild/protobuf";
-import { SpanSchema, type Span, type SpanKind, type SpanStatusCode } from "../../gen/agentmesh/v1/trace_pb.js";
+import { SpanEventSchema, SpanLinkSchema, SpanSchema, type Span, type SpanEvent, type SpanKind, type SpanLink, type SpanStatusCode } from "../../gen/agentmesh/v1/trace_pb.js";
 import { ATTR_CORRELATION_ID } from "../protocol/trace-context.js";
 import type { InternTable } from "./span-record-intern.js";
-import { IdFlag, RecordFlag, unzigzag, ValueTag } from "./span-record.js";
+import { IdFlag, LinkFlag, RecordFlag, unzigzag, ValueTag } from "./span-record.js";
 import { toUnixNanos } from "./span-time.js";
 
 /** A query's filters as the bytes records hold; made by SpanRecordReader.prepare. */
@@ -121,12 +121,28 @@ export class SpanRecordReader {
     }
     const statusMessage = (flags & RecordFlag.MESSAGE) !== 0 ? this.text(this.unsigned()) : "";
     const agent = (flags & RecordFlag.AGENT) !== 0 ? this.ref(this.names) : agentId;
-    const attributes: Record<string, string> = {};
-    for (;;) {
-      const ref = this.unsigned();
-      if (ref === 0) break;
-      const key = this.refOf(ref, this.keys);
-      attributes[key] = this.value(buf[this.pos++]);
+    const attributes = this.attributes();
+    const events: SpanEvent[] = [];
+    const links: SpanLink[] = [];
+    if ((ids & IdFlag.TAIL) !== 0) {
+      this.unsigned(); // dropped attributes
+      for (let n = this.unsigned(); n > 0; n--) {
+        const eventName = this.ref(this.names);
+        const at = this.signed();
+        this.unsigned(); // dropped attributes
+        // Only recorded spans have a tail: the event's time counts from the span's epoch [a, b].
+        events.push(create(SpanEventSchema, { name: eventName, timeUnixNanos: unixNanos(a, b, at), attributes: this.attributes() }));
+      }
+      this.unsigned(); // dropped events
+      for (let n = this.unsigned(); n > 0; n--) {
+        const linkFlags = buf[this.pos];
+        this.pos += 2; // its flags, then the linked context's trace flags
+        const linkTrace = this.id((linkFlags & LinkFlag.TRACE_RAW) !== 0, 16);
+        const linkSpan = this.id((linkFlags & LinkFlag.SPAN_RAW) !== 0, 8);
+        this.skipText(); // trace state
+        this.unsigned(); // dropped attributes
+        links.push(create(SpanLinkSchema, { traceId: linkTrace, spanId: linkSpan, attributes: this.attributes() }));
+      }
     }
     return create(SpanSchema, {
       traceId,
@@ -140,7 +156,20 @@ export class SpanRecordReader {
       statusMessage,
       attributes,
       kind: (flags & RecordFlag.KIND) as SpanKind,
+      events,
+      links,
     });
+  }
+
+  /** Attributes up to their end (the 0 byte), values as the wire's text. */
+  private attributes(): Record<string, string> {
+    const attributes: Record<string, string> = {};
+    for (;;) {
+      const ref = this.unsigned();
+      if (ref === 0) return attributes;
+      const key = this.refOf(ref, this.keys);
+      attributes[key] = this.value(this.buf[this.pos++]);
+    }
   }
 
   /** An attribute value of tag `tag` as the wire's text (as the OpenTelemetry value would print; arrays as JSON). */

@@ -27,7 +27,7 @@
  *     message    (if given) text
  *     agent id   (if given: an SDK span whose resource names another agent than the ring's) ref, names table
  *     attributes per attribute a ref into the keys table, a tag byte (ValueTag) and the value; then a 0 byte
- *     tail       (if given: a recorded span with a scope and events, links or dropped counts) dropped
+ *     tail       (if given: a recorded span with events, links or dropped counts, not cut) dropped
  *                attributes; events: a count, each a name ref (names table), signed time (µs since the span's
  *                epoch), dropped attributes and attributes as above; dropped events; links: a count, each a
  *                LinkFlag byte, trace flags, trace id, span id (raw or text as above), trace state (empty:
@@ -151,8 +151,9 @@ export class SpanRecordWriter {
 
   /**
    * Writes recorded span `span` at `at`, within `end`, texts cut to `cut` bytes (0: not cut), with scope ref
-   * `scope` (0: none; the tail, which only export reads, is then not written and the record not exact); its
-   * end, or -1.
+   * `scope` (0: none, and the record is then not exact); its end, or -1. The tail (events, links, dropped counts)
+   * is written whenever the span has one and nothing is cut: export transcodes it, and the ring's queries read
+   * its events and links.
    */
   writeRecorded(span: RecordedSpan, at: number, end: number, cut: number, scope = 0): number {
     this.begin(at, end, cut);
@@ -167,7 +168,7 @@ export class SpanRecordWriter {
     const droppedAttributes = span.droppedAttributesCount;
     const droppedEvents = span.droppedEventsCount;
     const droppedLinks = span.droppedLinksCount;
-    const tail = scope > 0 && cut === 0 && (events.length > 0 || links.length > 0 || droppedAttributes > 0 || droppedEvents > 0 || droppedLinks > 0);
+    const tail = cut === 0 && (events.length > 0 || links.length > 0 || droppedAttributes > 0 || droppedEvents > 0 || droppedLinks > 0);
     if (scope === 0 || status.code < 0 || status.code > 2 || span.kind < 0 || span.kind > 4 || parent?.spanId === "") this.exact = false;
     this.flags(span.kind, status.code, false, false, hasMessage);
     this.ids(sc.traceId, sc.spanId, sc.traceFlags, scope, traceState, parent === undefined ? "" : parent.spanId, parent?.isRemote === true, tail, span);

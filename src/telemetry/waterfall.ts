@@ -107,23 +107,42 @@ export interface WaterfallOptions {
   barWidth?: number;
   /** Longest error message shown after a failed span's bar. Default 80. */
   maxMessage?: number;
+  /** Longest text of an event's or a link's attributes. Default 120. */
+  maxDetails?: number;
 }
 
 /**
  * The waterfall of one trace: a header line, then one row per span — agent, span name indented by depth (a
  * request's target after an arrow), duration, status, and a bar placing the span on the trace's timeline;
- * a failed span's message follows its bar.
+ * a failed span's message follows its bar. Under a span, a row per event (`· NAME`, its time after the span's
+ * start, a mark on the timeline, its attributes) and per link (`↗ link`, the linked trace and span ids, the
+ * linked span's agent and name when it is in the tree, the link's attributes).
  */
 export function renderWaterfall(tree: TraceTree, options: WaterfallOptions = {}): string {
   const width = options.barWidth ?? 40;
   const maxMessage = options.maxMessage ?? 80;
+  const maxDetails = options.maxDetails ?? 120;
   const total = Number(tree.endUnixNanos - tree.startUnixNanos);
-  const rows = flatten(tree).map(({ span, depth }) => {
+  const flat = flatten(tree);
+  const inTree = new Map(flat.map(({ span }) => [span.spanId, span]));
+  const rows = flat.flatMap(({ span, depth }) => {
     const to = span.attributes[ATTR_TO];
     const arrow = (span.kind === SpanKind.CLIENT || span.kind === SpanKind.PRODUCER) && to !== undefined && to !== "" ? ` → ${to}` : "";
     const status = statusName(span) === "error" ? "ERROR" : "ok";
     const message = status === "ERROR" && span.statusMessage !== "" ? `  ${truncate(span.statusMessage, maxMessage)}` : "";
-    return [span.agentId, `${"  ".repeat(depth)}${span.name}${arrow}`, formatMs(durationMs(span)), status, `|${bar(span, tree.startUnixNanos, total, width)}|${message}`];
+    const indent = "  ".repeat(depth + 1);
+    const events = span.events.map((e) => {
+      const details = attributesText(e.attributes, maxDetails);
+      const offset = formatMs(Number(e.timeUnixNanos - span.startUnixNanos) / 1e6);
+      return ["", `${indent}· ${e.name}`, `+${offset}`, "", `|${mark(e.timeUnixNanos, tree.startUnixNanos, total, width)}|${details === "" ? "" : `  ${details}`}`];
+    });
+    const links = span.links.map((l) => {
+      const known = l.traceId === tree.traceId ? inTree.get(l.spanId) : undefined;
+      const target = `${l.traceId} ${l.spanId}${known === undefined ? "" : ` (${known.agentId} ${known.name})`}`;
+      const details = attributesText(l.attributes, maxDetails);
+      return ["", `${indent}↗ link`, "", "", `${target}${details === "" ? "" : `  ${details}`}`];
+    });
+    return [[span.agentId, `${"  ".repeat(depth)}${span.name}${arrow}`, formatMs(durationMs(span)), status, `|${bar(span, tree.startUnixNanos, total, width)}|${message}`], ...events, ...links];
   });
   const header = ["AGENT", "SPAN", "DURATION", "STATUS", `|${timeline(formatMs(total / 1e6), width)}|`];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -142,6 +161,20 @@ function bar(span: Span, start: bigint, total: number, width: number): string {
   const from = Math.min(width - 1, Math.floor((Number(span.startUnixNanos - start) / total) * width));
   const to = Math.max(from + 1, Math.min(width, Math.ceil((Number(span.endUnixNanos - start) / total) * width)));
   return " ".repeat(from) + "█".repeat(to - from) + " ".repeat(width - to);
+}
+
+/** A timeline of `width` characters spanning `total` ns from `start`, with a mark where `at` falls. */
+function mark(at: bigint, start: bigint, total: number, width: number): string {
+  const where = total <= 0 ? 0 : Math.max(0, Math.min(width - 1, Math.floor((Number(at - start) / total) * width)));
+  return " ".repeat(where) + "◆" + " ".repeat(width - where - 1);
+}
+
+/** Attributes as `key=value` pairs in key order, cut to `max` characters ("" when none). */
+function attributesText(attributes: Record<string, string>, max: number): string {
+  const pairs = Object.keys(attributes)
+    .sort()
+    .map((k) => `${k}=${attributes[k]}`);
+  return pairs.length === 0 ? "" : truncate(pairs.join(" "), max);
 }
 
 /** The timeline header: "0" at the left, the total at the right. */

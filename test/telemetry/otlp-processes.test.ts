@@ -132,7 +132,7 @@ describe("traces across three node processes", () => {
 
     const json = await processes.run(["trace", "--to", a.address, correlationId, "--json"]);
     expect(json.code, json.stderr).toBe(0);
-    const parsed = JSON.parse(json.stdout) as { traces: { traceId: string; agents: string[]; spans: { spanId: string; depth: number; status: string }[] }[] };
+    const parsed = JSON.parse(json.stdout) as { traces: { traceId: string; agents: string[]; spans: { spanId: string; depth: number; status: string; events: unknown[]; links: unknown[] }[] }[] };
     expect(parsed.traces).toHaveLength(1);
     const [t] = parsed.traces;
     expect(t.agents).toEqual(["trace-a", "trace-b", "trace-c"]);
@@ -142,6 +142,8 @@ describe("traces across three node processes", () => {
     expect(t.spans.map((s) => s.spanId).sort()).toEqual(exported);
     expect(t.spans[0].depth).toBe(0);
     expect(Math.max(...t.spans.map((s) => s.depth))).toBe(t.spans.length - 1); // one chain, no fan-out
+    // Nothing was queued, retried or reassigned: every span lists no events and no links.
+    expect(t.spans.map((s) => [s.events, s.links])).toEqual(t.spans.map(() => [[], []]));
   });
 
   it("an unknown correlation id fails with exit 1 naming it; bad usage exits 2", async () => {

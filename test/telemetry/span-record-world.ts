@@ -49,8 +49,11 @@ export function attributeTexts(attributes: Attributes): Record<string, string> {
   return out;
 }
 
-/** The wire fields `span` should read back as, from a ring of agent `ringAgent`. */
-export function expectedWire(span: RecordedSpan | ReadableSpan, ringAgent: string) {
+/**
+ * The wire fields `span` should read back as, from a ring of agent `ringAgent`: with its events and links
+ * unless `tail` is false (a record written cut, or an SDK span's, has none).
+ */
+export function expectedWire(span: RecordedSpan | ReadableSpan, ringAgent: string, tail = span instanceof RecordedSpan) {
   const sc = span.spanContext();
   const resourceAgent = span instanceof RecordedSpan ? undefined : span.resource.attributes["agentmesh.agent_id"];
   return {
@@ -65,5 +68,7 @@ export function expectedWire(span: RecordedSpan | ReadableSpan, ringAgent: strin
     statusMessage: span.status.message ?? "",
     attributes: attributeTexts(span.attributes),
     kind: span.kind + 1,
+    events: !tail ? [] : span.events.map((e) => ({ name: e.name, timeUnixNanos: hrNanos(e.time), attributes: attributeTexts(e.attributes ?? {}) })),
+    links: !tail ? [] : span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, attributes: attributeTexts(l.attributes ?? {}) })),
   };
 }

@@ -265,22 +265,28 @@ describe("span record", () => {
     });
   });
 
-  it("writes the tail of a span queued for export, which reading skips; marks records exact only when OTLP can be read from them", () => {
+  it("writes the tail of a span (events, links), which queries read back; marks records exact only when OTLP can be read from them", () => {
     const { tracer, last } = recorder();
     const link = { context: { traceId: "11111111111111111111111111111111", spanId: "2222222222222222", traceFlags: 1 }, attributes: { why: "retry" } };
     const span = tracer.startSpan("with tail", { attributes: { [CID]: "c-tail" }, links: [link] });
     span.addEvent("reply", { from: "b", n: 2 });
+    span.addEvent("done");
     span.end();
     const c = codec();
-    const withoutScope = c.writer.writeRecorded(last(), 0, c.buf.length, 0);
-    expect(c.writer.exact).toBe(false); // no scope: no tail, not exported from its bytes
-    const withScope = c.writer.writeRecorded(last(), 0, c.buf.length, 0, 1);
+    c.writer.writeRecorded(last(), 0, c.buf.length, 0);
+    expect(c.writer.exact).toBe(false); // no scope: not exported from its bytes
+    const read = c.reader.decode(0, "r");
+    expect(read).toMatchObject(expectedWire(last(), "r"));
+    expect(read.events.map((e) => [e.name, e.attributes])).toEqual([["reply", { from: "b", n: "2" }], ["done", {}]]);
+    expect(read.events[0].timeUnixNanos).toBeGreaterThanOrEqual(read.startUnixNanos);
+    expect(read.links.map((l) => [l.traceId, l.spanId, l.attributes])).toEqual([["11111111111111111111111111111111", "2222222222222222", { why: "retry" }]]);
+    c.writer.writeRecorded(last(), 0, c.buf.length, 0, 1);
     expect(c.writer.exact).toBe(true);
-    expect(withScope).toBeGreaterThan(withoutScope + 20);
     expect(c.reader.decode(0, "r")).toMatchObject(expectedWire(last(), "r"));
     expect(c.reader.matches(0, c.reader.prepare(last().traceId, "c-tail"))).toBe(true);
     c.writer.writeRecorded(last(), 0, 1024, 8, 1);
     expect(c.writer.exact).toBe(false); // cut
+    expect(c.reader.decode(0, "r")).toMatchObject({ events: [], links: [] }); // a cut record has no tail
     const upper = trace.setSpanContext(ROOT_CONTEXT, { traceId: "0AF7651916CD43DD8448EB211C80319C", spanId: "B7AD6B7169203331", traceFlags: 1, isRemote: true });
     tracer.startSpan("uppercase parent", {}, upper).end();
     c.writer.writeRecorded(last(), 0, c.buf.length, 0, 1);

@@ -1,7 +1,7 @@
 /** The waterfall: spans from several agents joined by parent span id into one tree per trace, drawn as text. */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { SpanKind, SpanSchema, SpanStatusCode, type Span } from "../../gen/agentmesh/v1/trace_pb.js";
+import { SpanEventSchema, SpanKind, SpanLinkSchema, SpanSchema, SpanStatusCode, type Span } from "../../gen/agentmesh/v1/trace_pb.js";
 import { buildTraces, flatten, formatMs, renderWaterfall } from "../../src/telemetry/waterfall.js";
 
 const T = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -63,6 +63,27 @@ describe("renderWaterfall", () => {
     // Columns line up: every bar starts at the same offset.
     const barAt = lines.slice(1).map((l) => l.indexOf("|"));
     expect(new Set(barAt).size).toBe(1);
+  });
+
+  it("draws a span's events under it (time after the span's start, a mark on the timeline, attributes) and its links", () => {
+    const withDetails = [
+      span("1", "", "a", "route relay", 0, 10, {
+        events: [create(SpanEventSchema, { name: "reassign", timeUnixNanos: base + 5n * MS, attributes: { "agentmesh.to": "c", "agentmesh.attempt": "2" } })],
+      }),
+      span("2", "1", "a", "send task_request", 1, 4, {
+        kind: SpanKind.CLIENT,
+        links: [
+          create(SpanLinkSchema, { traceId: T, spanId: "1".padStart(16, "0") }),
+          create(SpanLinkSchema, { traceId: "0".repeat(31) + "1", spanId: "00f067aa0ba902b7", attributes: { "agentmesh.state_keys": '["memo/x"]' } }),
+        ],
+      }),
+    ];
+    const lines = renderWaterfall(buildTraces(withDetails)[0], { barWidth: 10 }).split("\n");
+    expect(lines[3]).toMatch(/^\s+ {2}· reassign\s+\+5\.0 ms\s+\| {5}◆ {4}\| {2}agentmesh\.attempt=2 agentmesh\.to=c$/);
+    expect(lines[4]).toMatch(/^a\s+ {2}send task_request\s+3\.0 ms\s+ok\s+\|/);
+    expect(lines[5]).toMatch(new RegExp(`^\\s+ {4}↗ link\\s+${T} 0000000000000001 \\(a route relay\\)$`));
+    expect(lines[6]).toMatch(/^\s+ {4}↗ link\s+0{31}1 00f067aa0ba902b7 {2}agentmesh\.state_keys=\["memo\/x"\]$/);
+    expect(lines).toHaveLength(7);
   });
 
   it("formats durations for people", () => {

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file agentmesh/v1/trace.proto.
  */
 export const file_agentmesh_v1_trace: GenFile = /*@__PURE__*/
-  fileDesc("ChhhZ2VudG1lc2gvdjEvdHJhY2UucHJvdG8SDGFnZW50bWVzaC52MSLvAgoEU3BhbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhYKDnBhcmVudF9zcGFuX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSEAoIYWdlbnRfaWQYBSABKAkSGAoQc3RhcnRfdW5peF9uYW5vcxgGIAEoBhIWCg5lbmRfdW5peF9uYW5vcxgHIAEoBhIxCgtzdGF0dXNfY29kZRgIIAEoDjIcLmFnZW50bWVzaC52MS5TcGFuU3RhdHVzQ29kZRIWCg5zdGF0dXNfbWVzc2FnZRgJIAEoCRI2CgphdHRyaWJ1dGVzGAogAygLMiIuYWdlbnRtZXNoLnYxLlNwYW4uQXR0cmlidXRlc0VudHJ5EiQKBGtpbmQYCyABKA4yFi5hZ2VudG1lc2gudjEuU3BhbktpbmQaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqmQEKCFNwYW5LaW5kEhkKFVNQQU5fS0lORF9VTlNQRUNJRklFRBAAEhYKElNQQU5fS0lORF9JTlRFUk5BTBABEhQKEFNQQU5fS0lORF9TRVJWRVIQAhIUChBTUEFOX0tJTkRfQ0xJRU5UEAMSFgoSU1BBTl9LSU5EX1BST0RVQ0VSEAQSFgoSU1BBTl9LSU5EX0NPTlNVTUVSEAUqZwoOU3BhblN0YXR1c0NvZGUSIAocU1BBTl9TVEFUVVNfQ09ERV9VTlNQRUNJRklFRBAAEhcKE1NQQU5fU1RBVFVTX0NPREVfT0sQARIaChZTUEFOX1NUQVRVU19DT0RFX0VSUk9SEAJiBnByb3RvMw");
+  fileDesc("ChhhZ2VudG1lc2gvdjEvdHJhY2UucHJvdG8SDGFnZW50bWVzaC52MSK/AwoEU3BhbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhYKDnBhcmVudF9zcGFuX2lkGAMgASgJEgwKBG5hbWUYBCABKAkSEAoIYWdlbnRfaWQYBSABKAkSGAoQc3RhcnRfdW5peF9uYW5vcxgGIAEoBhIWCg5lbmRfdW5peF9uYW5vcxgHIAEoBhIxCgtzdGF0dXNfY29kZRgIIAEoDjIcLmFnZW50bWVzaC52MS5TcGFuU3RhdHVzQ29kZRIWCg5zdGF0dXNfbWVzc2FnZRgJIAEoCRI2CgphdHRyaWJ1dGVzGAogAygLMiIuYWdlbnRtZXNoLnYxLlNwYW4uQXR0cmlidXRlc0VudHJ5EiQKBGtpbmQYCyABKA4yFi5hZ2VudG1lc2gudjEuU3BhbktpbmQSJwoGZXZlbnRzGAwgAygLMhcuYWdlbnRtZXNoLnYxLlNwYW5FdmVudBIlCgVsaW5rcxgNIAMoCzIWLmFnZW50bWVzaC52MS5TcGFuTGluaxoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKiAQoJU3BhbkV2ZW50EgwKBG5hbWUYASABKAkSFwoPdGltZV91bml4X25hbm9zGAIgASgGEjsKCmF0dHJpYnV0ZXMYAyADKAsyJy5hZ2VudG1lc2gudjEuU3BhbkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKcAQoIU3BhbkxpbmsSEAoIdHJhY2VfaWQYASABKAkSDwoHc3Bhbl9pZBgCIAEoCRI6CgphdHRyaWJ1dGVzGAMgAygLMiYuYWdlbnRtZXNoLnYxLlNwYW5MaW5rLkF0dHJpYnV0ZXNFbnRyeRoxCg9BdHRyaWJ1dGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASqZAQoIU3BhbktpbmQSGQoVU1BBTl9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSU1BBTl9LSU5EX0lOVEVSTkFMEAESFAoQU1BBTl9LSU5EX1NFUlZFUhACEhQKEFNQQU5fS0lORF9DTElFTlQQAxIWChJTUEFOX0tJTkRfUFJPRFVDRVIQBBIWChJTUEFOX0tJTkRfQ09OU1VNRVIQBSpnCg5TcGFuU3RhdHVzQ29kZRIgChxTUEFOX1NUQVRVU19DT0RFX1VOU1BFQ0lGSUVEEAASFwoTU1BBTl9TVEFUVVNfQ09ERV9PSxABEhoKFlNQQU5fU1RBVFVTX0NPREVfRVJST1IQAmIGcHJvdG8z");
 
 /**
  * Span is one finished span a node recorded: a hop, a routing decision, a task run.
@@ -95,6 +95,21 @@ export type Span = Message<"agentmesh.v1.Span"> & {
    * @generated from field: agentmesh.v1.SpanKind kind = 11;
    */
   kind: SpanKind;
+
+  /**
+   * What happened while it ran, oldest first (a reassignment, a retry, a task queued and started).
+   *
+   * @generated from field: repeated agentmesh.v1.SpanEvent events = 12;
+   */
+  events: SpanEvent[];
+
+  /**
+   * Spans it relates to without being their child (a delivery's subscriber call, the writes a gossip
+   * message carries).
+   *
+   * @generated from field: repeated agentmesh.v1.SpanLink links = 13;
+   */
+  links: SpanLink[];
 };
 
 /**
@@ -103,6 +118,76 @@ export type Span = Message<"agentmesh.v1.Span"> & {
  */
 export const SpanSchema: GenMessage<Span> = /*@__PURE__*/
   messageDesc(file_agentmesh_v1_trace, 0);
+
+/**
+ * SpanEvent is something that happened during a span, at one point in time.
+ *
+ * @generated from message agentmesh.v1.SpanEvent
+ */
+export type SpanEvent = Message<"agentmesh.v1.SpanEvent"> & {
+  /**
+   * The event's name, e.g. "reassign".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * When, Unix epoch nanoseconds.
+   *
+   * @generated from field: fixed64 time_unix_nanos = 2;
+   */
+  timeUnixNanos: bigint;
+
+  /**
+   * Attributes, values as text.
+   *
+   * @generated from field: map<string, string> attributes = 3;
+   */
+  attributes: { [key: string]: string };
+};
+
+/**
+ * Describes the message agentmesh.v1.SpanEvent.
+ * Use `create(SpanEventSchema)` to create a new message.
+ */
+export const SpanEventSchema: GenMessage<SpanEvent> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_trace, 1);
+
+/**
+ * SpanLink points from a span to another span, of its own trace or of another one.
+ *
+ * @generated from message agentmesh.v1.SpanLink
+ */
+export type SpanLink = Message<"agentmesh.v1.SpanLink"> & {
+  /**
+   * The linked span's trace id, 32 lower-case hex digits.
+   *
+   * @generated from field: string trace_id = 1;
+   */
+  traceId: string;
+
+  /**
+   * The linked span's id, 16 lower-case hex digits.
+   *
+   * @generated from field: string span_id = 2;
+   */
+  spanId: string;
+
+  /**
+   * Attributes of the link, values as text.
+   *
+   * @generated from field: map<string, string> attributes = 3;
+   */
+  attributes: { [key: string]: string };
+};
+
+/**
+ * Describes the message agentmesh.v1.SpanLink.
+ * Use `create(SpanLinkSchema)` to create a new message.
+ */
+export const SpanLinkSchema: GenMessage<SpanLink> = /*@__PURE__*/
+  messageDesc(file_agentmesh_v1_trace, 2);
 
 /**
  * SpanKind is the role of a span in a trace (OpenTelemetry's span kinds). Numbers: only append.

@@ -92,7 +92,10 @@ async function askSpans(member: { agentId: string; address: string }, correlatio
   }
 }
 
-/** A trace as `--json` prints it: spans depth-first with their depth; times as decimal strings of Unix ns. */
+/**
+ * A trace as `--json` prints it: spans depth-first with their depth, events (with their time after the span's
+ * start) and links; times as decimal strings of Unix ns.
+ */
 function traceRecord(tree: TraceTree) {
   return {
     traceId: tree.traceId,
@@ -112,6 +115,8 @@ function traceRecord(tree: TraceTree) {
       status: statusName(span),
       statusMessage: span.statusMessage,
       attributes: span.attributes,
+      events: span.events.map((e) => ({ name: e.name, timeUnixNanos: e.timeUnixNanos.toString(), offsetMs: Number(e.timeUnixNanos - span.startUnixNanos) / 1e6, attributes: e.attributes })),
+      links: span.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: l.attributes })),
     })),
   };
 }
