@@ -105,7 +105,8 @@ const TRACE = `Usage: agent-mesh trace --to HOST:PORT CORRELATION_ID [--json] [-
 Prints the trace of one task without a trace collector: gathers the spans with that correlation id (the
 one "agent-mesh submit" prints) from the node at HOST:PORT and every agent it lists, joins them into one
 tree by parent span across nodes, and prints a waterfall: agent, span, duration, status and a timeline
-bar; under a span, its events (· reassign, · retry, · queued, ...) and links (↗ link). Each node keeps its recent spans in a bounded ring (AGENT_MESH_TRACE_RING_SIZE, default 4096 spans,
+bar; under a span, its events (· reassign, · retry, · queued, ...) and links (↗ link). Each node keeps
+its recent spans in a bounded ring (AGENT_MESH_TRACE_RING_SIZE, default 4096 spans,
 AGENT_MESH_TRACE_RING_SPAN_BYTES, default 512 bytes of ring per span).
 Exit 1 when no node holds a span of that correlation id.
 
