@@ -13,6 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
+import { seededRandom } from "../dist/src/protocol/random.js";
 import { num, table } from "./lib/report.mjs";
 import { pairedRatios } from "./lib/stats.mjs";
 
@@ -67,7 +68,7 @@ function median(values) {
 function passShare({ on, off }, rounds) {
   const ratios = on.map((r, i) => r.rps / off[i].rps).filter((x) => Number.isFinite(x));
   if (ratios.length === 0) return NaN;
-  const random = mulberry32(1);
+  const random = seededRandom(1);
   const run = new Array(rounds);
   let passed = 0;
   for (let t = 0; t < RESAMPLES; t++) {
@@ -77,18 +78,6 @@ function passShare({ on, off }, rounds) {
     if (m >= GOAL) passed++;
   }
   return passed / RESAMPLES;
-}
-
-/** A seeded generator of uniform numbers in [0, 1) (mulberry32). */
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 try {
