@@ -21,7 +21,7 @@ import { ChangeFeed, type StateChangeListener } from "./changes.js";
 import { stateConfig, type StateConfig } from "./config.js";
 import { nextDigestWindow } from "./digest-window.js";
 import { sample } from "./sample.js";
-import type { GossipReceiver, GossipSend, LivePeers, RandomSource, TraceOfWrite } from "./seams.js";
+import type { GossipReceiver, GossipSend, LivePeers, RandomSource, TraceOfWrite, WriteTrace } from "./seams.js";
 import { tombstoneValue, VersionedStore, type StoredEntry } from "./store.js";
 import { checkKey, decodeValue, encodeValue } from "./values.js";
 import { compareVersions, isNewer, observe, tick, type Version } from "./versions.js";
@@ -333,7 +333,7 @@ export class GossipState implements GossipReceiver {
 
   /** `entry` with the trace context of the work writing it, when that is traced (a seam that throws costs the trace, not the write). */
   private traced(entry: StoredEntry): StoredEntry {
-    let trace;
+    let trace: WriteTrace | undefined;
     try {
       trace = this.traceOf?.();
     } catch (err) {
