@@ -8,7 +8,7 @@ import type { Link, SpanKind, SpanOptions } from "@opentelemetry/api";
 import type { Envelope } from "../../gen/agentmesh/v1/envelope_pb.js";
 import { injectTrace, linkTo, SPAN_OPTIONS } from "../protocol/trace-context.js";
 import type { WriteTrace } from "../state/seams.js";
-import { MAX_TRACE_TEXT } from "../state/wire.js";
+import { entryTrace } from "../state/wire.js";
 
 /** Attribute of a gossip message's link: the keys among its entries that were written in the linked span. */
 export const ATTR_STATE_KEYS = "agentmesh.state_keys";
@@ -22,18 +22,18 @@ export function activeWriteTrace(): WriteTrace | undefined {
 /**
  * The links of a gossip body: for a GossipUpdates, one per distinct span among its entries' writes, in the
  * order first met, with the keys written in it (ATTR_STATE_KEYS); undefined when there are none (other bodies,
- * untraced writes, contexts that are not valid or over MAX_TRACE_TEXT).
+ * untraced writes, contexts that are not valid or that the state layer refuses: state/wire.ts entryTrace).
  */
 export function gossipLinks(body: Envelope["body"]): Link[] | undefined {
   if (body.case !== "gossipUpdates") return undefined;
   // By traceparent: one span has one tracestate, so the first entry's stands for the span's.
   let spans: Map<string, { tracestate: string; keys: string[] }> | undefined;
   for (const entry of body.value.entries) {
-    const { traceparent, tracestate } = entry;
-    if (traceparent === "" || traceparent.length > MAX_TRACE_TEXT || tracestate.length > MAX_TRACE_TEXT) continue;
+    const trace = entryTrace(entry);
+    if (trace === undefined) continue;
     spans ??= new Map();
-    const span = spans.get(traceparent);
-    if (span === undefined) spans.set(traceparent, { tracestate, keys: [entry.key] });
+    const span = spans.get(trace.traceparent);
+    if (span === undefined) spans.set(trace.traceparent, { tracestate: trace.tracestate, keys: [entry.key] });
     else span.keys.push(entry.key);
   }
   if (spans === undefined) return undefined;

@@ -134,7 +134,7 @@ export class GossipState implements GossipReceiver {
     checkKey(key);
     const bytes = encodeValue(key, value, this.config.maxValueBytes);
     this.lamport = tick(this.lamport);
-    const entry = this.traced({ key, value: bytes, version: { clock: this.lamport, origin: this.selfId }, tombstone: false });
+    const entry: StoredEntry = { key, value: bytes, version: { clock: this.lamport, origin: this.selfId }, tombstone: false, trace: this.writeTrace(key) };
     const { previous } = this.store.apply(entry, this.clock.now());
     this.changes.emit(entry, previous, true);
     return entry.version;
@@ -159,7 +159,7 @@ export class GossipState implements GossipReceiver {
     if (current === undefined || current.tombstone) return false;
     this.lamport = tick(this.lamport);
     const now = this.clock.now();
-    const entry = this.traced({ key, value: tombstoneValue(now), version: { clock: this.lamport, origin: this.selfId }, tombstone: true });
+    const entry: StoredEntry = { key, value: tombstoneValue(now), version: { clock: this.lamport, origin: this.selfId }, tombstone: true, trace: this.writeTrace(key) };
     const { previous } = this.store.apply(entry, now);
     this.changes.emit(entry, previous, true);
     return true;
@@ -331,15 +331,14 @@ export class GossipState implements GossipReceiver {
 
   // ---- helpers ----
 
-  /** `entry` with the trace context of the work writing it, when that is traced (a seam that throws costs the trace, not the write). */
-  private traced(entry: StoredEntry): StoredEntry {
-    let trace: WriteTrace | undefined;
+  /** The trace context of the work writing `key` now, when that is traced (a seam that throws costs the trace, not the write). */
+  private writeTrace(key: string): WriteTrace | undefined {
     try {
-      trace = this.traceOf?.();
+      return this.traceOf?.();
     } catch (err) {
-      this.logger.debug({ key: entry.key, err: MeshError.from(err).message }, "trace of a write not taken");
+      this.logger.debug({ key, err: MeshError.from(err).message }, "trace of a write not taken");
+      return undefined;
     }
-    return trace === undefined ? entry : { ...entry, trace };
   }
 
   private sendUpdates(peer: string, entries: StoredEntry[], wanted: string[]): void {

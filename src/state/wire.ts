@@ -62,18 +62,17 @@ export function toStateEntry(e: StoredEntry): StateEntry {
 /** A stored entry from its wire form (the value copied, so a received frame is not kept alive); undefined when unusable. */
 export function fromStateEntry(m: StateEntry): StoredEntry | undefined {
   if (m.key === WINDOW_MARKER_KEY || m.version === undefined) return undefined;
-  const entry = {
+  return {
     key: m.key,
     value: m.value.slice(),
     version: { clock: m.version.clock, origin: m.version.origin },
     tombstone: m.tombstone,
+    trace: entryTrace(m),
   };
-  const trace = readTrace(m);
-  return trace === undefined ? entry : { ...entry, trace };
 }
 
 /** The write trace an entry's wire form carries, if usable (see the file comment). */
-function readTrace(m: StateEntry): WriteTrace | undefined {
+export function entryTrace(m: StateEntry): WriteTrace | undefined {
   if (m.traceparent === "" || m.traceparent.length > MAX_TRACE_TEXT || m.tracestate.length > MAX_TRACE_TEXT) return undefined;
   return { traceparent: m.traceparent, tracestate: m.tracestate };
 }

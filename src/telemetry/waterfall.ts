@@ -132,15 +132,13 @@ export function renderWaterfall(tree: TraceTree, options: WaterfallOptions = {})
     const message = status === "ERROR" && span.statusMessage !== "" ? `  ${truncate(span.statusMessage, maxMessage)}` : "";
     const indent = "  ".repeat(depth + 1);
     const events = span.events.map((e) => {
-      const details = attributesText(e.attributes, maxDetails);
       const offset = formatMs(Number(e.timeUnixNanos - span.startUnixNanos) / 1e6);
-      return ["", `${indent}· ${e.name}`, `+${offset}`, "", `|${mark(e.timeUnixNanos, tree.startUnixNanos, total, width)}|${details === "" ? "" : `  ${details}`}`];
+      return ["", `${indent}· ${e.name}`, `+${offset}`, "", `|${mark(e.timeUnixNanos, tree.startUnixNanos, total, width)}|${details(e.attributes, maxDetails)}`];
     });
     const links = span.links.map((l) => {
       const known = l.traceId === tree.traceId ? inTree.get(l.spanId) : undefined;
       const target = `${l.traceId} ${l.spanId}${known === undefined ? "" : ` (${known.agentId} ${known.name})`}`;
-      const details = attributesText(l.attributes, maxDetails);
-      return ["", `${indent}↗ link`, "", "", `${target}${details === "" ? "" : `  ${details}`}`];
+      return ["", `${indent}↗ link`, "", "", `${target}${details(l.attributes, maxDetails)}`];
     });
     return [[span.agentId, `${"  ".repeat(depth)}${span.name}${arrow}`, formatMs(durationMs(span)), status, `|${bar(span, tree.startUnixNanos, total, width)}|${message}`], ...events, ...links];
   });
@@ -169,12 +167,12 @@ function mark(at: bigint, start: bigint, total: number, width: number): string {
   return " ".repeat(where) + "◆" + " ".repeat(width - where - 1);
 }
 
-/** Attributes as `key=value` pairs in key order, cut to `max` characters ("" when none). */
-function attributesText(attributes: Record<string, string>, max: number): string {
+/** Attributes as `key=value` pairs in key order, cut to `max` characters, after two spaces ("" when none). */
+function details(attributes: Record<string, string>, max: number): string {
   const pairs = Object.keys(attributes)
     .sort()
     .map((k) => `${k}=${attributes[k]}`);
-  return pairs.length === 0 ? "" : truncate(pairs.join(" "), max);
+  return pairs.length === 0 ? "" : `  ${truncate(pairs.join(" "), max)}`;
 }
 
 /** The timeline header: "0" at the left, the total at the right. */
