@@ -11,7 +11,7 @@
 import { createPatternService } from "./pattern-service.js";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context, type Link, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanKind, trace, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
 import {
   AgentService,
   BroadcastResponseSchema,
@@ -33,7 +33,7 @@ import { Code, MeshError } from "../protocol/errors.js";
 import { newId } from "../protocol/ids.js";
 import { messageToBody, type Message } from "../protocol/message.js";
 import { fromPayload, toPayload } from "../protocol/payload.js";
-import { ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TO, envelopeSpanName, failSpan, headersGetter, setEnvelopeAttributes, SPAN_OPTIONS, SpanNames, spanTrace, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
+import { ATTR_CAPABILITY, ATTR_CORRELATION_ID, ATTR_HOPS, ATTR_MESSAGE_TYPE, ATTR_TO, envelopeSpanName, failSpan, headersGetter, linkToSpanOf, setEnvelopeAttributes, SPAN_OPTIONS, SpanNames, spanTrace, TRACER_NAME, withSpan } from "../protocol/trace-context.js";
 import { requireCapability, requireNonEmpty } from "../protocol/validate.js";
 import type { AgentNode } from "./agent-node.js";
 
@@ -214,10 +214,8 @@ interface Delivery {
  * request headers carried a trace context (one call receives many messages, each of its own trace).
  */
 function deliveryOptions(ctx: HandlerContext): SpanOptions {
-  const caller = trace.getSpanContext(callerContext(ctx));
-  if (caller === undefined || !trace.isSpanContextValid(caller)) return SPAN_OPTIONS[SpanKind.PRODUCER];
-  const links: Link[] = [{ context: caller }];
-  return { kind: SpanKind.PRODUCER, links };
+  const caller = linkToSpanOf(callerContext(ctx));
+  return caller === undefined ? SPAN_OPTIONS[SpanKind.PRODUCER] : { kind: SpanKind.PRODUCER, links: [caller] };
 }
 
 async function* subscribe(node: AgentNode, tracer: Tracer, topicField: string, ctx: HandlerContext): AsyncGenerator<SubscribeResponse> {

@@ -236,7 +236,12 @@ export function extractTrace(trace: TraceContext | undefined, base: Context = RO
  */
 export function linkTo(traceparent: string, tracestate: string, attributes?: Attributes): Link | undefined {
   const carrier: TraceContext = { $typeName: "agentmesh.v1.TraceContext", traceparent, tracestate, baggage: "" };
-  const linked = traceApi.getSpanContext(extractTrace(carrier));
+  return linkToSpanOf(extractTrace(carrier), attributes);
+}
+
+/** A link to the span of `ctx`, with `attributes`; undefined when `ctx` holds no valid span context. */
+export function linkToSpanOf(ctx: Context, attributes?: Attributes): Link | undefined {
+  const linked = traceApi.getSpanContext(ctx);
   if (linked === undefined || !isSpanContextValid(linked)) return undefined;
   return attributes === undefined ? { context: linked } : { context: linked, attributes };
 }

@@ -4,7 +4,7 @@
  * per trace id, and drawn as a text waterfall — indentation for depth, a bar for when each span ran. Pure
  * functions over the wire's Span messages, so `agent-mesh trace` and any other viewer share them.
  */
-import { SpanKind, SpanStatusCode, type Span } from "../../gen/agentmesh/v1/trace_pb.js";
+import { SpanKind, SpanStatusCode, type Span, type SpanEvent } from "../../gen/agentmesh/v1/trace_pb.js";
 import { ATTR_TO } from "../protocol/trace-context.js";
 
 /** A span with its children, in start order. */
@@ -89,6 +89,11 @@ export function durationMs(span: Span): number {
   return Number(span.endUnixNanos - span.startUnixNanos) / 1e6;
 }
 
+/** When `event` happened after `span`'s start, ms. */
+export function eventOffsetMs(span: Span, event: SpanEvent): number {
+  return Number(event.timeUnixNanos - span.startUnixNanos) / 1e6;
+}
+
 /** "ok", "error" or "unset". */
 export function statusName(span: Span): "ok" | "error" | "unset" {
   return span.statusCode === SpanStatusCode.ERROR ? "error" : span.statusCode === SpanStatusCode.OK ? "ok" : "unset";
@@ -132,7 +137,7 @@ export function renderWaterfall(tree: TraceTree, options: WaterfallOptions = {})
     const message = status === "ERROR" && span.statusMessage !== "" ? `  ${truncate(span.statusMessage, maxMessage)}` : "";
     const indent = "  ".repeat(depth + 1);
     const events = span.events.map((e) => {
-      const offset = formatMs(Number(e.timeUnixNanos - span.startUnixNanos) / 1e6);
+      const offset = formatMs(eventOffsetMs(span, e));
       return ["", `${indent}· ${e.name}`, `+${offset}`, "", `|${mark(e.timeUnixNanos, tree.startUnixNanos, total, width)}|${details(e.attributes, maxDetails)}`];
     });
     const links = span.links.map((l) => {

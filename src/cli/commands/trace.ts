@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { MemberStatus } from "../../../gen/agentmesh/v1/membership_pb.js";
 import { SpanKind, type Span } from "../../../gen/agentmesh/v1/trace_pb.js";
-import { buildTraces, durationMs, flatten, renderWaterfall, statusName, type TraceTree } from "../../telemetry/waterfall.js";
+import { buildTraces, durationMs, eventOffsetMs, flatten, renderWaterfall, statusName, type TraceTree } from "../../telemetry/waterfall.js";
 import { parseAddress, parseInteger, required, UsageError } from "../args.js";
 import { connectToNode, describeCallError } from "../client.js";
 import { fail, println, type CliIo } from "../io.js";
@@ -115,7 +115,7 @@ function traceRecord(tree: TraceTree) {
       status: statusName(span),
       statusMessage: span.statusMessage,
       attributes: span.attributes,
-      events: span.events.map((e) => ({ name: e.name, timeUnixNanos: e.timeUnixNanos.toString(), offsetMs: Number(e.timeUnixNanos - span.startUnixNanos) / 1e6, attributes: e.attributes })),
+      events: span.events.map((e) => ({ name: e.name, timeUnixNanos: e.timeUnixNanos.toString(), offsetMs: eventOffsetMs(span, e), attributes: e.attributes })),
       links: span.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: l.attributes })),
     })),
   };
