@@ -14,8 +14,8 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { seededRandom } from "../dist/src/protocol/random.js";
-import { num, table } from "./lib/report.mjs";
-import { pairedRatios } from "./lib/stats.mjs";
+import { num, table, TRACING_GOAL as GOAL } from "./lib/report.mjs";
+import { pairedRatios, spread } from "./lib/stats.mjs";
 
 /** The tracing figures of a full run's JSON, by mode, and the name they have there. */
 const MODES = [
@@ -23,8 +23,6 @@ const MODES = [
   ["OTLP export", "routed-otlp@64"],
 ];
 const OFF = "routed-off@64";
-/** The goal of both figures: throughput with tracing ÷ without, at least this (report.mjs). */
-const GOAL = 0.9;
 /** Runs resampled for the share of runs that pass. */
 const RESAMPLES = 20_000;
 
@@ -73,9 +71,7 @@ function passShare({ on, off }, rounds) {
   let passed = 0;
   for (let t = 0; t < RESAMPLES; t++) {
     for (let k = 0; k < rounds; k++) run[k] = ratios[Math.floor(random() * ratios.length)];
-    run.sort((a, b) => a - b);
-    const m = rounds % 2 === 1 ? run[rounds >> 1] : (run[rounds / 2 - 1] + run[rounds / 2]) / 2;
-    if (m >= GOAL) passed++;
+    if (spread(run).median >= GOAL) passed++;
   }
   return passed / RESAMPLES;
 }
